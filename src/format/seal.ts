@@ -1,0 +1,163 @@
+/**
+ * Sealing: the exact bytes that are hashed and the exact JSONL line (spec §3.3, §3.4).
+ *
+ * The body and the line are both JCS, built by hand in the fixed key order (actor, at, hash, id,
+ * kind, payload, prev, seq, sig, v are already sorted by UTF-16 code units) so the payload is
+ * canonicalized once per event; a property test holds them equal to the generic canonicalizer.
+ */
+import { InvalidInputError, VerificationError } from '../errors.js';
+import { leafHash } from '../domain.js';
+import { TOO_LONG, canonicalize, encodeString } from './canonical.js';
+import {
+  DEFAULT_LIMITS,
+  FORMAT_VERSION,
+  type EventInput,
+  type EventLimits,
+  type EventSignature,
+  type SealedEvent,
+  uuidv7,
+  validateInputShape,
+} from './event.js';
+
+/** An event together with its canonical line (no trailing newline) and raw hash. */
+export interface SealedRecord {
+  event: SealedEvent;
+  line: string;
+  hash: Buffer;
+  payloadJson: string;
+}
+
+export interface SealOptions {
+  seq: number;
+  prev: string;
+  limits?: EventLimits;
+  /** Clock for the default `at`; injectable for deterministic tests. */
+  now?: () => Date;
+}
+
+type Unsealed = Omit<SealedEvent, 'hash' | 'sig'>;
+
+/** JCS(event without `hash` and `sig`): the bytes behind the hash (spec §3.3). */
+export function encodeBody(e: Unsealed, payloadJson: string): string {
+  return (
+    '{' +
+    (e.actor === undefined ? '' : `"actor":${encodeString(e.actor)},`) +
+    `"at":${encodeString(e.at)},"id":${encodeString(e.id)},"kind":${encodeString(e.kind)},` +
+    `"payload":${payloadJson},"prev":"${e.prev}","seq":${e.seq},"v":${e.v}}`
+  );
+}
+
+/** JCS(whole sealed event): the JSONL line without its newline (spec §3.4). */
+export function encodeLine(e: SealedEvent, payloadJson: string): string {
+  return (
+    '{' +
+    (e.actor === undefined ? '' : `"actor":${encodeString(e.actor)},`) +
+    `"at":${encodeString(e.at)},"hash":"${e.hash}","id":${encodeString(e.id)},"kind":${encodeString(e.kind)},` +
+    `"payload":${payloadJson},"prev":"${e.prev}","seq":${e.seq},` +
+    (e.sig === undefined ? '' : `"sig":${encodeSig(e.sig)},`) +
+    `"v":${e.v}}`
+  );
+}
+
+function encodeSig(sig: EventSignature): string {
+  return `{"alg":"${sig.alg}","kid":${encodeString(sig.kid)},"value":${encodeString(sig.value)}}`;
+}
+
+/** Canonical payload text, enforcing the payload size limit (spec §3.1.1). */
+export function encodePayload(payload: unknown, limits: EventLimits = DEFAULT_LIMITS): string {
+  const max = limits.maxPayloadBytes;
+  let json: string;
+  try {
+    json = canonicalize(payload, { maxLength: max, path: 'payload' });
+  } catch (e) {
+    if (e instanceof InvalidInputError && e.details.reason === TOO_LONG) payloadTooLarge(max);
+    throw e;
+  }
+  // UTF-16 length is a lower bound of the UTF-8 length; count bytes only when it can matter.
+  if (json.length * 3 > max && Buffer.byteLength(json) > max) payloadTooLarge(max);
+  return json;
+}
+
+function payloadTooLarge(max: number): never {
+  throw new InvalidInputError('INVALID_EVENT', `payload: canonical encoding exceeds the ${max}-byte limit`, {
+    details: { field: 'payload', reason: 'too large', limit: max },
+  });
+}
+
+/** A validated input whose payload is already canonical: everything but its place in the chain. */
+export interface PreparedEvent {
+  id: string;
+  at: string;
+  kind: string;
+  actor?: string;
+  payloadJson: string;
+  /** True when the caller chose `at` (idempotent retries compare it). */
+  atGiven: boolean;
+}
+
+/** Validate `input` (spec §3.1) and canonicalize its payload once. Throws InvalidInputError. */
+export function prepareEvent(input: EventInput, options: { limits?: EventLimits; now?: () => Date } = {}): PreparedEvent {
+  validateInputShape(input);
+  const payloadJson = encodePayload(input.payload, options.limits);
+  const now = input.id === undefined || input.at === undefined ? (options.now?.() ?? new Date()) : undefined;
+  return {
+    id: input.id ?? uuidv7(now!.getTime()),
+    at: input.at ?? now!.toISOString(),
+    kind: input.kind,
+    ...(input.actor === undefined ? {} : { actor: input.actor }),
+    payloadJson,
+    atGiven: input.at !== undefined,
+  };
+}
+
+/** Give a prepared event its place in the chain and compute its seal (spec §3.3). Pure. */
+export function sealPrepared(p: PreparedEvent, seq: number, prev: string): SealedRecord {
+  const unsealed: Unsealed = {
+    v: FORMAT_VERSION,
+    seq,
+    id: p.id,
+    at: p.at,
+    kind: p.kind,
+    ...(p.actor === undefined ? {} : { actor: p.actor }),
+    // Parsed from the canonical text so the event owns no caller references.
+    payload: JSON.parse(p.payloadJson),
+    prev,
+  };
+  const hash = leafHash(encodeBody(unsealed, p.payloadJson));
+  const event: SealedEvent = { ...unsealed, hash: hash.toString('hex') };
+  return { event, line: encodeLine(event, p.payloadJson), hash, payloadJson: p.payloadJson };
+}
+
+/** Validate `input` and seal it at `seq` after `prev`. Throws InvalidInputError; pure. */
+export function sealRecord(input: EventInput, options: SealOptions): SealedRecord {
+  return sealPrepared(prepareEvent(input, options), options.seq, options.prev);
+}
+
+/** Attach a signature to a sealed record, keeping its line canonical (spec §4.1). */
+export function withSignature(record: SealedRecord, sig: EventSignature): SealedRecord {
+  const event: SealedEvent = { ...record.event, sig };
+  return { event, line: encodeLine(event, record.payloadJson), hash: record.hash, payloadJson: record.payloadJson };
+}
+
+/** Public form of {@link sealRecord}: returns just the sealed event (spec §3.3). */
+export function sealEvent(input: EventInput, options: SealOptions): SealedEvent {
+  return sealRecord(input, options).event;
+}
+
+/** Recompute the hash of an event (spec §3.3). The event's structure must already be valid. */
+export function computeEventHash(event: SealedEvent): Buffer {
+  const { hash: _h, sig: _s, ...body } = event;
+  return leafHash(encodeBody(body, canonicalize(event.payload, { path: 'payload' })));
+}
+
+/** Throws VerificationError(SEAL_MISMATCH) with expected/actual when `hash` is not the seal. */
+export function verifyEventSeal(event: SealedEvent): void {
+  const actual = computeEventHash(event).toString('hex');
+  if (actual !== event.hash) {
+    throw new VerificationError('SEAL_MISMATCH', `event seq ${event.seq}: hash does not match its content`, {
+      expected: event.hash,
+      actual,
+      details: { seq: event.seq, id: event.id },
+    });
+  }
+}

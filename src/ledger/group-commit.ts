@@ -1,0 +1,269 @@
+/**
+ * Group commit (spec §13): every append waiting when a flush starts shares one lock, one JSONL
+ * write, one fsync and one SQLite transaction. Each caller still gets its own event or its own
+ * error: a failed item is unwound before anything is written, so it never costs others a seq.
+ */
+import {
+  ConflictError,
+  InvalidInputError,
+  PolicyError,
+  SealedLedgerError,
+} from '../errors.js';
+import { canonicalize } from '../format/canonical.js';
+import type { SealedEvent } from '../format/event.js';
+import { type PreparedEvent, type SealedRecord, sealPrepared, withSignature } from '../format/seal.js';
+import { type EventSigner, signatureFor } from '../format/signature.js';
+import { assertMirrorable, combine, PARITY_INVARIANT_RULE_ID, type PolicyDecision, type RuleResult } from '../policy/decision.js';
+import { parityRule } from '../policy/parity-rule.js';
+import { decide } from '../policy/rules.js';
+import type { Watermark } from '../store/projection.js';
+import { SimulatedCrash } from './crash-points.js';
+import type { LedgerCore } from './ledger-core.js';
+
+export interface AppendRequest {
+  prepared: PreparedEvent[];
+  /** A batch is all-or-nothing; a single append resolves to one event. */
+  batch: boolean;
+  expectedSeq?: number | undefined;
+  signer?: EventSigner | undefined;
+  decision?: PolicyDecision | undefined;
+  resolve(events: SealedEvent[]): void;
+  reject(error: unknown): void;
+}
+
+interface Outcome {
+  request: AppendRequest;
+  events?: SealedEvent[];
+  error?: unknown;
+}
+
+export class GroupCommit {
+  private queue: AppendRequest[] = [];
+  private scheduled = false;
+  private running: Promise<void> | undefined;
+
+  constructor(private readonly core: LedgerCore) {}
+
+  enqueue(request: AppendRequest): void {
+    this.queue.push(request);
+    if (!this.scheduled && !this.running) {
+      this.scheduled = true;
+      // setImmediate, not a microtask: callers that start appends in the same tick (or whose
+      // previous append just resolved) join this flush.
+      setImmediate(() => void this.drain());
+    }
+  }
+
+  /** Resolves once every queued request has been settled. */
+  async idle(): Promise<void> {
+    while (this.running || this.queue.length > 0 || this.scheduled) {
+      if (this.running) await this.running;
+      else await new Promise((r) => setImmediate(r));
+    }
+  }
+
+  private async drain(): Promise<void> {
+    this.scheduled = false;
+    while (this.queue.length > 0) {
+      const requests = this.queue;
+      this.queue = [];
+      this.running = this.flush(requests);
+      await this.running;
+      this.running = undefined;
+    }
+  }
+
+  private async flush(requests: AppendRequest[]): Promise<void> {
+    const outcomes: Outcome[] = requests.map((request) => ({ request }));
+    try {
+      this.core.assertWritable();
+      await this.core.acquireWriterLock();
+    } catch (e) {
+      for (const o of outcomes) o.request.reject(e);
+      return;
+    }
+    const { core } = this;
+    const frontierBefore = core.frontier.clone();
+    let wroteAt: number | undefined;
+    try {
+      core.crash('append.locked');
+      core.healInLock();
+      const head = core.head;
+      const parity = parityRule(core.parityEvidence());
+      const pending: SealedRecord[] = [];
+      const pendingIds = new Map<string, SealedEvent>();
+      let tip = { seq: head.seq, hash: head.hash };
+      for (const o of outcomes) {
+        const mark = pending.length;
+        const tipBefore = tip;
+        try {
+          o.events = this.sealRequest(o.request, tip, parity, pending, pendingIds);
+          if (pending.length > mark) tip = { seq: pending.at(-1)!.event.seq, hash: pending.at(-1)!.event.hash };
+        } catch (e) {
+          if (e instanceof SimulatedCrash) throw e;
+          for (const r of pending.splice(mark)) pendingIds.delete(r.event.id);
+          tip = tipBefore;
+          o.error = e;
+        }
+      }
+      core.crash('append.sealed');
+      if (pending.length > 0) {
+        wroteAt = head.offset;
+        const last = this.writeDurably(pending, head);
+        this.mirror(pending, last);
+        core.projection.commit();
+        wroteAt = undefined;
+        core.head = last;
+        core.crash('sqlite.committed');
+      } else {
+        core.projection.commit();
+      }
+    } catch (e) {
+      if (e instanceof SimulatedCrash) {
+        core.die();
+      } else {
+        this.unwind(wroteAt, frontierBefore, e);
+      }
+      for (const o of outcomes) if (o.error === undefined) o.error = e;
+      for (const o of outcomes) o.events = undefined;
+    }
+    for (const o of outcomes) {
+      if (o.events) o.request.resolve(o.events);
+      else o.request.reject(o.error);
+    }
+  }
+
+  /** Seal, sign and gate one request at `tip`; push what it adds to `pending`. */
+  private sealRequest(
+    request: AppendRequest,
+    tip: { seq: number; hash: string },
+    parity: RuleResult,
+    pending: SealedRecord[],
+    pendingIds: Map<string, SealedEvent>,
+  ): SealedEvent[] {
+    const { core } = this;
+    if (request.expectedSeq !== undefined && request.expectedSeq !== tip.seq) {
+      throw new ConflictError('SEQ_CONFLICT', `expected head seq ${request.expectedSeq}, but the head is ${tip.seq}`, {
+        details: { expectedSeq: request.expectedSeq, actualSeq: tip.seq },
+      });
+    }
+    const signer = request.signer ?? core.signer;
+    const events: SealedEvent[] = [];
+    let { seq, hash: prev } = tip;
+    for (const p of request.prepared) {
+      const existing = pendingIds.get(p.id) ?? core.eventById(p.id);
+      if (existing) {
+        assertSameContent(existing, p);
+        events.push(existing);
+        continue;
+      }
+      let rec = sealPrepared(p, seq + 1, prev);
+      if (signer) {
+        core.assertSignerValid(signer, rec.event);
+        rec = withSignature(rec, signatureFor(rec.hash, signer));
+      }
+      if (core.requireSignatures && !rec.event.sig) {
+        throw new InvalidInputError('INVALID_EVENT', 'this ledger requires signed events and no signer was given', {
+          details: { field: 'sig' },
+        });
+      }
+      const decision = request.decision
+        ? callerDecisionWithEvidence(request.decision, parity)
+        : decide(core.policy, rec.event, parity);
+      try {
+        assertMirrorable(decision, { id: rec.event.id });
+      } catch (e) {
+        if (e instanceof PolicyError && e.code === 'POLICY_QUARANTINED') {
+          core.quarantine.add({ quarantinedAt: new Date().toISOString(), decision, event: rec.event });
+        }
+        throw e;
+      }
+      pending.push(rec);
+      pendingIds.set(rec.event.id, rec.event);
+      events.push(rec.event);
+      seq = rec.event.seq;
+      prev = rec.event.hash;
+    }
+    return events;
+  }
+
+  /** Append the lines at the verified end and fsync (spec §13.1 steps 4–5). */
+  private writeDurably(pending: SealedRecord[], head: Watermark): Watermark {
+    const { core } = this;
+    const buffers = pending.map((r) => Buffer.from(r.line + '\n', 'utf8'));
+    const data = buffers.length === 1 ? buffers[0]! : Buffer.concat(buffers);
+    core.jsonl.writeAt(head.offset, data);
+    core.crash('jsonl.written');
+    core.jsonl.sync();
+    core.crash('jsonl.synced');
+    let offset = head.offset;
+    for (let i = 0; i < pending.length; i++) {
+      const rec = pending[i]!;
+      (rec as SealedRecord & { offset?: number }).offset = offset;
+      offset += buffers[i]!.length;
+    }
+    const lastLen = buffers.at(-1)!.length;
+    return { seq: pending.at(-1)!.event.seq, hash: pending.at(-1)!.event.hash, offset, lineStart: offset - lastLen };
+  }
+
+  /** Insert rows, tree nodes and the watermark in the open transaction (spec §13.1 step 6). */
+  private mirror(pending: SealedRecord[], last: Watermark): void {
+    const { core } = this;
+    for (const rec of pending) {
+      const ev = rec.event;
+      core.projection.insert({
+        seq: ev.seq, id: ev.id, at: ev.at, kind: ev.kind, actor: ev.actor ?? null, hash: ev.hash,
+        kid: ev.sig?.kid ?? null, line: rec.line, offset: (rec as SealedRecord & { offset: number }).offset,
+      });
+      core.tree.put(core.frontier.append(rec.hash));
+    }
+    core.projection.setWatermark(last);
+    core.crash('sqlite.inserted');
+  }
+
+  /** After a real (not simulated) failure: nothing of this flush may stay (spec §13.5). */
+  private unwind(wroteAt: number | undefined, frontierBefore: LedgerCore['frontier'], cause: unknown): void {
+    const { core } = this;
+    core.frontier = frontierBefore;
+    try {
+      core.projection.rollback();
+    } catch (e) {
+      core.poison(e);
+    }
+    if (wroteAt !== undefined) {
+      // The lines were never acknowledged. After a failed fsync the page cache cannot be trusted
+      // (the kernel may have dropped the dirty pages), so the ledger stops writing until reopened.
+      try {
+        core.jsonl.truncate(wroteAt);
+        core.jsonl.sync();
+      } catch (e) {
+        core.poison(e);
+      }
+      if (!(cause instanceof SealedLedgerError)) core.poison(cause);
+    }
+  }
+}
+
+/** Idempotent retry: same id and same content returns the stored event (spec §13.6). */
+function assertSameContent(existing: SealedEvent, p: PreparedEvent): void {
+  const same =
+    existing.kind === p.kind &&
+    existing.actor === p.actor &&
+    canonicalize(existing.payload) === p.payloadJson &&
+    (!p.atGiven || existing.at === p.at);
+  if (!same) {
+    throw new ConflictError('IDEMPOTENCY_CONFLICT', `id ${p.id} already names a different event (seq ${existing.seq})`, {
+      details: { id: p.id, seq: existing.seq },
+    });
+  }
+}
+
+/**
+ * A caller's own decision must carry the parity rule; the ledger then substitutes the rule it
+ * computed from real evidence, so a caller cannot vouch for parity it did not check (spec §12.3).
+ */
+function callerDecisionWithEvidence(decision: PolicyDecision, parity: RuleResult): PolicyDecision {
+  assertMirrorable(decision);
+  return combine([...decision.rules.filter((r) => r.id !== PARITY_INVARIANT_RULE_ID), parity]);
+}
+

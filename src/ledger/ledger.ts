@@ -1,0 +1,335 @@
+/**
+ * A ledger folder opened for appends and reads (spec §7, §13, §14). Open reconciles the
+ * projection with events.jsonl in O(drift); appends go through the group committer.
+ */
+import fs from 'node:fs';
+import { ConflictError, InvalidInputError, KeyError, LedgerStateError, SealedLedgerError } from '../errors.js';
+import { Keyring } from '../crypto/keyring.js';
+import type { EventInput, EventLimits, SealedEvent } from '../format/event.js';
+import { parseEventLine } from '../format/event-line.js';
+import { prepareEvent } from '../format/seal.js';
+import type { EventSigner } from '../format/signature.js';
+import { CompactRange } from '../merkle/compact-range.js';
+import type { PolicyDecision } from '../policy/decision.js';
+import type { ParityEvidence } from '../policy/parity-rule.js';
+import type { Policy } from '../policy/rules.js';
+import { type FileIO, NODE_FILE_IO } from '../store/file-io.js';
+import { JsonlFile } from '../store/jsonl-file.js';
+import { Projection, type Watermark } from '../store/projection.js';
+import type { LedgerSchema } from '../store/schema.js';
+import { TreeStore } from '../store/tree-store.js';
+import type { Kysely } from 'kysely';
+import { type CrashHook, type CrashPoint } from './crash-points.js';
+import { GroupCommit } from './group-commit.js';
+import type { LedgerCore } from './ledger-core.js';
+import { type LedgerPaths, ledgerPaths } from './layout.js';
+import { readOrCreateMetadata, type LedgerMetadata } from './metadata.js';
+import { QuarantineFile } from './quarantine.js';
+import { reconcile, type ReconcileReport } from './reconcile.js';
+
+export interface LedgerOptions {
+  dir: string;
+  /** Create the folder and its files when missing (spec §7.1). */
+  create?: boolean;
+  /** Default signer for appends; its key must be in the keyring (added if the ledger has none). */
+  signer?: (EventSigner & { readonly publicKey?: Uint8Array; readonly name?: string }) | undefined;
+  /** Public keys; default: keyring.json in the folder. */
+  keyring?: Keyring | undefined;
+  policy?: Policy;
+  /** Refuse unsigned events. */
+  requireSignatures?: boolean;
+  limits?: EventLimits;
+  /** How long an append waits for another process's writer lock (default 10 s). */
+  lockTimeoutMs?: number;
+  /** Checkpoint origin line for a new ledger (spec §12.1). */
+  origin?: string;
+  /** Clock for default timestamps. */
+  now?: () => Date;
+  /** @internal Crash suites: the file-system seam and named crash points (spec §13.4). */
+  io?: FileIO;
+  /** @internal */
+  crashHook?: CrashHook;
+}
+
+export interface AppendOptions {
+  /** Fail with SEQ_CONFLICT unless the head (last seq, -1 when empty) is this (spec §13.6). */
+  expectedSeq?: number;
+  signer?: EventSigner;
+  /** A caller-made decision; must carry PARITY_INVARIANT_RULE_ID (spec §12.3). */
+  decision?: PolicyDecision;
+}
+
+export interface EventQuery {
+  fromSeq?: number;
+  toSeq?: number;
+  kind?: string;
+  actor?: string;
+  fromAt?: string;
+  toAt?: string;
+  limit?: number;
+}
+
+export interface LedgerHead {
+  /** seq of the last event, -1 when empty. */
+  seq: number;
+  hash: string;
+  /** Number of events (= Merkle tree size). */
+  size: number;
+}
+
+export class Ledger implements LedgerCore {
+  head: Watermark;
+  frontier: CompactRange;
+  readonly quarantine: QuarantineFile;
+  readonly policy: Policy;
+  readonly requireSignatures: boolean;
+  private readonly commits: GroupCommit;
+  private state: 'open' | 'closed' | 'dead' = 'open';
+  private poisonedBy: unknown;
+
+  private constructor(
+    readonly paths: LedgerPaths,
+    readonly metadata: LedgerMetadata,
+    readonly jsonl: JsonlFile,
+    readonly projection: Projection,
+    readonly tree: TreeStore,
+    readonly keyring: Keyring | undefined,
+    readonly signer: EventSigner | undefined,
+    readonly lastReconcile: ReconcileReport,
+    private readonly options: LedgerOptions,
+    private readonly io: FileIO,
+    frontier: CompactRange,
+  ) {
+    this.head = lastReconcile.after;
+    this.frontier = frontier;
+    this.policy = options.policy ?? [];
+    this.requireSignatures = options.requireSignatures ?? false;
+    this.quarantine = new QuarantineFile(paths.quarantine, io);
+    this.commits = new GroupCommit(this);
+  }
+
+  /** Open (or with `create`, initialize) a ledger folder and reconcile it (spec §14.2). */
+  static async open(options: LedgerOptions): Promise<Ledger> {
+    const io = options.io ?? NODE_FILE_IO;
+    const paths = ledgerPaths(options.dir);
+    prepareFolder(paths, options, io);
+    const metadata = readOrCreateMetadata(paths.metadata, options.origin, io);
+    let keyring = options.keyring ?? (fs.existsSync(paths.keyring) ? Keyring.load(paths.keyring) : undefined);
+    const signer = options.signer;
+    if (signer && !keyring?.has(signer.kid)) {
+      if (keyring && keyring.size > 0) {
+        throw new KeyError('UNKNOWN_KEY', `signing key ${signer.kid} is not in the ledger's keyring; add it first (sealed-ledger keys add)`, {
+          details: { kid: signer.kid },
+        });
+      }
+      if (!signer.publicKey || !signer.name) {
+        throw new InvalidInputError('INVALID_ARGUMENT', 'a signer without publicKey and name needs a keyring that holds its key');
+      }
+      keyring = keyring ?? new Keyring();
+      keyring.add({ kid: signer.kid, name: signer.name, publicKey: signer.publicKey });
+      keyring.save(paths.keyring);
+    }
+    const jsonl = JsonlFile.open(paths.jsonl, io);
+    let projection: Projection | undefined;
+    try {
+      projection = await Projection.open(paths.sqlite, { create: true });
+      const tree = new TreeStore(projection.db);
+      await acquire(projection, options.lockTimeoutMs);
+      let result;
+      try {
+        result = reconcile({ jsonl, projection, tree, keyring, io, tornDir: paths.torn, crash: options.crashHook });
+        options.crashHook?.('reconcile.committed');
+        projection.commit();
+      } catch (e) {
+        projection.rollback();
+        throw e;
+      }
+      return new Ledger(paths, metadata, jsonl, projection, tree, keyring, signer, result.report, options, io, result.frontier);
+    } catch (e) {
+      if (projection) await projection.close().catch(() => undefined);
+      jsonl.close();
+      throw e;
+    }
+  }
+
+  /** Append one event; resolves after it is fsynced in JSONL and committed in SQLite. */
+  async append(input: EventInput, options: AppendOptions = {}): Promise<SealedEvent> {
+    const events = await this.submit([input], false, options);
+    return events[0]!;
+  }
+
+  /** Append several events atomically: all are acknowledged, or none is written (spec §13.1). */
+  async appendBatch(inputs: readonly EventInput[], options: AppendOptions = {}): Promise<SealedEvent[]> {
+    if (!Array.isArray(inputs)) throw new InvalidInputError('INVALID_ARGUMENT', 'appendBatch takes an array of events');
+    if (inputs.length === 0) return [];
+    return this.submit(inputs, true, options);
+  }
+
+  private submit(inputs: readonly EventInput[], batch: boolean, options: AppendOptions): Promise<SealedEvent[]> {
+    this.assertWritable();
+    if (options.expectedSeq !== undefined && (!Number.isSafeInteger(options.expectedSeq) || options.expectedSeq < -1)) {
+      throw new InvalidInputError('INVALID_ARGUMENT', 'expectedSeq must be an integer >= -1');
+    }
+    const prepared = inputs.map((input, i) => {
+      try {
+        return prepareEvent(input, { limits: this.options.limits, now: this.options.now });
+      } catch (e) {
+        if (batch && e instanceof SealedLedgerError) Object.assign(e.details, { index: i });
+        throw e;
+      }
+    });
+    return new Promise((resolve, reject) => {
+      this.commits.enqueue({ prepared, batch, expectedSeq: options.expectedSeq, signer: options.signer, decision: options.decision, resolve, reject });
+    });
+  }
+
+  /** The last acknowledged event as this process knows it. */
+  headInfo(): LedgerHead {
+    return { seq: this.head.seq, hash: this.head.hash, size: this.head.seq + 1 };
+  }
+
+  /** Typed read access to the projection (spec §8). Do not write through it. */
+  get query(): Kysely<LedgerSchema> {
+    return this.projection.kysely;
+  }
+
+  get(seq: number): SealedEvent | undefined {
+    const row = this.projection.bySeq(seq);
+    return row ? parseEventLine(row.line).event : undefined;
+  }
+
+  eventById(id: string): SealedEvent | undefined {
+    const row = this.projection.byId(id);
+    return row ? parseEventLine(row.line).event : undefined;
+  }
+
+  /** Events in seq order matching `q`, streamed from SQLite. */
+  *events(q: EventQuery = {}): Generator<SealedEvent> {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    const add = (cond: string, v: string | number | undefined) => {
+      if (v !== undefined) {
+        where.push(cond);
+        args.push(v);
+      }
+    };
+    add('seq >= ?', q.fromSeq);
+    add('seq <= ?', q.toSeq);
+    add('kind = ?', q.kind);
+    add('actor = ?', q.actor);
+    add('at >= ?', q.fromAt);
+    add('at < ?', q.toAt);
+    const sql = `SELECT line FROM events ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY seq` +
+      (q.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(q.limit))}` : '');
+    for (const row of this.projection.db.prepare<(string | number)[], { line: string }>(sql).iterate(...args)) {
+      yield parseEventLine(row.line).event;
+    }
+  }
+
+  /** Wait for queued appends, then release files and locks. */
+  async close(): Promise<void> {
+    if (this.state === 'closed') return;
+    if (this.state === 'open') await this.commits.idle();
+    this.state = 'closed';
+    this.quarantine.close();
+    this.jsonl.close();
+    await this.projection.close();
+  }
+
+  // ---- LedgerCore: used by the group committer ----
+
+  crash(point: CrashPoint): void {
+    this.options.crashHook?.(point);
+  }
+
+  assertWritable(): void {
+    if (this.state !== 'open') throw new LedgerStateError('LEDGER_CLOSED', 'the ledger is closed');
+    if (this.poisonedBy !== undefined) {
+      throw new LedgerStateError('IO_ERROR', 'an earlier write failed; reopen the ledger to reconcile', { cause: this.poisonedBy });
+    }
+  }
+
+  acquireWriterLock(): Promise<void> {
+    return acquire(this.projection, this.options.lockTimeoutMs);
+  }
+
+  healInLock(): void {
+    const wm = this.projection.watermark();
+    if (sameMark(wm, this.head) && this.jsonl.size() === wm.offset) return;
+    // Another process appended (or crashed mid-append): catch up in O(drift).
+    const { report, frontier } = reconcile({
+      jsonl: this.jsonl, projection: this.projection, tree: this.tree, keyring: this.keyring,
+      io: this.io, tornDir: this.paths.torn, crash: this.options.crashHook,
+    });
+    this.head = report.after;
+    this.frontier = frontier;
+  }
+
+  parityEvidence(): ParityEvidence {
+    const wm = this.projection.watermark();
+    return {
+      jsonl: { size: this.jsonl.size(), lastSeq: this.head.seq, lastHash: this.head.hash },
+      sqlite: { offset: wm.offset, seq: wm.seq, hash: wm.hash },
+    };
+  }
+
+  assertSignerValid(signer: EventSigner, event: SealedEvent): void {
+    if (!this.keyring) {
+      throw new KeyError('UNKNOWN_KEY', `signing key ${signer.kid} is not in a keyring; open the ledger with it as signer or add it`, {
+        details: { kid: signer.kid },
+      });
+    }
+    this.keyring.keyFor(signer.kid, { seq: event.seq, at: event.at });
+  }
+
+  die(): void {
+    this.state = 'dead';
+    try {
+      this.quarantine.close();
+      this.jsonl.close();
+      this.projection.db.close(); // an open transaction is rolled back, as on process death
+    } catch {
+      // a dead process reports nothing; the crash suite inspects the files
+    }
+  }
+
+  poison(cause: unknown): void {
+    this.poisonedBy ??= cause;
+  }
+}
+
+function sameMark(a: Watermark, b: Watermark): boolean {
+  return a.seq === b.seq && a.hash === b.hash && a.offset === b.offset && a.lineStart === b.lineStart;
+}
+
+async function acquire(projection: Projection, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let delay = 1;
+  while (!projection.tryBeginImmediate()) {
+    if (Date.now() >= deadline) {
+      throw new ConflictError('LOCK_TIMEOUT', `another writer held the ledger lock for more than ${timeoutMs} ms`, {
+        details: { timeoutMs },
+      });
+    }
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 2, 25);
+  }
+}
+
+/** Check or create the folder; returns true when this call created events.jsonl. */
+function prepareFolder(paths: LedgerPaths, options: LedgerOptions, io: FileIO): boolean {
+  if (fs.existsSync(paths.jsonl)) return false;
+  if (!options.create) {
+    const why = fs.existsSync(paths.dir) ? `${paths.dir} is not a ledger folder (no events.jsonl)` : `${paths.dir} does not exist`;
+    throw new LedgerStateError('LEDGER_NOT_FOUND', why, { details: { dir: paths.dir } });
+  }
+  if (fs.existsSync(paths.sqlite)) {
+    throw new LedgerStateError('SQLITE_AHEAD', `${paths.sqlite} exists but events.jsonl does not; refusing to create a new ledger over it`, {
+      details: { dir: paths.dir },
+    });
+  }
+  fs.mkdirSync(paths.dir, { recursive: true });
+  io.close(io.open(paths.jsonl, 'a', 0o644));
+  io.syncDir(paths.dir);
+  return true;
+}

@@ -1,0 +1,144 @@
+/**
+ * Reconcile-on-open (spec §14.2): heal the projection in time proportional to the drift. Runs
+ * inside the writer lock. Heals: JSONL lines past the watermark (replayed), rows deleted from
+ * ledger.db by hand (restored from JSONL), a torn tail (moved aside). Refuses, with a typed error
+ * naming the seqs: rows JSONL lacks, rows edited by hand, JSONL changed under the watermark.
+ */
+import { LedgerStateError } from '../errors.js';
+import type { Keyring } from '../crypto/keyring.js';
+import { parseEventLine } from '../format/event-line.js';
+import type { CompactRange } from '../merkle/compact-range.js';
+import type { FileIO } from '../store/file-io.js';
+import type { JsonlFile } from '../store/jsonl-file.js';
+import type { Projection, Watermark } from '../store/projection.js';
+import type { TreeStore } from '../store/tree-store.js';
+import type { CrashHook } from './crash-points.js';
+import { replayTail, type TailDefect } from './tail-replay.js';
+import { moveTailAside, type MovedTail } from './torn-tail.js';
+
+export interface ReconcileReport {
+  before: Watermark;
+  after: Watermark;
+  /** JSONL lines past the watermark mirrored into ledger.db. */
+  replayed: number;
+  alreadyPresent: number;
+  /** seqs whose rows had been deleted from ledger.db and were restored from JSONL. */
+  restored: number[];
+  tornTail?: MovedTail;
+}
+
+export interface ReconcileTarget {
+  jsonl: JsonlFile;
+  projection: Projection;
+  tree: TreeStore;
+  keyring?: Keyring | undefined;
+  io: FileIO;
+  tornDir: string;
+  crash?: CrashHook | undefined;
+}
+
+/** Requires an open BEGIN IMMEDIATE transaction; the caller commits. */
+export function reconcile(t: ReconcileTarget): { report: ReconcileReport; frontier: CompactRange } {
+  const before = t.projection.watermark();
+  checkAnchor(t.jsonl, before);
+  const restored = healTamper(t);
+  const frontier = t.tree.frontier(before.seq + 1);
+  const tail = replayTail({ ...t, frontier }, before);
+  t.crash?.('reconcile.replayed');
+  const maxSeq = t.projection.maxSeq();
+  if (maxSeq > tail.watermark.seq) {
+    throw new LedgerStateError('SQLITE_AHEAD', `ledger.db holds events up to seq ${maxSeq} that events.jsonl lacks (JSONL ends at seq ${tail.watermark.seq})`, {
+      details: { sqliteMaxSeq: maxSeq, jsonlLastSeq: tail.watermark.seq },
+    });
+  }
+  const report: ReconcileReport = {
+    before,
+    after: tail.watermark,
+    replayed: tail.inserted,
+    alreadyPresent: tail.alreadyPresent,
+    restored,
+  };
+  if (tail.defect) report.tornTail = moveTailAside(t.jsonl, tail.defect, t.tornDir, t.io, t.crash);
+  return { report, frontier };
+}
+
+/** The line that ends at the watermark must be the event the watermark names (spec §8.2). */
+export function checkAnchor(jsonl: JsonlFile, wm: Watermark): void {
+  const size = jsonl.size();
+  if (size < wm.offset) {
+    throw new LedgerStateError('SQLITE_AHEAD', `events.jsonl is ${size} bytes but ledger.db mirrors it up to byte ${wm.offset} (seq ${wm.seq})`, {
+      details: { jsonlSize: size, watermarkOffset: wm.offset, seq: wm.seq },
+    });
+  }
+  if (wm.seq < 0) return;
+  const bytes = jsonl.readRange(wm.lineStart, wm.offset - wm.lineStart);
+  let ok = bytes.length > 0 && bytes[bytes.length - 1] === 0x0a;
+  if (ok) {
+    try {
+      const rec = parseEventLine(bytes.toString('utf8', 0, bytes.length - 1), { offset: wm.lineStart });
+      ok = rec.event.seq === wm.seq && rec.event.hash === wm.hash;
+    } catch {
+      ok = false; // reported just below, with the watermark it failed against
+    }
+  }
+  if (!ok) {
+    throw new LedgerStateError('LEDGER_CORRUPT', `events.jsonl no longer holds event seq ${wm.seq} at bytes ${wm.lineStart}..${wm.offset}: the canonical file was changed`, {
+      details: { seq: wm.seq, offset: wm.lineStart, expectedHash: wm.hash },
+    });
+  }
+}
+
+/**
+ * Rows deleted by hand are restored from JSONL; rows updated by hand are refused unless they
+ * still equal their JSONL line (spec §8.3).
+ */
+function healTamper(t: ReconcileTarget): number[] {
+  if (t.projection.tamperCount() === 0) return [];
+  const entries = t.projection.tampered();
+  const edited: number[] = [];
+  const restored: number[] = [];
+  for (const { seq } of entries) {
+    const row = t.projection.bySeq(seq);
+    const line = locateLine(t, seq);
+    if (row) {
+      if (line === undefined || row.line !== line.text || row.offset !== line.offset) edited.push(seq);
+      else t.projection.clearTamper(seq);
+      continue;
+    }
+    if (line === undefined) continue; // beyond JSONL: SQLITE_AHEAD is reported after the tail
+    const rec = parseEventLine(line.text, { offset: line.offset });
+    const ev = rec.event;
+    t.projection.insert({
+      seq: ev.seq, id: ev.id, at: ev.at, kind: ev.kind, actor: ev.actor ?? null,
+      hash: ev.hash, kid: ev.sig?.kid ?? null, line: rec.line, offset: line.offset,
+    });
+    t.projection.clearTamper(seq);
+    restored.push(seq);
+  }
+  if (edited.length > 0) {
+    throw new LedgerStateError('MIRROR_CONFLICT', `ledger.db rows were edited by hand and differ from events.jsonl at seq ${edited.join(', ')}; run replay --rebuild`, {
+      details: { seqs: edited },
+    });
+  }
+  return restored;
+}
+
+/** Find the JSONL line of `seq` starting from the nearest intact row below it (O(gap)). */
+function locateLine(t: ReconcileTarget, seq: number): { text: string; offset: number } | undefined {
+  const below = t.projection.db
+    .prepare<[number], { offset: number; line: string }>(
+      `SELECT offset, line FROM events WHERE seq < ? AND seq NOT IN (SELECT seq FROM projection_tamper)
+       ORDER BY seq DESC LIMIT 1`,
+    )
+    .get(seq);
+  const start = below ? below.offset + Buffer.byteLength(below.line) + 1 : 0;
+  const wm = t.projection.watermark();
+  for (const line of t.jsonl.lines(start, undefined, wm.offset)) {
+    const rec = parseEventLine(line.text, { offset: line.offset });
+    if (rec.event.seq === seq) return { text: line.text, offset: line.offset };
+    if (rec.event.seq > seq) return undefined;
+  }
+  return undefined;
+}
+
+export type { TailDefect };

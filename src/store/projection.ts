@@ -1,0 +1,172 @@
+/**
+ * ledger.db: the SQLite projection of events.jsonl (spec §8). The append and replay hot paths use
+ * prepared better-sqlite3 statements (ADR 0005); readers get a typed Kysely over the same
+ * connection.
+ */
+import Database from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import { LedgerStateError } from '../errors.js';
+import { GENESIS_PREV } from '../format/event.js';
+import { migrateToLatest } from './migrations.js';
+import type { LedgerSchema } from './schema.js';
+
+export interface Watermark {
+  seq: number;
+  hash: string;
+  offset: number;
+  lineStart: number;
+}
+
+export interface ProjectionRow {
+  seq: number;
+  id: string;
+  hash: string;
+  line: string;
+  offset: number;
+}
+
+export interface InsertRow {
+  seq: number;
+  id: string;
+  at: string;
+  kind: string;
+  actor: string | null;
+  hash: string;
+  kid: string | null;
+  line: string;
+  offset: number;
+}
+
+export const EMPTY_WATERMARK: Watermark = { seq: -1, hash: GENESIS_PREV, offset: 0, lineStart: 0 };
+
+export interface ProjectionOptions {
+  readOnly?: boolean;
+  /** Create ledger.db if missing (init, replay --rebuild). */
+  create?: boolean;
+}
+
+export class Projection {
+  readonly kysely: Kysely<LedgerSchema>;
+  private readonly stmts;
+
+  private constructor(readonly db: Database.Database, readonly path: string) {
+    this.kysely = new Kysely<LedgerSchema>({ dialect: new SqliteDialect({ database: db }) });
+    this.stmts = {
+      watermark: db.prepare<[], { seq: number; hash: string; offset: number; line_start: number }>(
+        'SELECT seq, hash, offset, line_start FROM watermark WHERE id = 1',
+      ),
+      setWatermark: db.prepare('UPDATE watermark SET seq = ?, hash = ?, offset = ?, line_start = ? WHERE id = 1'),
+      insert: db.prepare(
+        'INSERT INTO events (seq, id, at, kind, actor, hash, kid, line, offset) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      bySeq: db.prepare<[number], ProjectionRow>('SELECT seq, id, hash, line, offset FROM events WHERE seq = ?'),
+      byId: db.prepare<[string], ProjectionRow>('SELECT seq, id, hash, line, offset FROM events WHERE id = ?'),
+      maxSeq: db.prepare<[], { m: number | null }>('SELECT max(seq) AS m FROM events'),
+      tamper: db.prepare<[], { seq: number; op: 'delete' | 'update' }>(
+        'SELECT DISTINCT seq, op FROM projection_tamper ORDER BY seq',
+      ),
+      tamperCount: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM projection_tamper'),
+      clearTamper: db.prepare('DELETE FROM projection_tamper WHERE seq = ?'),
+    };
+  }
+
+  static async open(path: string, options: ProjectionOptions = {}): Promise<Projection> {
+    let db: Database.Database;
+    try {
+      db = new Database(path, { readonly: options.readOnly ?? false, fileMustExist: !options.create });
+    } catch (e) {
+      throw new LedgerStateError('LEDGER_NOT_FOUND', `cannot open ${path}: ${(e as Error).message}`, { cause: e });
+    }
+    try {
+      if (!options.readOnly) {
+        db.pragma('journal_mode = WAL');
+        // JSONL is fsynced before every commit and heals the projection on open, so SQLite needs
+        // no fsync of its own per commit (ADR 0004, spec §13.3).
+        db.pragma('synchronous = NORMAL');
+      }
+      db.pragma('busy_timeout = 5000');
+      db.pragma('foreign_keys = ON');
+      if (!options.readOnly) await migrateToLatest(new Kysely<unknown>({ dialect: new SqliteDialect({ database: db }) }));
+      return new Projection(db, path);
+    } catch (e) {
+      db.close();
+      if (e instanceof LedgerStateError) throw e;
+      throw new LedgerStateError('LEDGER_CORRUPT', `${path} is not a usable ledger database: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  watermark(): Watermark {
+    const r = this.stmts.watermark.get();
+    if (!r) throw new LedgerStateError('LEDGER_CORRUPT', `${this.path}: watermark row is missing`);
+    return { seq: r.seq, hash: r.hash, offset: r.offset, lineStart: r.line_start };
+  }
+
+  setWatermark(w: Watermark): void {
+    this.stmts.setWatermark.run(w.seq, w.hash, w.offset, w.lineStart);
+  }
+
+  insert(row: InsertRow): void {
+    this.stmts.insert.run(row.seq, row.id, row.at, row.kind, row.actor, row.hash, row.kid, row.line, row.offset);
+  }
+
+  bySeq(seq: number): ProjectionRow | undefined {
+    return this.stmts.bySeq.get(seq);
+  }
+
+  byId(id: string): ProjectionRow | undefined {
+    return this.stmts.byId.get(id);
+  }
+
+  maxSeq(): number {
+    return this.stmts.maxSeq.get()?.m ?? -1;
+  }
+
+  tamperCount(): number {
+    return this.stmts.tamperCount.get()?.n ?? 0;
+  }
+
+  tampered(): { seq: number; op: 'delete' | 'update' }[] {
+    return this.stmts.tamper.all();
+  }
+
+  clearTamper(seq: number): void {
+    this.stmts.clearTamper.run(seq);
+  }
+
+  /** Rows in seq order from `fromSeq`, streamed (bounded memory). */
+  *rows(fromSeq = 0): Generator<ProjectionRow> {
+    const it = this.db
+      .prepare<[number], ProjectionRow>('SELECT seq, id, hash, line, offset FROM events WHERE seq >= ? ORDER BY seq')
+      .iterate(fromSeq);
+    yield* it;
+  }
+
+  /**
+   * Try to take SQLite's write lock without blocking the event loop; false when another writer
+   * holds it (spec §13.2).
+   */
+  tryBeginImmediate(): boolean {
+    this.db.pragma('busy_timeout = 0');
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+      return true;
+    } catch (e) {
+      if ((e as { code?: string }).code === 'SQLITE_BUSY') return false;
+      throw e;
+    } finally {
+      this.db.pragma('busy_timeout = 5000');
+    }
+  }
+
+  commit(): void {
+    this.db.exec('COMMIT');
+  }
+
+  rollback(): void {
+    if (this.db.inTransaction) this.db.exec('ROLLBACK');
+  }
+
+  async close(): Promise<void> {
+    await this.kysely.destroy();
+  }
+}
