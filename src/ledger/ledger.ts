@@ -26,6 +26,17 @@ import { type LedgerPaths, ledgerPaths } from './layout.js';
 import { readOrCreateMetadata, type LedgerMetadata } from './metadata.js';
 import { QuarantineFile } from './quarantine.js';
 import { reconcile, type ReconcileReport } from './reconcile.js';
+import type { NoteSigner } from '../merkle/signed-note.js';
+import {
+  type ConsistencyProofJson,
+  type InclusionProofJson,
+  issueCheckpoint,
+  proveConsistency,
+  proveInclusion,
+  rootAt,
+  type StoredCheckpoint,
+  storedCheckpoints,
+} from './verifiable-log.js';
 
 export interface LedgerOptions {
   dir: string;
@@ -224,6 +235,55 @@ export class Ledger implements LedgerCore {
     for (const row of this.projection.db.prepare<(string | number)[], { line: string }>(sql).iterate(...args)) {
       yield parseEventLine(row.line).event;
     }
+  }
+
+  /** Inclusion proof of event `seq` in the tree of `treeSize` leaves (default: now). Spec §11.3. */
+  proveInclusion(seq: number, treeSize?: number): InclusionProofJson {
+    return proveInclusion(this.tree, this.head.seq + 1, seq, treeSize);
+  }
+
+  /** Consistency proof from `fromSize` to `toSize` (default: now). Spec §11.3. */
+  proveConsistency(fromSize: number, toSize?: number): ConsistencyProofJson {
+    return proveConsistency(this.tree, this.head.seq + 1, fromSize, toSize);
+  }
+
+  /** RFC 6962 root of the first `size` events (default: all). */
+  rootHash(size = this.head.seq + 1): string {
+    if (!Number.isSafeInteger(size) || size < 0 || size > this.head.seq + 1) {
+      throw new InvalidInputError('INVALID_ARGUMENT', `size must be in 0..${this.head.seq + 1}`);
+    }
+    return rootAt(this.tree, size).toString('hex');
+  }
+
+  /**
+   * Sign and store a C2SP checkpoint of the current tree (spec §12); returns the signed note.
+   * Signs with `signer` or the ledger's signer, which must be in the keyring.
+   */
+  async checkpoint(signer?: NoteSigner & { kid?: string }): Promise<string> {
+    const key = signer ?? (this.signer as (NoteSigner & { kid?: string }) | undefined);
+    if (!key || !('name' in key) || !('publicKey' in key)) {
+      throw new InvalidInputError('INVALID_ARGUMENT', 'checkpoint() needs a signing key with a name and public key');
+    }
+    this.assertWritable();
+    await this.commits.idle();
+    await this.acquireWriterLock();
+    try {
+      this.healInLock();
+      if (key.kid !== undefined) {
+        if (!this.keyring) throw new KeyError('UNKNOWN_KEY', `key ${key.kid} is not in the ledger's keyring`);
+        this.keyring.keyFor(key.kid, { seq: Math.max(0, this.head.seq), at: new Date().toISOString() });
+      }
+      const note = issueCheckpoint(this.projection, this.tree, this.frontier, this.metadata.origin, key);
+      this.projection.commit();
+      return note;
+    } finally {
+      this.projection.rollback();
+    }
+  }
+
+  /** Checkpoints issued so far, oldest first. */
+  checkpoints(): StoredCheckpoint[] {
+    return storedCheckpoints(this.projection);
   }
 
   /** Wait for queued appends, then release files and locks. */

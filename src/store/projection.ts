@@ -70,6 +70,11 @@ export class Projection {
     };
   }
 
+  /** Wrap a connection to an already-migrated ledger.db (the caller keeps ownership). */
+  static attach(db: Database.Database): Projection {
+    return new Projection(db, db.name);
+  }
+
   static async open(path: string, options: ProjectionOptions = {}): Promise<Projection> {
     let db: Database.Database;
     try {

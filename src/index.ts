@@ -1,0 +1,70 @@
+/**
+ * sealed-ledger: a signed, append-only audit ledger. The whole public surface is exported here
+ * (spec §1.2); test-only helpers live in `sealed-ledger/testing`.
+ */
+
+// Errors (spec §9)
+export {
+  SealedLedgerError,
+  InvalidInputError,
+  VerificationError,
+  KeyError,
+  PolicyError,
+  ConflictError,
+  LedgerStateError,
+  ProofError,
+  isSealedLedgerError,
+} from './errors.js';
+export type { ErrorCode } from './errors.js';
+
+// Event format (spec §2–§4)
+export { canonicalize } from './format/canonical.js';
+export type { JsonValue } from './format/canonical.js';
+export { DEFAULT_LIMITS, FORMAT_VERSION, GENESIS_PREV, KIND_PATTERN, ID_PATTERN } from './format/event.js';
+export type { EventInput, EventLimits, EventSignature, SealedEvent } from './format/event.js';
+export { sealEvent, verifyEventSeal, computeEventHash, encodeLine as encodeEventLine } from './format/seal.js';
+export { parseEventLine } from './format/event-line.js';
+export { signEvent, verifyEventSignature } from './format/signature.js';
+export type { EventSigner } from './format/signature.js';
+export { eventSignatureMessage, keyIdFor, EVENT_SIGNATURE_CONTEXT } from './domain.js';
+
+// Cryptography (spec §5, §6)
+export { verifyEd25519, signEd25519, publicKeyFromSeed, assertValidPublicKey } from './crypto/ed25519.js';
+export { generateSigningKey, signingKeyFromSeed, readSigningKeyFile, writeSigningKeyFile } from './crypto/signing-key.js';
+export type { SigningKey } from './crypto/signing-key.js';
+export { Keyring } from './crypto/keyring.js';
+export type { KeyringEntry, KeyUse } from './crypto/keyring.js';
+
+// Policy gate (spec §12)
+export { PARITY_INVARIANT_RULE_ID } from './policy/decision.js';
+export type { PolicyDecision, PolicyOutcome, RuleResult } from './policy/decision.js';
+export { allowKinds, allowActors, payloadRule, requireSignature } from './policy/rules.js';
+export type { Policy, PolicyRule } from './policy/rules.js';
+
+// Ledger (spec §7, §8, §13, §14)
+export { Ledger } from './ledger/ledger.js';
+export type { LedgerOptions, AppendOptions, EventQuery, LedgerHead } from './ledger/ledger.js';
+export type { ReconcileReport } from './ledger/reconcile.js';
+export type { TailDefect } from './ledger/tail-replay.js';
+export { appendEvent, appendSignedEvent } from './ledger/append.js';
+export { mirrorSingleEventIntoSqlite, mirrorSingleEventIntoSqliteInTx } from './ledger/mirror.js';
+export type { MirrorOutcome } from './ledger/mirror.js';
+export { replayJsonlIntoSqlite } from './ledger/replay.js';
+export type { ReplayReport, ReplayOptions, StorePaths } from './ledger/replay.js';
+export { verifyEventSetParity } from './ledger/parity.js';
+export type { EventSetParity, EventMismatch, SeqRange, JsonlDefect } from './ledger/parity.js';
+export { verifyLedger } from './ledger/verify-ledger.js';
+export type { VerifyReport, VerifyProblem, VerifyOptions } from './ledger/verify-ledger.js';
+export type { LedgerSchema } from './store/schema.js';
+
+// Verifiable log (spec §11, §12)
+export { rootFromLeaves } from './merkle/root.js';
+export { verifyInclusion, verifyConsistency } from './merkle/verify.js';
+export { inclusionProof, consistencyProof } from './merkle/proofs.js';
+export type { NodeReader } from './merkle/proofs.js';
+export { verifyCheckpoint, signCheckpoint } from './merkle/signed-checkpoint.js';
+export { formatCheckpoint, parseCheckpoint } from './merkle/checkpoint.js';
+export type { CheckpointBody } from './merkle/checkpoint.js';
+export { signNote, verifyNote, parseNote } from './merkle/signed-note.js';
+export { verifierKeyString, parseVerifierKey } from './merkle/verifier-key.js';
+export type { InclusionProofJson, ConsistencyProofJson, StoredCheckpoint } from './ledger/verifiable-log.js';

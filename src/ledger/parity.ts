@@ -1,0 +1,153 @@
+/**
+ * verifyEventSetParity (spec §14.4): which events each store lacks and which differ, found by
+ * streaming both sides in seq order (bounded memory at any ledger size). Read-only.
+ */
+import fs from 'node:fs';
+import Database from 'better-sqlite3';
+import { LedgerStateError } from '../errors.js';
+import { NODE_FILE_IO } from '../store/file-io.js';
+import { JsonlFile, type JsonlLine } from '../store/jsonl-file.js';
+import { resolveStorePaths, type StorePaths } from './replay.js';
+
+export interface SeqRange {
+  from: number;
+  to: number;
+}
+
+/** An event present on both sides whose bytes differ. */
+export interface EventMismatch {
+  seq: number;
+  id: string;
+  /** Top-level fields whose canonical values differ (or "line" when one side does not parse). */
+  fields: string[];
+  jsonlHash: string;
+  sqliteHash: string;
+}
+
+export interface JsonlDefect {
+  offset: number;
+  lineNo?: number;
+  reason: string;
+}
+
+export interface EventSetParity {
+  jsonlCount: number;
+  sqliteCount: number;
+  /** In JSONL, not in SQLite: healable drift. */
+  missingFromSqlite: SeqRange[];
+  /** In SQLite, not in JSONL: must never happen; tampering or a lost JSONL. */
+  missingFromJsonl: SeqRange[];
+  mismatches: EventMismatch[];
+  /** Total mismatches; `mismatches` keeps the first `maxMismatches`. */
+  mismatchCount: number;
+  /** JSONL lines that are not events at all (torn, not JSON, unordered seq). */
+  jsonlDefects: JsonlDefect[];
+  watermark: { seq: number; offset: number } | null;
+  inParity: boolean;
+}
+
+export interface ParityOptions {
+  maxMismatches?: number;
+  onProgress?: (scannedBytes: number, totalBytes: number) => void;
+}
+
+interface Side {
+  seq: number;
+  id: string;
+  hash: string;
+  line: string;
+}
+
+function pushSeq(ranges: SeqRange[], seq: number): void {
+  const last = ranges.at(-1);
+  if (last && last.to === seq - 1) last.to = seq;
+  else ranges.push({ from: seq, to: seq });
+}
+
+/** Cheap field extraction: the line is JSON; trust nothing else about it. */
+function jsonlSide(line: JsonlLine): Side | string {
+  let o: Record<string, unknown>;
+  try {
+    o = JSON.parse(line.text);
+  } catch {
+    return 'not valid JSON';
+  }
+  if (typeof o !== 'object' || o === null || typeof o.seq !== 'number' || !Number.isSafeInteger(o.seq) || o.seq < 0) return 'no valid seq';
+  return { seq: o.seq, id: String(o.id), hash: String(o.hash), line: line.text };
+}
+
+function differingFields(a: string, b: string): string[] {
+  try {
+    const x = JSON.parse(a) as Record<string, unknown>;
+    const y = JSON.parse(b) as Record<string, unknown>;
+    const keys = [...new Set([...Object.keys(x), ...Object.keys(y)])].sort();
+    return keys.filter((k) => JSON.stringify(x[k]) !== JSON.stringify(y[k]));
+  } catch {
+    return ['line'];
+  }
+}
+
+export async function verifyEventSetParity(paths: StorePaths, options: ParityOptions = {}): Promise<EventSetParity> {
+  const files = resolveStorePaths(paths);
+  const maxMismatches = options.maxMismatches ?? 1000;
+  if (!fs.existsSync(files.jsonl)) throw new LedgerStateError('LEDGER_NOT_FOUND', `${files.jsonl} does not exist`);
+  const jsonl = JsonlFile.open(files.jsonl, NODE_FILE_IO, { readOnly: true });
+  const db = fs.existsSync(files.sqlite) ? new Database(files.sqlite, { readonly: true, fileMustExist: true }) : undefined;
+  const report: EventSetParity = {
+    jsonlCount: 0, sqliteCount: 0, missingFromSqlite: [], missingFromJsonl: [], mismatches: [], mismatchCount: 0,
+    jsonlDefects: [], watermark: null, inParity: false,
+  };
+  try {
+    // One read transaction: the SQLite side is a consistent snapshot while we stream it.
+    db?.exec('BEGIN');
+    const wm = db?.prepare<[], { seq: number; offset: number }>('SELECT seq, offset FROM watermark WHERE id = 1').get();
+    report.watermark = wm ?? null;
+    const total = jsonl.size();
+    const rows = db
+      ? db.prepare<[], Side>('SELECT seq, id, hash, line FROM events ORDER BY seq').iterate()
+      : ([] as Side[])[Symbol.iterator]();
+    let row = rows.next();
+    let lastJsonlSeq = -1;
+    let n = 0;
+    for (const line of jsonl.lines(0, (t) => report.jsonlDefects.push({ offset: t.offset, reason: `incomplete last line (${t.bytes.length} bytes)` }), total)) {
+      const side = line.badUtf8 ? 'not valid UTF-8' : jsonlSide(line);
+      if (typeof side === 'string' || side.seq <= lastJsonlSeq) {
+        report.jsonlDefects.push({ offset: line.offset, ...(line.lineNo ? { lineNo: line.lineNo } : {}), reason: typeof side === 'string' ? side : `seq ${side.seq} out of order` });
+        continue;
+      }
+      lastJsonlSeq = side.seq;
+      report.jsonlCount++;
+      while (!row.done && row.value.seq < side.seq) {
+        report.sqliteCount++;
+        pushSeq(report.missingFromJsonl, row.value.seq);
+        row = rows.next();
+      }
+      if (!row.done && row.value.seq === side.seq) {
+        report.sqliteCount++;
+        if (row.value.line !== side.line) {
+          report.mismatchCount++;
+          if (report.mismatches.length < maxMismatches) {
+            report.mismatches.push({ seq: side.seq, id: side.id, fields: differingFields(side.line, row.value.line), jsonlHash: side.hash, sqliteHash: row.value.hash });
+          }
+        }
+        row = rows.next();
+      } else {
+        pushSeq(report.missingFromSqlite, side.seq);
+      }
+      if (options.onProgress && ++n % 65536 === 0) options.onProgress(line.offset, total);
+    }
+    for (; !row.done; row = rows.next()) {
+      report.sqliteCount++;
+      pushSeq(report.missingFromJsonl, row.value.seq);
+    }
+    options.onProgress?.(total, total);
+  } finally {
+    if (db?.inTransaction) db.exec('COMMIT');
+    db?.close();
+    jsonl.close();
+  }
+  report.inParity =
+    report.missingFromSqlite.length === 0 && report.missingFromJsonl.length === 0 &&
+    report.mismatchCount === 0 && report.jsonlDefects.length === 0 && db !== undefined;
+  return report;
+}

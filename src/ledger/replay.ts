@@ -1,0 +1,97 @@
+/**
+ * replayJsonlIntoSqlite (spec §14.3): rebuild or catch up the projection from events.jsonl alone.
+ * From the watermark it costs O(drift); into a missing or empty ledger.db it is disaster
+ * recovery. It never changes events.jsonl: a torn tail is reported, and moved aside by the next
+ * Ledger.open.
+ */
+import fs from 'node:fs';
+import { LedgerStateError } from '../errors.js';
+import { Keyring } from '../crypto/keyring.js';
+import { JsonlFile } from '../store/jsonl-file.js';
+import { NODE_FILE_IO } from '../store/file-io.js';
+import { Projection } from '../store/projection.js';
+import { TreeStore } from '../store/tree-store.js';
+import { ledgerPaths } from './layout.js';
+import { checkAnchor } from './reconcile.js';
+import { replayTail, type TailDefect } from './tail-replay.js';
+
+export type StorePaths = { dir: string } | { jsonlPath: string; sqlitePath: string; keyringPath?: string };
+
+export interface ReplayOptions {
+  keyring?: Keyring;
+  onProgress?: (scannedBytes: number, totalBytes: number) => void;
+  /** Rows per committed chunk (default 20,000): each chunk is a valid prefix of JSONL. */
+  commitEvery?: number;
+}
+
+export interface ReplayReport {
+  /** JSONL lines read past the starting watermark. */
+  scanned: number;
+  inserted: number;
+  alreadyPresent: number;
+  /** seq the replay started after (-1: from scratch). */
+  fromSeq: number;
+  /** seq of the last event now in the projection. */
+  toSeq: number;
+  tornTail?: TailDefect;
+  errors: { code: string; message: string; seq?: number; offset?: number }[];
+  durationMs: number;
+}
+
+export function resolveStorePaths(p: StorePaths): { jsonl: string; sqlite: string; keyring: string | undefined } {
+  if ('dir' in p) {
+    const l = ledgerPaths(p.dir);
+    return { jsonl: l.jsonl, sqlite: l.sqlite, keyring: l.keyring };
+  }
+  return { jsonl: p.jsonlPath, sqlite: p.sqlitePath, keyring: p.keyringPath };
+}
+
+export async function replayJsonlIntoSqlite(paths: StorePaths, options: ReplayOptions = {}): Promise<ReplayReport> {
+  const started = performance.now();
+  const files = resolveStorePaths(paths);
+  if (!fs.existsSync(files.jsonl)) {
+    throw new LedgerStateError('LEDGER_NOT_FOUND', `${files.jsonl} does not exist`, { details: { path: files.jsonl } });
+  }
+  const keyring = options.keyring ?? (files.keyring && fs.existsSync(files.keyring) ? Keyring.load(files.keyring) : undefined);
+  const jsonl = JsonlFile.open(files.jsonl, NODE_FILE_IO, { readOnly: true });
+  const projection = await Projection.open(files.sqlite, { create: true });
+  try {
+    projection.db.exec('BEGIN IMMEDIATE');
+    try {
+      const from = projection.watermark();
+      checkAnchor(jsonl, from);
+      const tree = new TreeStore(projection.db);
+      const tail = replayTail({ jsonl, projection, tree, frontier: tree.frontier(from.seq + 1), keyring }, from, {
+        commitEvery: options.commitEvery ?? 20_000,
+        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      });
+      const maxSeq = projection.maxSeq();
+      if (maxSeq > tail.watermark.seq) {
+        throw new LedgerStateError('SQLITE_AHEAD', `ledger.db holds events up to seq ${maxSeq} that events.jsonl lacks`, {
+          details: { sqliteMaxSeq: maxSeq, jsonlLastSeq: tail.watermark.seq },
+        });
+      }
+      projection.commit();
+      const report: ReplayReport = {
+        scanned: tail.scanned,
+        inserted: tail.inserted,
+        alreadyPresent: tail.alreadyPresent,
+        fromSeq: from.seq,
+        toSeq: tail.watermark.seq,
+        errors: [],
+        durationMs: performance.now() - started,
+      };
+      if (tail.defect) {
+        report.tornTail = tail.defect;
+        report.errors.push({ code: tail.defect.code, message: tail.defect.reason, offset: tail.defect.offset });
+      }
+      return report;
+    } catch (e) {
+      projection.rollback();
+      throw e;
+    }
+  } finally {
+    await projection.close();
+    jsonl.close();
+  }
+}
