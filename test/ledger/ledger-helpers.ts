@@ -1,0 +1,68 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { Ledger, type LedgerOptions } from '../../src/ledger/ledger.js';
+import { NODE_FILE_IO, type FileIO } from '../../src/store/file-io.js';
+import { tempDir } from '../helpers.js';
+
+export interface Fixture {
+  dir: string;
+  cleanup(): void;
+}
+
+export function ledgerDir(): Fixture {
+  const t = tempDir();
+  return { dir: path.join(t.dir, 'ledger'), cleanup: t.cleanup };
+}
+
+export async function openNew(dir: string, extra: Partial<LedgerOptions> = {}): Promise<Ledger> {
+  return Ledger.open({ dir, create: true, ...extra });
+}
+
+export function jsonlLines(dir: string): string[] {
+  const text = fs.readFileSync(path.join(dir, 'events.jsonl'), 'utf8');
+  return text.split('\n').slice(0, -1);
+}
+
+/** Raw rows, read with a separate connection. */
+export function sqliteRows(dir: string): { seq: number; line: string }[] {
+  const db = new Database(path.join(dir, 'ledger.db'), { readonly: true });
+  try {
+    return db.prepare<[], { seq: number; line: string }>('SELECT seq, line FROM events ORDER BY seq').all();
+  } finally {
+    db.close();
+  }
+}
+
+export function withSqlite<T>(dir: string, f: (db: Database.Database) => T): T {
+  const db = new Database(path.join(dir, 'ledger.db'));
+  try {
+    return f(db);
+  } finally {
+    db.close();
+  }
+}
+
+/** A FileIO that counts calls and bytes read, for group-commit and O(drift) assertions. */
+export function countingIO(): FileIO & { syncs: number; writes: number; bytesRead: number } {
+  const io = {
+    ...NODE_FILE_IO,
+    syncs: 0,
+    writes: 0,
+    bytesRead: 0,
+    sync(fd: number) {
+      io.syncs++;
+      NODE_FILE_IO.sync(fd);
+    },
+    write(fd: number, data: Uint8Array, position: number) {
+      io.writes++;
+      NODE_FILE_IO.write(fd, data, position);
+    },
+    read(fd: number, into: Uint8Array, position: number) {
+      const n = NODE_FILE_IO.read(fd, into, position);
+      io.bytesRead += n;
+      return n;
+    },
+  };
+  return io;
+}
