@@ -1,6 +1,6 @@
 /**
  * Free-function forms of the append path for callers that bring their own policy decision
- * (spec §12.3). The decision must carry PARITY_INVARIANT_RULE_ID; the ledger replaces that rule's
+ * (spec §16.3). The decision must carry PARITY_INVARIANT_RULE_ID; the ledger replaces that rule's
  * result with the one it computes from real evidence inside the writer lock.
  */
 import type { EventInput, SealedEvent } from '../format/event.js';

@@ -260,7 +260,7 @@ function assertSameContent(existing: SealedEvent, p: PreparedEvent): void {
 
 /**
  * A caller's own decision must carry the parity rule; the ledger then substitutes the rule it
- * computed from real evidence, so a caller cannot vouch for parity it did not check (spec §12.3).
+ * computed from real evidence, so a caller cannot vouch for parity it did not check (spec §16.3).
  */
 function callerDecisionWithEvidence(decision: PolicyDecision, parity: RuleResult): PolicyDecision {
   assertMirrorable(decision);

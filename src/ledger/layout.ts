@@ -9,6 +9,7 @@ export const KEYRING_FILE = 'keyring.json';
 export const METADATA_FILE = 'ledger.json';
 export const QUARANTINE_FILE = 'quarantine.jsonl';
 export const TORN_DIR = 'torn';
+export const CHECKPOINTS_FILE = 'checkpoints.jsonl';
 
 export interface LedgerPaths {
   dir: string;
@@ -18,6 +19,7 @@ export interface LedgerPaths {
   metadata: string;
   quarantine: string;
   torn: string;
+  checkpoints: string;
 }
 
 export function ledgerPaths(dir: string): LedgerPaths {
@@ -30,5 +32,6 @@ export function ledgerPaths(dir: string): LedgerPaths {
     metadata: path.join(abs, METADATA_FILE),
     quarantine: path.join(abs, QUARANTINE_FILE),
     torn: path.join(abs, TORN_DIR),
+    checkpoints: path.join(abs, CHECKPOINTS_FILE),
   };
 }

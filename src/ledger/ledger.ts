@@ -26,6 +26,7 @@ import { type LedgerPaths, ledgerPaths } from './layout.js';
 import { readOrCreateMetadata, type LedgerMetadata } from './metadata.js';
 import { QuarantineFile } from './quarantine.js';
 import { reconcile, type ReconcileReport } from './reconcile.js';
+import { appendCheckpointRecord, importCheckpointRecords, readCheckpointRecords } from './checkpoint-log.js';
 import type { NoteSigner } from '../merkle/signed-note.js';
 import {
   type ConsistencyProofJson,
@@ -66,7 +67,7 @@ export interface AppendOptions {
   /** Fail with SEQ_CONFLICT unless the head (last seq, -1 when empty) is this (spec §13.6). */
   expectedSeq?: number;
   signer?: EventSigner;
-  /** A caller-made decision; must carry PARITY_INVARIANT_RULE_ID (spec §12.3). */
+  /** A caller-made decision; must carry PARITY_INVARIANT_RULE_ID (spec §16.3). */
   decision?: PolicyDecision;
 }
 
@@ -149,6 +150,9 @@ export class Ledger implements LedgerCore {
       let result;
       try {
         result = reconcile({ jsonl, projection, tree, keyring, io, tornDir: paths.torn, crash: options.crashHook });
+        if (storedCheckpoints(projection).length === 0) {
+          importCheckpointRecords(projection.db, readCheckpointRecords(paths.checkpoints), result.report.after.seq + 1);
+        }
         options.crashHook?.('reconcile.committed');
         projection.commit();
       } catch (e) {
@@ -273,7 +277,9 @@ export class Ledger implements LedgerCore {
         if (!this.keyring) throw new KeyError('UNKNOWN_KEY', `key ${key.kid} is not in the ledger's keyring`);
         this.keyring.keyFor(key.kid, { seq: Math.max(0, this.head.seq), at: new Date().toISOString() });
       }
-      const note = issueCheckpoint(this.projection, this.tree, this.frontier, this.metadata.origin, key);
+      const note = issueCheckpoint(this.projection, this.tree, this.frontier, this.metadata.origin, key, (r) =>
+        appendCheckpointRecord(this.paths.checkpoints, r, this.io),
+      );
       this.projection.commit();
       return note;
     } finally {

@@ -1,5 +1,5 @@
 /**
- * Quarantined events are kept for review outside the durable event set (spec §12.4): one JCS
+ * Quarantined events are kept for review outside the durable event set (spec §16.4): one JCS
  * line per event in quarantine.jsonl, fsynced before the caller hears of the quarantine.
  */
 import { canonicalize } from '../format/canonical.js';

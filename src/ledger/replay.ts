@@ -13,6 +13,7 @@ import { Projection } from '../store/projection.js';
 import { TreeStore } from '../store/tree-store.js';
 import { ledgerPaths } from './layout.js';
 import { checkAnchor } from './reconcile.js';
+import { importCheckpointRecords, readCheckpointRecords } from './checkpoint-log.js';
 import { replayTail, type TailDefect } from './tail-replay.js';
 
 export type StorePaths = { dir: string } | { jsonlPath: string; sqlitePath: string; keyringPath?: string };
@@ -71,6 +72,8 @@ export async function replayJsonlIntoSqlite(paths: StorePaths, options: ReplayOp
           details: { sqliteMaxSeq: maxSeq, jsonlLastSeq: tail.watermark.seq },
         });
       }
+      const cpFile = 'dir' in paths ? ledgerPaths(paths.dir).checkpoints : undefined;
+      if (cpFile) importCheckpointRecords(projection.db, readCheckpointRecords(cpFile), tail.watermark.seq + 1);
       projection.commit();
       const report: ReplayReport = {
         scanned: tail.scanned,

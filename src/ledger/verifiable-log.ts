@@ -10,6 +10,7 @@ import { signCheckpoint } from '../merkle/signed-checkpoint.js';
 import type { NoteSigner } from '../merkle/signed-note.js';
 import type { Projection } from '../store/projection.js';
 import type { TreeStore } from '../store/tree-store.js';
+import type { CheckpointRecord } from './checkpoint-log.js';
 
 export interface InclusionProofJson {
   index: number;
@@ -94,6 +95,7 @@ export function issueCheckpoint(
   frontier: CompactRange,
   origin: string,
   signer: NoteSigner,
+  persist: (record: CheckpointRecord) => void,
 ): string {
   const size = frontier.size;
   const root = frontier.root();
@@ -116,8 +118,10 @@ export function issueCheckpoint(
     }
   }
   const note = signCheckpoint({ origin, size, rootHash: root }, [signer]);
+  const record: CheckpointRecord = { size, root: hex(root), note, createdAt: new Date().toISOString() };
+  persist(record);
   projection.db
     .prepare('INSERT OR REPLACE INTO checkpoints (size, root, note, created_at) VALUES (?, ?, ?, ?)')
-    .run(size, hex(root), note, new Date().toISOString());
+    .run(record.size, record.root, record.note, record.createdAt);
   return note;
 }

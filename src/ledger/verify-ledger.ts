@@ -18,6 +18,8 @@ import { NODE_FILE_IO } from '../store/file-io.js';
 import { JsonlFile } from '../store/jsonl-file.js';
 import { verifyEventSetParity, type EventSetParity } from './parity.js';
 import { resolveStorePaths, type StorePaths } from './replay.js';
+import { ledgerPaths } from './layout.js';
+import { readCheckpointRecords, type CheckpointRecord } from './checkpoint-log.js';
 
 export interface VerifyProblem {
   code: string;
@@ -62,7 +64,7 @@ export async function verifyLedger(paths: StorePaths, options: VerifyOptions = {
     problemCount++;
     if (problems.length < maxProblems) problems.push(p);
   };
-  const checkpoints = readCheckpoints(files.sqlite);
+  const checkpoints = mergeCheckpoints(readCheckpoints(files.sqlite), 'dir' in paths ? readCheckpointRecords(ledgerPaths(paths.dir).checkpoints) : []);
   let nextCheckpoint = 0;
   let checkpointProblems = 0;
   const report = { events: 0, signed: 0, unsigned: 0 };
@@ -149,6 +151,14 @@ interface CheckpointRow {
   created_at: string;
 }
 
+/** ledger.db's checkpoints and checkpoints.jsonl's, each distinct note once, by size. */
+function mergeCheckpoints(rows: CheckpointRow[], records: CheckpointRecord[]): CheckpointRow[] {
+  const seen = new Map<string, CheckpointRow>();
+  for (const r of rows) seen.set(r.note, r);
+  for (const r of records) if (!seen.has(r.note)) seen.set(r.note, { size: r.size, root: r.root, note: r.note, created_at: r.createdAt });
+  return [...seen.values()].sort((a, b) => a.size - b.size);
+}
+
 function readCheckpoints(sqlitePath: string): CheckpointRow[] {
   if (!fs.existsSync(sqlitePath)) return [];
   const db = new Database(sqlitePath, { readonly: true, fileMustExist: true });
@@ -175,7 +185,11 @@ function checkCheckpoint(cp: CheckpointRow, frontier: CompactRange, keyring: Key
   try {
     const v = verifyCheckpoint(cp.note, verifiers);
     const root = frontier.root();
-    if (v.size !== cp.size || !v.rootHash.equals(root)) {
+    if (v.size !== cp.size || v.rootHash.toString('hex') !== cp.root) {
+      problem({ code: 'CHECKPOINT_INCONSISTENT', message: `stored checkpoint of size ${cp.size} does not match its own signed note` });
+      return false;
+    }
+    if (!v.rootHash.equals(root)) {
       problem({ code: 'CHECKPOINT_INCONSISTENT', message: `checkpoint of size ${cp.size} names root ${v.rootHash.toString('hex').slice(0, 16)}…, events.jsonl gives ${root.toString('hex').slice(0, 16)}…` });
       return false;
     }

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { canonicalize } from '../../src/format/canonical.js';
-import { GENESIS_PREV, type SealedEvent } from '../../src/format/event.js';
+import { GENESIS_PREV, type EventInput, type SealedEvent } from '../../src/format/event.js';
 import { parseEventLine } from '../../src/format/event-line.js';
 import { encodeBody, encodeLine, sealEvent, verifyEventSeal } from '../../src/format/seal.js';
 import { signEvent, verifyEventSignature } from '../../src/format/signature.js';
@@ -64,7 +64,7 @@ const eventInput = fc.record(
 );
 const sealedArb = fc
   .tuple(eventInput, fc.nat({ max: 1_000_000 }), fc.uint8Array({ minLength: 32, maxLength: 32 }))
-  .map(([input, seq, prev]) => sealEvent(input, { seq, prev: Buffer.from(prev).toString('hex') }));
+  .map(([input, seq, prev]) => sealEvent(input as EventInput, { seq, prev: Buffer.from(prev).toString('hex') }));
 
 describe('hand-built JCS equals the generic canonicalizer (spec §3.4)', () => {
   it('for bodies and lines, signed or not', () => {

@@ -1,4 +1,4 @@
-// spec §12: the policy gate. Reject and quarantine never reach either store; the parity rule is
+// spec §16: the policy gate. Reject and quarantine never reach either store; the parity rule is
 // required and computed by the ledger from real evidence.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -19,7 +19,7 @@ function fresh(): string {
   return f.dir;
 }
 
-describe('policy gate (spec §12)', () => {
+describe('policy gate (spec §16)', () => {
   it('a caller decision without the parity rule is refused; nothing is written', async () => {
     const dir = fresh();
     const ledger = await openNew(dir);
