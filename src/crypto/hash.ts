@@ -1,0 +1,17 @@
+/**
+ * The one hashing module (spec §3.3). node:crypto is used because it measured faster than
+ * @noble/hashes for the sizes we hash (`npm run bench`, row "sha256"); callers never pick.
+ */
+import { createHash } from 'node:crypto';
+
+export function sha256(...chunks: (Uint8Array | string)[]): Buffer {
+  const h = createHash('sha256');
+  for (const c of chunks) h.update(c);
+  return h.digest();
+}
+
+export function sha512(...chunks: (Uint8Array | string)[]): Buffer {
+  const h = createHash('sha512');
+  for (const c of chunks) h.update(c);
+  return h.digest();
+}
