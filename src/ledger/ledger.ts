@@ -25,7 +25,7 @@ import type { LedgerCore } from './ledger-core.js';
 import { type LedgerPaths, ledgerPaths } from './layout.js';
 import { readOrCreateMetadata, type LedgerMetadata } from './metadata.js';
 import { QuarantineFile } from './quarantine.js';
-import { reconcile, type ReconcileReport } from './reconcile.js';
+import { inspect, type Inspection, reconcile, type ReconcileReport } from './reconcile.js';
 import { appendCheckpointRecord, importCheckpointRecords, readCheckpointRecords } from './checkpoint-log.js';
 import type { NoteSigner } from '../merkle/signed-note.js';
 import {
@@ -43,6 +43,11 @@ export interface LedgerOptions {
   dir: string;
   /** Create the folder and its files when missing (spec §7.1). */
   create?: boolean;
+  /**
+   * Inspect mode: open without reconciling or writing anything, even a ledger that a writable
+   * open would refuse; `inspection` says what reconcile would do. Appends fail (LEDGER_READ_ONLY).
+   */
+  readOnly?: boolean;
   /** Default signer for appends; its key must be in the keyring (added if the ledger has none). */
   signer?: (EventSigner & { readonly publicKey?: Uint8Array; readonly name?: string }) | undefined;
   /** Public keys; default: keyring.json in the folder. */
@@ -96,7 +101,9 @@ export class Ledger implements LedgerCore {
   readonly policy: Policy;
   readonly requireSignatures: boolean;
   private readonly commits: GroupCommit;
-  private state: 'open' | 'closed' | 'dead' = 'open';
+  private state: 'open' | 'read-only' | 'closed' | 'dead' = 'open';
+  /** In read-only inspect mode: what a writable open would heal or refuse. */
+  inspection: Inspection | undefined;
   private poisonedBy: unknown;
 
   private constructor(
@@ -124,6 +131,7 @@ export class Ledger implements LedgerCore {
   static async open(options: LedgerOptions): Promise<Ledger> {
     const io = options.io ?? NODE_FILE_IO;
     const paths = ledgerPaths(options.dir);
+    if (options.readOnly) return Ledger.openReadOnly(paths, options, io);
     prepareFolder(paths, options, io);
     const metadata = readOrCreateMetadata(paths.metadata, options.origin, io);
     let keyring = options.keyring ?? (fs.existsSync(paths.keyring) ? Keyring.load(paths.keyring) : undefined);
@@ -162,6 +170,38 @@ export class Ledger implements LedgerCore {
       return new Ledger(paths, metadata, jsonl, projection, tree, keyring, signer, result.report, options, io, result.frontier);
     } catch (e) {
       if (projection) await projection.close().catch(() => undefined);
+      jsonl.close();
+      throw e;
+    }
+  }
+
+  private static async openReadOnly(paths: LedgerPaths, options: LedgerOptions, io: FileIO): Promise<Ledger> {
+    if (options.create) throw new InvalidInputError('INVALID_ARGUMENT', 'readOnly and create exclude each other');
+    prepareFolder(paths, options, io);
+    const metadata = readOrCreateMetadata(paths.metadata, undefined, io, true);
+    const keyring = options.keyring ?? (fs.existsSync(paths.keyring) ? Keyring.load(paths.keyring) : undefined);
+    const jsonl = JsonlFile.open(paths.jsonl, io, { readOnly: true });
+    try {
+      const projection = await Projection.open(paths.sqlite, { readOnly: true });
+      const tree = new TreeStore(projection.db);
+      projection.db.exec('BEGIN');
+      try {
+        const { report, inspection } = inspect(jsonl, projection);
+        let frontier = CompactRange.empty();
+        try {
+          frontier = tree.frontier(report.after.seq + 1);
+        } catch (e) {
+          if (!(e instanceof SealedLedgerError)) throw e;
+          inspection.problems.push(`${e.code}: ${e.message}`);
+        }
+        const ledger = new Ledger(paths, metadata, jsonl, projection, tree, keyring, options.signer, report, options, io, frontier);
+        ledger.inspection = inspection;
+        ledger.state = 'read-only';
+        return ledger;
+      } finally {
+        projection.db.exec('COMMIT');
+      }
+    } catch (e) {
       jsonl.close();
       throw e;
     }
@@ -295,6 +335,10 @@ export class Ledger implements LedgerCore {
   /** Wait for queued appends, then release files and locks. */
   async close(): Promise<void> {
     if (this.state === 'closed') return;
+    if (this.state === 'dead') {
+      this.state = 'closed';
+      return;
+    }
     if (this.state === 'open') await this.commits.idle();
     this.state = 'closed';
     this.quarantine.close();
@@ -309,6 +353,7 @@ export class Ledger implements LedgerCore {
   }
 
   assertWritable(): void {
+    if (this.state === 'read-only') throw new LedgerStateError('LEDGER_READ_ONLY', 'the ledger was opened read-only');
     if (this.state !== 'open') throw new LedgerStateError('LEDGER_CLOSED', 'the ledger is closed');
     if (this.poisonedBy !== undefined) {
       throw new LedgerStateError('IO_ERROR', 'an earlier write failed; reopen the ledger to reconcile', { cause: this.poisonedBy });

@@ -19,7 +19,7 @@ export interface LedgerMetadata {
 const ORIGIN = /^[\x21-\x7e][\x20-\x7e]{0,254}$/;
 
 /** A folder restored from events.jsonl alone gets fresh metadata; its old checkpoints name the old origin. */
-export function readOrCreateMetadata(path: string, origin: string | undefined, io: FileIO): LedgerMetadata {
+export function readOrCreateMetadata(path: string, origin: string | undefined, io: FileIO, readOnly = false): LedgerMetadata {
   if (fs.existsSync(path)) {
     let m: unknown;
     try {
@@ -35,6 +35,9 @@ export function readOrCreateMetadata(path: string, origin: string | undefined, i
       throw new LedgerStateError('LEDGER_CORRUPT', `this ledger's origin is ${r.origin}, not ${origin}`);
     }
     return r as LedgerMetadata;
+  }
+  if (readOnly) {
+    return { type: 'sealed-ledger', v: 1, origin: 'unknown (no ledger.json)', createdAt: '' };
   }
   if (origin !== undefined && !ORIGIN.test(origin)) {
     throw new LedgerStateError('LEDGER_CORRUPT', 'origin must be 1..255 printable ASCII characters, not starting with a space');

@@ -4,7 +4,7 @@
  * ledger.db by hand (restored from JSONL), a torn tail (moved aside). Refuses, with a typed error
  * naming the seqs: rows JSONL lacks, rows edited by hand, JSONL changed under the watermark.
  */
-import { LedgerStateError } from '../errors.js';
+import { LedgerStateError, SealedLedgerError } from '../errors.js';
 import type { Keyring } from '../crypto/keyring.js';
 import { parseEventLine } from '../format/event-line.js';
 import type { CompactRange } from '../merkle/compact-range.js';
@@ -142,3 +142,52 @@ function locateLine(t: ReconcileTarget, seq: number): { text: string; offset: nu
 }
 
 export type { TailDefect };
+
+/** What reconcile would do, found without writing (read-only inspect mode, spec §14.2). */
+export interface Inspection {
+  /** Valid lines past the watermark that a writable open would replay. */
+  pendingLines: number;
+  tornTail?: TailDefect;
+  tampered: { seq: number; op: 'delete' | 'update' }[];
+  /** Conditions that would make a writable open fail, as "CODE: message". */
+  problems: string[];
+}
+
+export function inspect(jsonl: JsonlFile, projection: Projection): { report: ReconcileReport; inspection: Inspection } {
+  const wm = projection.watermark();
+  const problems: string[] = [];
+  const note = (e: unknown) => {
+    if (!(e instanceof SealedLedgerError)) throw e;
+    problems.push(`${e.code}: ${e.message}`);
+  };
+  try {
+    checkAnchor(jsonl, wm);
+  } catch (e) {
+    note(e);
+  }
+  const tampered = projection.tampered();
+  let pendingLines = 0;
+  let tornTail: TailDefect | undefined;
+  let seq = wm.seq;
+  let prev = wm.hash;
+  const total = jsonl.size();
+  if (total >= wm.offset) {
+    for (const line of jsonl.lines(wm.offset, (t) => (tornTail = { offset: t.offset, length: total - t.offset, code: 'TORN_LINE', reason: 'incomplete last line' }), total)) {
+      try {
+        const ev = parseEventLine(line.text, { offset: line.offset }).event;
+        if (ev.seq !== seq + 1 || ev.prev !== prev) throw new LedgerStateError('LEDGER_CORRUPT', `seq ${ev.seq} does not continue the chain`);
+        seq = ev.seq;
+        prev = ev.hash;
+        pendingLines++;
+      } catch (e) {
+        if (!(e instanceof SealedLedgerError)) throw e;
+        tornTail = { offset: line.offset, length: total - line.offset, code: 'MALFORMED_LINE', reason: e.message };
+        break;
+      }
+    }
+  }
+  const maxSeq = projection.maxSeq();
+  if (maxSeq > Math.max(seq, wm.seq)) note(new LedgerStateError('SQLITE_AHEAD', `ledger.db holds events up to seq ${maxSeq} that events.jsonl lacks`));
+  const inspection: Inspection = { pendingLines, tampered, problems, ...(tornTail ? { tornTail } : {}) };
+  return { report: { before: wm, after: wm, replayed: 0, alreadyPresent: 0, restored: [] }, inspection };
+}

@@ -100,6 +100,29 @@ describe('reconcile on open (spec §14.2)', () => {
     const parity = await verifyEventSetParity({ dir });
     expect(parity.mismatches).toEqual([expect.objectContaining({ seq: 2, fields: ['payload'] })]);
     await expect(Ledger.open({ dir })).rejects.toMatchObject({ code: 'MIRROR_CONFLICT', details: { seqs: [2] } });
+    // inspect mode opens anyway, writes nothing, and says what it found
+    const size = fs.statSync(jsonlPath(dir)).size;
+    const ro = await Ledger.open({ dir, readOnly: true });
+    expect(ro.inspection?.tampered).toEqual([{ seq: 2, op: 'update' }]);
+    expect(ro.get(3)?.payload).toEqual({ i: 3 });
+    await expect(ro.append({ kind: 'k', payload: 1 })).rejects.toMatchObject({ code: 'LEDGER_READ_ONLY' });
+    await ro.close();
+    expect(fs.statSync(jsonlPath(dir)).size).toBe(size);
+  });
+
+  it('inspect mode reports pending lines, a torn tail and SQLITE_AHEAD without healing', async () => {
+    const dir = await ledgerWith(4);
+    const lines = jsonlLines(dir);
+    fs.writeFileSync(jsonlPath(dir), lines.slice(0, 2).join('\n') + '\n');
+    const ro = await Ledger.open({ dir, readOnly: true });
+    expect(ro.inspection?.problems.join()).toMatch(/SQLITE_AHEAD/);
+    await ro.close();
+    fs.writeFileSync(jsonlPath(dir), lines.join('\n') + '\n{"torn');
+    withSqlite(dir, (db) => db.exec('DELETE FROM events WHERE seq = 1'));
+    const ro2 = await Ledger.open({ dir, readOnly: true });
+    expect(ro2.inspection).toMatchObject({ pendingLines: 0, tornTail: { code: 'TORN_LINE' }, tampered: [{ seq: 1, op: 'delete' }], problems: [] });
+    await ro2.close();
+    expect(fs.readFileSync(jsonlPath(dir), 'utf8').endsWith('{"torn')).toBe(true);
   });
 
   it('SQLite rows that JSONL lacks are refused loudly (SQLITE_AHEAD)', async () => {
