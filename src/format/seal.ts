@@ -93,6 +93,8 @@ export interface PreparedEvent {
   payloadJson: string;
   /** True when the caller chose `at` (idempotent retries compare it). */
   atGiven: boolean;
+  /** True when the caller chose `id`; a generated UUIDv7 cannot name an earlier event. */
+  idGiven: boolean;
 }
 
 /** Validate `input` (spec §3.1) and canonicalize its payload once. Throws InvalidInputError. */
@@ -107,6 +109,7 @@ export function prepareEvent(input: EventInput, options: { limits?: EventLimits;
     ...(input.actor === undefined ? {} : { actor: input.actor }),
     payloadJson,
     atGiven: input.at !== undefined,
+    idGiven: input.id !== undefined,
   };
 }
 

@@ -151,7 +151,7 @@ export class GroupCommit {
     const events: SealedEvent[] = [];
     let { seq, hash: prev } = tip;
     for (const p of request.prepared) {
-      const existing = pendingIds.get(p.id) ?? core.eventById(p.id);
+      const existing = p.idGiven ? (pendingIds.get(p.id) ?? core.eventById(p.id)) : undefined;
       if (existing) {
         assertSameContent(existing, p);
         events.push(existing);
