@@ -8,7 +8,7 @@ import { Kysely, SqliteDialect } from 'kysely';
 import { LedgerStateError } from '../errors.js';
 import { GENESIS_PREV } from '../format/event.js';
 import { migrateToLatest } from './migrations.js';
-import type { LedgerSchema } from './schema.js';
+import type { EventsTable, LedgerSchema } from './schema.js';
 
 export interface Watermark {
   seq: number;
@@ -25,17 +25,8 @@ export interface ProjectionRow {
   offset: number;
 }
 
-export interface InsertRow {
-  seq: number;
-  id: string;
-  at: string;
-  kind: string;
-  actor: string | null;
-  hash: string;
-  kid: string | null;
-  line: string;
-  offset: number;
-}
+/** One events row as the hot path inserts it (spec §8.1). */
+export type InsertRow = EventsTable;
 
 export const EMPTY_WATERMARK: Watermark = { seq: -1, hash: GENESIS_PREV, offset: 0, lineStart: 0 };
 

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import { canonicalize } from '../../src/format/canonical.js';
 import { SealedLedgerError } from '../../src/errors.js';
+import { codeOf } from '../helpers.js';
 
 const vectors = JSON.parse(fs.readFileSync(new URL('../vectors/rfc8785/jcs.json', import.meta.url), 'utf8'));
 
@@ -28,14 +29,6 @@ describe('RFC 8785 published vectors (spec §2.1)', () => {
   }
 });
 
-function code(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    return e instanceof SealedLedgerError ? e.code : `foreign: ${String(e)}`;
-  }
-  return undefined;
-}
 
 describe('strict input (spec §2.3)', () => {
   const cyclic: Record<string, unknown> = {};
@@ -58,7 +51,7 @@ describe('strict input (spec §2.3)', () => {
     ['symbol key', { [Symbol('k')]: 1 }],
   ];
   for (const [name, value] of cases) {
-    it(`rejects ${name} with INVALID_JSON`, () => expect(code(() => canonicalize(value))).toBe('INVALID_JSON'));
+    it(`rejects ${name} with INVALID_JSON`, () => expect(codeOf(() => canonicalize(value))).toBe('INVALID_JSON'));
   }
   it('names the path of the offending value', () => {
     try {
@@ -71,10 +64,10 @@ describe('strict input (spec §2.3)', () => {
   it('rejects nesting deeper than the limit, and accepts up to it', () => {
     let deep: unknown = 1;
     for (let i = 0; i < 129; i++) deep = [deep];
-    expect(code(() => canonicalize(deep))).toBe('INVALID_JSON');
+    expect(codeOf(() => canonicalize(deep))).toBe('INVALID_JSON');
     let ok: unknown = 1;
     for (let i = 0; i < 128; i++) ok = [ok];
-    expect(code(() => canonicalize(ok))).toBeUndefined();
+    expect(codeOf(() => canonicalize(ok))).toBeUndefined();
   });
   it('accepts a null-prototype object and -0', () => {
     const o = Object.create(null);
@@ -83,7 +76,7 @@ describe('strict input (spec §2.3)', () => {
     expect(canonicalize(o)).toBe('{"a":1,"b":0}');
   });
   it('aborts early past maxLength', () => {
-    expect(code(() => canonicalize('x'.repeat(100), { maxLength: 50 }))).toBe('INVALID_JSON');
+    expect(codeOf(() => canonicalize('x'.repeat(100), { maxLength: 50 }))).toBe('INVALID_JSON');
   });
 });
 
@@ -115,7 +108,7 @@ describe('properties (spec §2.2)', () => {
   it('only ever throws SealedLedgerError on arbitrary values', () => {
     fc.assert(
       fc.property(fc.anything({ withBigInt: true, withDate: true, withMap: true, withSet: true, withTypedArray: true, withSparseArray: true, withNullPrototype: true }), (v) => {
-        const c = code(() => canonicalize(v));
+        const c = codeOf(() => canonicalize(v));
         return c === undefined || c === 'INVALID_JSON';
       }),
       { numRuns: 2000 },

@@ -11,19 +11,12 @@ import { eventSignatureMessage } from '../../src/domain.js';
 import { signingKeyFromSeed } from '../../src/crypto/signing-key.js';
 import { Keyring } from '../../src/crypto/keyring.js';
 import { SealedLedgerError } from '../../src/errors.js';
+import { codeOf } from '../helpers.js';
 
 const fixtures = JSON.parse(fs.readFileSync(new URL('../vectors/events/format-v1.json', import.meta.url), 'utf8'));
 const key = signingKeyFromSeed(Buffer.from(fixtures.key.seed, 'hex'), fixtures.key.name);
 const keyring = new Keyring([{ kid: key.kid, name: key.name, publicKey: key.publicKey }]);
 
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    return e instanceof SealedLedgerError ? e.code : `foreign: ${String(e)}`;
-  }
-  return undefined;
-}
 
 describe('frozen format v1 fixtures (spec §3.5)', () => {
   it('uses the RFC 8032 TEST 1 key', () => {

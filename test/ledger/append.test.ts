@@ -2,24 +2,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Ledger } from '../../src/ledger/ledger.js';
 import { generateSigningKey } from '../../src/crypto/signing-key.js';
-import { SealedLedgerError } from '../../src/errors.js';
-import { countingIO, jsonlLines, ledgerDir, openNew, sqliteRows, type Fixture } from './ledger-helpers.js';
+import { codeOfAsync as codeOf } from '../helpers.js';
+import { countingIO, jsonlLines, cleanupAll, fresh, openNew, sqliteRows } from './ledger-helpers.js';
 
-const fixtures: Fixture[] = [];
-afterEach(() => fixtures.splice(0).forEach((f) => f.cleanup()));
-function fresh(): string {
-  const f = ledgerDir();
-  fixtures.push(f);
-  return f.dir;
-}
-async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await p;
-  } catch (e) {
-    return e instanceof SealedLedgerError ? e.code : `foreign: ${String(e)}`;
-  }
-  return undefined;
-}
+afterEach(cleanupAll);
 
 describe('append (spec §13.1)', () => {
   it('acknowledges only after both stores hold the same line', async () => {

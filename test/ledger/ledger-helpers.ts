@@ -10,6 +10,17 @@ export interface Fixture {
   cleanup(): void;
 }
 
+/** A new ledger folder path, removed by `cleanupAll` (call it in afterEach). */
+const pending: Fixture[] = [];
+export function fresh(): string {
+  const f = ledgerDir();
+  pending.push(f);
+  return f.dir;
+}
+export function cleanupAll(): void {
+  pending.splice(0).forEach((f) => f.cleanup());
+}
+
 export function ledgerDir(): Fixture {
   const t = tempDir();
   return { dir: path.join(t.dir, 'ledger'), cleanup: t.cleanup };

@@ -9,15 +9,9 @@ import { PARITY_INVARIANT_RULE_ID, assertMirrorable } from '../../src/policy/dec
 import { parityRule } from '../../src/policy/parity-rule.js';
 import { mirrorPolicyDecisionTestAllow } from '../../src/testing.js';
 import { generateSigningKey } from '../../src/crypto/signing-key.js';
-import { jsonlLines, ledgerDir, openNew, sqliteRows, type Fixture } from './ledger-helpers.js';
+import { jsonlLines, cleanupAll, fresh, openNew, sqliteRows } from './ledger-helpers.js';
 
-const fixtures: Fixture[] = [];
-afterEach(() => fixtures.splice(0).forEach((f) => f.cleanup()));
-function fresh(): string {
-  const f = ledgerDir();
-  fixtures.push(f);
-  return f.dir;
-}
+afterEach(cleanupAll);
 
 describe('policy gate (spec §16)', () => {
   it('a caller decision without the parity rule is refused; nothing is written', async () => {
