@@ -43,6 +43,34 @@ describe('verifiable log on a ledger', () => {
     await ledger.close();
   });
 
+  it('a proof reads O(log n) stored nodes (spec §11.2)', async () => {
+    const f = ledgerDir();
+    fixtures.push(f);
+    const ledger = await openNew(f.dir);
+    for (let i = 0; i < 20; i++) await ledger.appendBatch(Array.from({ length: 1000 }, (_, j) => ({ kind: 'k', payload: i * 1000 + j })));
+    const n = ledger.headInfo().size;
+    const node = ledger.tree.node.bind(ledger.tree);
+    let reads = 0;
+    ledger.tree.node = (level: number, index: number) => {
+      reads++;
+      return node(level, index);
+    };
+    const bound = 3 * Math.ceil(Math.log2(n)) + 2;
+    for (const seq of [0, 1, 4095, 12345, n - 1]) {
+      reads = 0;
+      const p = ledger.proveInclusion(seq);
+      expect(reads).toBeLessThanOrEqual(bound);
+      verifyInclusion(hex(p.leafHash), p.index, p.treeSize, p.proof.map(hex), hex(p.rootHash));
+    }
+    for (const from of [1, 777, 16384, n - 1]) {
+      reads = 0;
+      const c = ledger.proveConsistency(from);
+      expect(reads).toBeLessThanOrEqual(bound);
+      verifyConsistency(c.fromSize, c.toSize, c.proof.map(hex), hex(c.fromRoot), hex(c.toRoot));
+    }
+    await ledger.close();
+  });
+
   it('checkpoints verify with the verifier key, survive replay --rebuild, and are checked by verify', async () => {
     const f = ledgerDir();
     fixtures.push(f);
