@@ -1,0 +1,358 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { leafHash } from '../../src/domain.js';
+import { isSealedLedgerError } from '../../src/errors.js';
+import {
+  isValidConsistency,
+  isValidInclusion,
+  rootFromConsistencyProof,
+  rootFromInclusionProof,
+  verifyConsistency,
+  verifyInclusion,
+} from '../../src/merkle/verify.js';
+import { mth, path, proof as naiveProof, sampleLeaves, sha256 } from './naive-rfc6962.js';
+import { hex, rfc6962 } from './vectors.js';
+
+const EMPTY = sha256();
+const SOME_HASH = hex('abacaba000000000000000000000000000000000000000000060061e00123456');
+
+function flipBit(proof: readonly Buffer[], element: number, bit: number): Buffer[] {
+  return proof.map((h, i) => {
+    if (i !== element) return h;
+    const copy = Buffer.from(h);
+    copy[bit >> 3]! ^= 1 << (bit & 7);
+    return copy;
+  });
+}
+
+/** Sides of the siblings on PATH(m, D[n]), bottom-up, from the RFC's recursion. */
+function pathSides(m: number, n: number): string {
+  if (n === 1) return '';
+  let k = 1;
+  while (k * 2 < n) k *= 2;
+  return m < k ? `${pathSides(m, k)}R` : `${pathSides(m - k, n - k)}L`;
+}
+
+/** Shape of SUBPROOF(m, D[n], b), bottom-up: S = seed subtree, R/L = sibling side. */
+function subproofShape(m: number, n: number, b = true): string {
+  if (m === n) return b ? '' : 'S';
+  let k = 1;
+  while (k * 2 < n) k *= 2;
+  return m <= k ? `${subproofShape(m, k, b)}R` : `${subproofShape(m - k, n - k, false)}L`;
+}
+
+describe('published vectors (transparency-dev/merkle proof/verify_test.go)', () => {
+  const leaves = rfc6962.leafInputsHex.map((h) => leafHash(hex(h)));
+  const roots = rfc6962.rootsBySize.map(hex);
+
+  it('accepts the published inclusion proofs and rejects the corrupted variants', () => {
+    for (const v of rfc6962.inclusionProofs) {
+      const p = v.proof.map(hex);
+      const leaf = leaves[v.index]!;
+      const root = roots[v.treeSize]!;
+      expect(rootFromInclusionProof(leaf, v.index, v.treeSize, p).equals(root)).toBe(true);
+      verifyInclusion(leaf, v.index, v.treeSize, p, root);
+      // corruptInclusionProof() of the Go test.
+      const probes: [number, number, Uint8Array, Uint8Array, Uint8Array[]][] = [
+        [v.index - 1, v.treeSize, root, leaf, p],
+        [v.index + 1, v.treeSize, root, leaf, p],
+        [v.index ^ 2, v.treeSize, root, leaf, p],
+        [v.index, v.treeSize * 2, root, leaf, p],
+        [v.index, Math.floor(v.treeSize / 2), root, leaf, p],
+        [v.index, v.treeSize, root, Buffer.from('WrongLeaf'), p],
+        [v.index, v.treeSize, EMPTY, leaf, p],
+        [v.index, v.treeSize, SOME_HASH, leaf, p],
+        [v.index, v.treeSize, root, leaf, [...p, Buffer.alloc(0)]],
+        [v.index, v.treeSize, root, leaf, [...p, root]],
+        [v.index, v.treeSize, root, leaf, [Buffer.alloc(0), ...p]],
+        [v.index, v.treeSize, root, leaf, [root, ...p]],
+        [v.index, v.treeSize, root, leaf, p.slice(0, -1)],
+        [v.index, v.treeSize, root, leaf, [p[0]!, SOME_HASH, ...p.slice(1)]],
+        ...p.map((_, i): [number, number, Uint8Array, Uint8Array, Uint8Array[]] => [
+          v.index, v.treeSize, root, leaf, flipBit(p, i, 3),
+        ]),
+      ];
+      for (const [index, size, r, l, pr] of probes) expect(isValidInclusion(l, index, size, pr, r)).toBe(false);
+    }
+  });
+
+  it('accepts the published consistency proofs and rejects the corrupted variants', () => {
+    for (const v of rfc6962.consistencyProofs) {
+      const p = v.proof.map(hex);
+      const r1 = roots[v.size1]!;
+      const r2 = roots[v.size2]!;
+      verifyConsistency(v.size1, v.size2, p, r1, r2);
+      if (p.length === 0) continue;
+      expect(rootFromConsistencyProof(v.size1, v.size2, p, r1).equals(r2)).toBe(true);
+      // corruptConsistencyProof() of the Go test.
+      const probes: [number, number, Uint8Array, Uint8Array, Uint8Array[]][] = [
+        [v.size1 - 1, v.size2, r1, r2, p],
+        [v.size1 + 1, v.size2, r1, r2, p],
+        [v.size1 ^ 2, v.size2, r1, r2, p],
+        [v.size1, v.size2 * 2, r1, r2, p],
+        [v.size1, Math.floor(v.size2 / 2), r1, r2, p],
+        [v.size1, v.size2, Buffer.from('WrongRoot'), r2, p],
+        [v.size1, v.size2, r1, Buffer.from('WrongRoot'), p],
+        [v.size1, v.size2, r2, r1, p],
+        [v.size1, v.size2, r1, r2, []],
+        [v.size1, v.size2, r1, r2, [...p, Buffer.alloc(0)]],
+        [v.size1, v.size2, r1, r2, [...p, r1]],
+        [v.size1, v.size2, r1, r2, [...p, r2]],
+        [v.size1, v.size2, r1, r2, [Buffer.alloc(0), ...p]],
+        [v.size1, v.size2, r1, r2, [r1, ...p]],
+        [v.size1, v.size2, r1, r2, [r2, ...p]],
+        [v.size1, v.size2, r1, r2, [p[0]!, ...p]],
+        [v.size1, v.size2, r1, r2, p.slice(0, -1)],
+        ...p.map((_, i): [number, number, Uint8Array, Uint8Array, Uint8Array[]] => [
+          v.size1, v.size2, r1, r2, flipBit(p, i, 4),
+        ]),
+      ];
+      for (const [s1, s2, a, b, pr] of probes) expect(isValidConsistency(s1, s2, pr, a, b)).toBe(false);
+    }
+  });
+});
+
+describe('edge cases (transparency-dev TestVerifyInclusion*, TestVerifyConsistency)', () => {
+  it('single-entry trees: the leaf is the root, the proof is empty', () => {
+    const h = leafHash(Buffer.from('data'));
+    verifyInclusion(h, 0, 1, [], h);
+    expect(isValidInclusion(h, 0, 1, [], Buffer.alloc(0))).toBe(false);
+    expect(isValidInclusion(Buffer.alloc(0), 0, 1, [], h)).toBe(false);
+    expect(isValidInclusion(Buffer.alloc(0), 0, 1, [], Buffer.alloc(0))).toBe(false);
+  });
+
+  it('rejects impossible index/size pairs', () => {
+    for (const [index, size] of [[0, 0], [1, 0], [2, 1]] as const) {
+      expect(isValidInclusion(SOME_HASH, index, size, [], EMPTY)).toBe(false);
+      expect(() => verifyInclusion(SOME_HASH, index, size, [], EMPTY)).toThrow(
+        expect.objectContaining({ code: 'INVALID_PROOF' }),
+      );
+    }
+  });
+
+  it('follows the size1 = 0 and size1 = size2 rules', () => {
+    const root1 = sha256(Buffer.from("don't care 1"));
+    const root2 = sha256(Buffer.from("don't care 2"));
+    const cases: [number, number, Buffer, Buffer, Buffer[], boolean][] = [
+      [0, 0, root1, root2, [], false],
+      [1, 1, root1, root2, [], false],
+      [0, 0, root1, root1, [], true],
+      [0, 1, root1, root2, [], true],
+      [1, 1, root2, root2, [], true],
+      [1, 0, root1, root2, [], false],
+      [2, 1, root1, root2, [], false],
+      [1, 2, root1, root2, [], false],
+      [0, 0, EMPTY, root2, [], false],
+      [1, 1, EMPTY, root2, [], false],
+      [0, 0, EMPTY, EMPTY, [EMPTY], false],
+      [0, 1, EMPTY, EMPTY, [EMPTY], false],
+      [1, 1, EMPTY, EMPTY, [EMPTY], false],
+    ];
+    for (const [s1, s2, r1, r2, p, ok] of cases) expect(isValidConsistency(s1, s2, p, r1, r2)).toBe(ok);
+    expect(() => verifyConsistency(2, 1, [], root1, root2)).toThrow(expect.objectContaining({ code: 'INVALID_TREE_SIZE' }));
+    expect(() => rootFromConsistencyProof(0, 5, [], EMPTY)).toThrow(expect.objectContaining({ code: 'INVALID_PROOF' }));
+    expect(rootFromConsistencyProof(3, 3, [], root1).equals(root1)).toBe(true);
+  });
+});
+
+describe('mutation probes on every proof of trees up to 64 leaves', () => {
+  const leaves = sampleLeaves(66);
+  const roots = Array.from({ length: 67 }, (_, n) => mth(leaves.slice(0, n)));
+
+  it('inclusion: any flipped bit, wrong index, extra or missing hash, other root fails', () => {
+    for (let n = 1; n <= 64; n++) {
+      for (let m = 0; m < n; m++) {
+        const p = path(m, leaves.slice(0, n));
+        const root = roots[n]!;
+        const leaf = leaves[m]!;
+        expect(isValidInclusion(leaf, m, n, p, root)).toBe(true);
+        // Every bit of every element for small trees; one rotating bit per element beyond.
+        for (let i = 0; i < p.length; i++) {
+          const bits = n <= 12 ? Array.from({ length: 256 }, (_, b) => b) : [(m * 31 + i * 7) % 256];
+          for (const b of bits) expect(isValidInclusion(leaf, m, n, flipBit(p, i, b), root)).toBe(false);
+        }
+        for (let b = 0; b < 256; b += 37) {
+          const badLeaf = flipBit([leaf], 0, b)[0]!;
+          expect(isValidInclusion(badLeaf, m, n, p, root)).toBe(false);
+        }
+        if (m > 0) expect(isValidInclusion(leaf, m - 1, n, p, root)).toBe(false);
+        if (m + 1 < n) expect(isValidInclusion(leaf, m + 1, n, p, root)).toBe(false);
+        expect(isValidInclusion(leaf, m, n, [...p, SOME_HASH], root)).toBe(false);
+        expect(isValidInclusion(leaf, m, n, [SOME_HASH, ...p], root)).toBe(false);
+        if (p.length > 0) {
+          expect(isValidInclusion(leaf, m, n, p.slice(1), root)).toBe(false);
+          expect(isValidInclusion(leaf, m, n, p.slice(0, -1), root)).toBe(false);
+          expect(isValidInclusion(leaf, m, n, [...p].reverse(), root)).toBe(p.length === 1);
+        }
+        expect(isValidInclusion(leaf, m, n, p, roots[n + 1]!)).toBe(false);
+      }
+    }
+  });
+
+  it('inclusion with tree size ±1 fails exactly when the path shape changes', () => {
+    // The hash chain depends on the size only through the shape of the path, so an RFC 6962
+    // proof cannot bind the size by itself: the signed checkpoint binds size and root together.
+    let rejected = 0;
+    for (let n = 1; n <= 64; n++) {
+      for (let m = 0; m < n; m++) {
+        const p = path(m, leaves.slice(0, n));
+        for (const other of [n - 1, n + 1]) {
+          const sameShape = m < other && pathSides(m, other) === pathSides(m, n);
+          expect(isValidInclusion(leaves[m]!, m, other, p, roots[n]!)).toBe(sameShape);
+          if (!sameShape) rejected++;
+        }
+      }
+    }
+    // Most ±1 sizes keep the shape (measured: 512 of 4160 probes change it).
+    expect(rejected).toBe(512);
+  });
+
+  it('consistency: flipped bits, extra or missing hashes, swapped or wrong roots, wrong size1 fail', () => {
+    for (let n = 2; n <= 64; n++) {
+      for (let m = 1; m < n; m++) {
+        const p = naiveProof(m, leaves.slice(0, n));
+        const r1 = roots[m]!;
+        const r2 = roots[n]!;
+        expect(isValidConsistency(m, n, p, r1, r2)).toBe(true);
+        for (let i = 0; i < p.length; i++) {
+          const bits = n <= 12 ? Array.from({ length: 256 }, (_, b) => b) : [(m * 13 + n * 3 + i * 7) % 256];
+          for (const b of bits) expect(isValidConsistency(m, n, flipBit(p, i, b), r1, r2)).toBe(false);
+        }
+        expect(isValidConsistency(m, n, p, r2, r1)).toBe(false);
+        expect(isValidConsistency(m, n, p, roots[m - 1]!, r2)).toBe(false);
+        expect(isValidConsistency(m, n, p, r1, roots[n + 1]!)).toBe(false);
+        expect(isValidConsistency(m, n, [...p, SOME_HASH], r1, r2)).toBe(false);
+        expect(isValidConsistency(m, n, [SOME_HASH, ...p], r1, r2)).toBe(false);
+        expect(isValidConsistency(m, n, [r1, ...p], r1, r2)).toBe(false);
+        expect(isValidConsistency(m, n, p.slice(1), r1, r2)).toBe(false);
+        expect(isValidConsistency(m, n, p.slice(0, -1), r1, r2)).toBe(false);
+        expect(isValidConsistency(m - 1, n, p, r1, r2)).toBe(false);
+        expect(isValidConsistency(m + 1, n, p, r1, r2)).toBe(false);
+      }
+    }
+  });
+
+  it('consistency with size2 ±1 fails exactly when the proof shape changes', () => {
+    let rejected = 0;
+    for (let n = 2; n <= 64; n++) {
+      for (let m = 1; m < n; m++) {
+        const p = naiveProof(m, leaves.slice(0, n));
+        for (const other of [n - 1, n + 1]) {
+          const sameShape = m < other && subproofShape(m, other) === subproofShape(m, n);
+          expect(isValidConsistency(m, other, p, roots[m]!, roots[n]!)).toBe(sameShape);
+          if (!sameShape) rejected++;
+        }
+      }
+    }
+    expect(rejected).toBe(384);
+  });
+});
+
+describe('error reporting', () => {
+  const leaves = sampleLeaves(10);
+  const root = mth(leaves);
+  const p = path(3, leaves);
+
+  it('ROOT_MISMATCH carries the expected and the computed root', () => {
+    const wrong = mth(leaves.slice(0, 9));
+    try {
+      verifyInclusion(leaves[3]!, 3, 10, p, wrong);
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toMatchObject({
+        name: 'ProofError',
+        code: 'ROOT_MISMATCH',
+        details: { expected: wrong.toString('hex'), actual: root.toString('hex') },
+      });
+    }
+    const c = naiveProof(4, leaves);
+    expect(() => verifyConsistency(4, 10, c, mth(leaves.slice(0, 4)), wrong)).toThrow(
+      expect.objectContaining({ code: 'ROOT_MISMATCH', details: expect.objectContaining({ field: 'toRoot' }) }),
+    );
+    expect(() => verifyConsistency(4, 10, c, mth(leaves.slice(0, 5)), root)).toThrow(
+      expect.objectContaining({ code: 'ROOT_MISMATCH' }),
+    );
+  });
+
+  it('INVALID_PROOF for the wrong number or size of hashes, INVALID_TREE_SIZE for non-sizes', () => {
+    expect(() => verifyInclusion(leaves[3]!, 3, 10, p.slice(1), root)).toThrow(
+      expect.objectContaining({ code: 'INVALID_PROOF', details: expect.objectContaining({ expectedLength: 4, actualLength: 3 }) }),
+    );
+    expect(() => verifyInclusion(leaves[3]!, 3, 10, [...p.slice(1), Buffer.alloc(31)], root)).toThrow(
+      expect.objectContaining({ code: 'INVALID_PROOF' }),
+    );
+    expect(() => verifyInclusion(leaves[3]!, 3, 10.5, p, root)).toThrow(expect.objectContaining({ code: 'INVALID_TREE_SIZE' }));
+    expect(() => verifyInclusion(leaves[3]!, -3, 10, p, root)).toThrow(expect.objectContaining({ code: 'INVALID_TREE_SIZE' }));
+    expect(() => verifyConsistency(3, 2 ** 53, [], root, root)).toThrow(expect.objectContaining({ code: 'INVALID_TREE_SIZE' }));
+  });
+});
+
+describe('properties (random trees up to 2000 leaves)', () => {
+  const leaves = sampleLeaves(2000, 'prop');
+  const rootCache = new Map<number, Buffer>();
+  const rootOf = (n: number): Buffer => {
+    let r = rootCache.get(n);
+    if (r === undefined) {
+      r = mth(leaves.slice(0, n));
+      rootCache.set(n, r);
+    }
+    return r;
+  };
+
+  it('an inclusion proof verifies; flipping any bit of it or of the leaf breaks it', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 2000 }).chain((n) => fc.tuple(fc.constant(n), fc.integer({ min: 0, max: n - 1 }))),
+        fc.nat(),
+        fc.integer({ min: 0, max: 255 }),
+        ([n, m], which, bit) => {
+          const p = path(m, leaves.slice(0, n));
+          verifyInclusion(leaves[m]!, m, n, p, rootOf(n));
+          if (p.length > 0) {
+            expect(isValidInclusion(leaves[m]!, m, n, flipBit(p, which % p.length, bit), rootOf(n))).toBe(false);
+          }
+          expect(isValidInclusion(flipBit([leaves[m]!], 0, bit)[0]!, m, n, p, rootOf(n))).toBe(false);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('a consistency proof verifies; flipping any bit of it breaks it', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 2, max: 2000 }).chain((n) => fc.tuple(fc.integer({ min: 1, max: n - 1 }), fc.constant(n))),
+        fc.nat(),
+        fc.integer({ min: 0, max: 255 }),
+        ([m, n], which, bit) => {
+          const p = naiveProof(m, leaves.slice(0, n));
+          verifyConsistency(m, n, p, rootOf(m), rootOf(n));
+          expect(rootFromConsistencyProof(m, n, p, rootOf(m)).equals(rootOf(n))).toBe(true);
+          expect(isValidConsistency(m, n, flipBit(p, which % p.length, bit), rootOf(m), rootOf(n))).toBe(false);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('never throws anything but ProofError on arbitrary inputs', () => {
+    const hash = fc.uint8Array({ minLength: 0, maxLength: 40 }).map((a) => Buffer.from(a));
+    const size = fc.oneof(fc.integer({ min: -2, max: 70 }), fc.double(), fc.constant(2 ** 53));
+    fc.assert(
+      fc.property(hash, size, size, fc.array(hash, { maxLength: 10 }), hash, (h, a, b, p, r) => {
+        for (const run of [
+          () => verifyInclusion(h, a, b, p, r),
+          () => verifyConsistency(a, b, p, h, r),
+          () => rootFromConsistencyProof(a, b, p, h),
+        ]) {
+          try {
+            run();
+          } catch (e) {
+            expect(isSealedLedgerError(e) && e.name === 'ProofError').toBe(true);
+          }
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
