@@ -17,6 +17,7 @@ export const NOTE_ED25519_TYPE = 0x01;
 
 const LEAF_PREFIX_BYTES = Uint8Array.of(MERKLE_LEAF_PREFIX);
 const NODE_PREFIX_BYTES = Uint8Array.of(MERKLE_NODE_PREFIX);
+const NODE_INPUT = Buffer.alloc(65, MERKLE_NODE_PREFIX);
 const EVENT_SIGNATURE_PREFIX = Buffer.from(EVENT_SIGNATURE_CONTEXT + '\n', 'utf8');
 
 /** The message an event signature covers: context || 0x0A || 32 raw hash bytes. */
@@ -27,12 +28,17 @@ export function eventSignatureMessage(hash: Uint8Array): Buffer {
 
 /** SHA-256(0x00 || canonical bytes): the event hash and RFC 6962 leaf hash. */
 export function leafHash(canonicalBytes: Uint8Array | string): Buffer {
-  return sha256(LEAF_PREFIX_BYTES, canonicalBytes);
+  // A string gets its 0x00 prefix as U+0000, which UTF-8 encodes as the single byte 0x00.
+  return typeof canonicalBytes === 'string' ? sha256('\u0000' + canonicalBytes) : sha256(LEAF_PREFIX_BYTES, canonicalBytes);
 }
 
 /** SHA-256(0x01 || left || right): an RFC 6962 interior node. */
 export function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
-  return sha256(NODE_PREFIX_BYTES, left, right);
+  if (left.length !== 32 || right.length !== 32) return sha256(NODE_PREFIX_BYTES, left, right);
+  // One reused 65-byte buffer and a one-shot hash: interior nodes are hashed on every append.
+  NODE_INPUT.set(left, 1);
+  NODE_INPUT.set(right, 33);
+  return sha256(NODE_INPUT);
 }
 
 /** Key id: the first 8 bytes, hex, of SHA-256(context || 0x0A || public key). Spec §5.1. */

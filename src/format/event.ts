@@ -97,9 +97,18 @@ export function validateAt(at: unknown): string {
   return at as string;
 }
 
+// Random bytes are drawn in blocks: one randomBytes call per id costs more than the rest of sealing.
+const RANDOM_BLOCK = 16 * 1024;
+let randomPool = Buffer.alloc(0);
+let randomAt = RANDOM_BLOCK;
+
 /** UUIDv7 (RFC 9562 §5.7): time-ordered, so generated ids sort roughly by append time. */
 export function uuidv7(now = Date.now()): string {
-  const b = randomBytes(16);
+  if (randomAt + 16 > randomPool.length) {
+    randomPool = randomBytes(RANDOM_BLOCK);
+    randomAt = 0;
+  }
+  const b = Buffer.from(randomPool.subarray(randomAt, (randomAt += 16)));
   b.writeUIntBE(now, 0, 6);
   b[6] = 0x70 | (b[6]! & 0x0f);
   b[8] = 0x80 | (b[8]! & 0x3f);

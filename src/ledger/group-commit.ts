@@ -190,19 +190,18 @@ export class GroupCommit {
   /** Append the lines at the verified end and fsync (spec §13.1 steps 4–5). */
   private writeDurably(pending: SealedRecord[], head: Watermark): Watermark {
     const { core } = this;
-    const buffers = pending.map((r) => Buffer.from(r.line + '\n', 'utf8'));
-    const data = buffers.length === 1 ? buffers[0]! : Buffer.concat(buffers);
+    const data = Buffer.from(pending.length === 1 ? pending[0]!.line + '\n' : pending.map((r) => r.line).join('\n') + '\n', 'utf8');
     core.jsonl.writeAt(head.offset, data);
     core.crash('jsonl.written');
     core.jsonl.sync();
     core.crash('jsonl.synced');
     let offset = head.offset;
-    for (let i = 0; i < pending.length; i++) {
-      const rec = pending[i]!;
+    let lastLen = 0;
+    for (const rec of pending) {
       (rec as SealedRecord & { offset?: number }).offset = offset;
-      offset += buffers[i]!.length;
+      lastLen = Buffer.byteLength(rec.line, 'utf8') + 1;
+      offset += lastLen;
     }
-    const lastLen = buffers.at(-1)!.length;
     return { seq: pending.at(-1)!.event.seq, hash: pending.at(-1)!.event.hash, offset, lineStart: offset - lastLen };
   }
 
