@@ -37,26 +37,38 @@ export interface SealOptions {
 
 type Unsealed = Omit<SealedEvent, 'hash' | 'sig'>;
 
+/**
+ * The two runs of JCS text that body and line share: everything before `hash` and everything
+ * from `id` to `seq`. Escaping them once serves both encodings.
+ */
+interface JcsParts {
+  head: string;
+  tail: string;
+}
+
+function encodeParts(e: Unsealed, payloadJson: string): JcsParts {
+  return {
+    head: '{' + (e.actor === undefined ? '' : `"actor":${encodeString(e.actor)},`) + `"at":${encodeString(e.at)},`,
+    tail: `"id":${encodeString(e.id)},"kind":${encodeString(e.kind)},"payload":${payloadJson},"prev":"${e.prev}","seq":${e.seq},`,
+  };
+}
+
+function bodyFrom(parts: JcsParts, v: number): string {
+  return `${parts.head}${parts.tail}"v":${v}}`;
+}
+
+function lineFrom(parts: JcsParts, hash: string, sig: EventSignature | undefined, v: number): string {
+  return `${parts.head}"hash":"${hash}",${parts.tail}${sig === undefined ? '' : `"sig":${encodeSig(sig)},`}"v":${v}}`;
+}
+
 /** JCS(event without `hash` and `sig`): the bytes behind the hash (spec §3.3). */
 export function encodeBody(e: Unsealed, payloadJson: string): string {
-  return (
-    '{' +
-    (e.actor === undefined ? '' : `"actor":${encodeString(e.actor)},`) +
-    `"at":${encodeString(e.at)},"id":${encodeString(e.id)},"kind":${encodeString(e.kind)},` +
-    `"payload":${payloadJson},"prev":"${e.prev}","seq":${e.seq},"v":${e.v}}`
-  );
+  return bodyFrom(encodeParts(e, payloadJson), e.v);
 }
 
 /** JCS(whole sealed event): the JSONL line without its newline (spec §3.4). */
 export function encodeLine(e: SealedEvent, payloadJson: string): string {
-  return (
-    '{' +
-    (e.actor === undefined ? '' : `"actor":${encodeString(e.actor)},`) +
-    `"at":${encodeString(e.at)},"hash":"${e.hash}","id":${encodeString(e.id)},"kind":${encodeString(e.kind)},` +
-    `"payload":${payloadJson},"prev":"${e.prev}","seq":${e.seq},` +
-    (e.sig === undefined ? '' : `"sig":${encodeSig(e.sig)},`) +
-    `"v":${e.v}}`
-  );
+  return lineFrom(encodeParts(e, payloadJson), e.hash, e.sig, e.v);
 }
 
 function encodeSig(sig: EventSignature): string {
@@ -126,9 +138,10 @@ export function sealPrepared(p: PreparedEvent, seq: number, prev: string): Seale
     payload: JSON.parse(p.payloadJson),
     prev,
   };
-  const hash = leafHash(encodeBody(unsealed, p.payloadJson));
+  const parts = encodeParts(unsealed, p.payloadJson);
+  const hash = leafHash(bodyFrom(parts, FORMAT_VERSION));
   const event: SealedEvent = { ...unsealed, hash: hash.toString('hex') };
-  return { event, line: encodeLine(event, p.payloadJson), hash, payloadJson: p.payloadJson };
+  return { event, line: lineFrom(parts, event.hash, undefined, FORMAT_VERSION), hash, payloadJson: p.payloadJson };
 }
 
 /** Validate `input` and seal it at `seq` after `prev`. Throws InvalidInputError; pure. */
