@@ -3,7 +3,7 @@
  * projection with events.jsonl in O(drift); appends go through the group committer.
  */
 import fs from 'node:fs';
-import { ConflictError, InvalidInputError, KeyError, LedgerStateError, SealedLedgerError } from '../errors.js';
+import { InvalidInputError, KeyError, LedgerStateError, SealedLedgerError } from '../errors.js';
 import { Keyring } from '../crypto/keyring.js';
 import type { EventInput, EventLimits, SealedEvent } from '../format/event.js';
 import { parseEventLine } from '../format/event-line.js';
@@ -21,6 +21,7 @@ import { TreeStore } from '../store/tree-store.js';
 import type { Kysely } from 'kysely';
 import { type CrashHook, type CrashPoint } from './crash-points.js';
 import { GroupCommit } from './group-commit.js';
+import { acquireWriterLock } from './writer-lock.js';
 import type { LedgerCore } from './ledger-core.js';
 import { type LedgerPaths, ledgerPaths } from './layout.js';
 import { readOrCreateMetadata, type LedgerMetadata } from './metadata.js';
@@ -154,7 +155,7 @@ export class Ledger implements LedgerCore {
     try {
       projection = await Projection.open(paths.sqlite, { create: true });
       const tree = new TreeStore(projection.db);
-      await acquire(projection, options.lockTimeoutMs);
+      await acquireWriterLock(projection, options.lockTimeoutMs);
       let result;
       try {
         result = reconcile({ jsonl, projection, tree, keyring, io, tornDir: paths.torn, crash: options.crashHook });
@@ -361,7 +362,7 @@ export class Ledger implements LedgerCore {
   }
 
   acquireWriterLock(): Promise<void> {
-    return acquire(this.projection, this.options.lockTimeoutMs);
+    return acquireWriterLock(this.projection, this.options.lockTimeoutMs);
   }
 
   healInLock(): void {
@@ -411,20 +412,6 @@ export class Ledger implements LedgerCore {
 
 function sameMark(a: Watermark, b: Watermark): boolean {
   return a.seq === b.seq && a.hash === b.hash && a.offset === b.offset && a.lineStart === b.lineStart;
-}
-
-async function acquire(projection: Projection, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let delay = 1;
-  while (!projection.tryBeginImmediate()) {
-    if (Date.now() >= deadline) {
-      throw new ConflictError('LOCK_TIMEOUT', `another writer held the ledger lock for more than ${timeoutMs} ms`, {
-        details: { timeoutMs },
-      });
-    }
-    await new Promise((r) => setTimeout(r, delay));
-    delay = Math.min(delay * 2, 25);
-  }
 }
 
 /** Check or create the folder; returns true when this call created events.jsonl. */

@@ -87,12 +87,25 @@ function differingFields(a: string, b: string): string[] {
   }
 }
 
+/** A ledger.db that is not a readable SQLite database is corruption, not an internal error. */
+function openReadOnly(file: string): Database.Database {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true });
+    db.prepare('SELECT seq FROM watermark WHERE id = 1').get();
+    return db;
+  } catch (e) {
+    db?.close();
+    throw new LedgerStateError('LEDGER_CORRUPT', `${file} is not a readable ledger database: ${(e as Error).message}`, { cause: e });
+  }
+}
+
 export async function verifyEventSetParity(paths: StorePaths, options: ParityOptions = {}): Promise<EventSetParity> {
   const files = resolveStorePaths(paths);
   const maxMismatches = options.maxMismatches ?? 1000;
   if (!fs.existsSync(files.jsonl)) throw new LedgerStateError('LEDGER_NOT_FOUND', `${files.jsonl} does not exist`);
   const jsonl = JsonlFile.open(files.jsonl, NODE_FILE_IO, { readOnly: true });
-  const db = fs.existsSync(files.sqlite) ? new Database(files.sqlite, { readonly: true, fileMustExist: true }) : undefined;
+  const db = fs.existsSync(files.sqlite) ? openReadOnly(files.sqlite) : undefined;
   const report: EventSetParity = {
     jsonlCount: 0, sqliteCount: 0, missingFromSqlite: [], missingFromJsonl: [], mismatches: [], mismatchCount: 0,
     jsonlDefects: [], watermark: null, inParity: false,

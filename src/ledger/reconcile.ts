@@ -13,7 +13,7 @@ import type { JsonlFile } from '../store/jsonl-file.js';
 import type { Projection, Watermark } from '../store/projection.js';
 import type { TreeStore } from '../store/tree-store.js';
 import type { CrashHook } from './crash-points.js';
-import { replayTail, type TailDefect } from './tail-replay.js';
+import { assertNothingValidAfter, replayTail, type TailDefect } from './tail-replay.js';
 import { moveTailAside, type MovedTail } from './torn-tail.js';
 
 export interface ReconcileReport {
@@ -182,6 +182,11 @@ export function inspect(jsonl: JsonlFile, projection: Projection): { report: Rec
       } catch (e) {
         if (!(e instanceof SealedLedgerError)) throw e;
         tornTail = { offset: line.offset, length: total - line.offset, code: 'MALFORMED_LINE', reason: e.message };
+        try {
+          assertNothingValidAfter(jsonl, tornTail, total);
+        } catch (damage) {
+          note(damage);
+        }
         break;
       }
     }

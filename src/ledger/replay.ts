@@ -13,6 +13,7 @@ import { Projection } from '../store/projection.js';
 import { TreeStore } from '../store/tree-store.js';
 import { ledgerPaths } from './layout.js';
 import { checkAnchor } from './reconcile.js';
+import { acquireWriterLock } from './writer-lock.js';
 import { importCheckpointRecords, readCheckpointRecords } from './checkpoint-log.js';
 import { replayTail, type TailDefect } from './tail-replay.js';
 
@@ -23,6 +24,8 @@ export interface ReplayOptions {
   onProgress?: (scannedBytes: number, totalBytes: number) => void;
   /** Rows per committed chunk (default 20,000): each chunk is a valid prefix of JSONL. */
   commitEvery?: number;
+  /** How long to wait for another writer's lock (default 10 s). */
+  lockTimeoutMs?: number;
 }
 
 export interface ReplayReport {
@@ -57,7 +60,7 @@ export async function replayJsonlIntoSqlite(paths: StorePaths, options: ReplayOp
   const jsonl = JsonlFile.open(files.jsonl, NODE_FILE_IO, { readOnly: true });
   const projection = await Projection.open(files.sqlite, { create: true });
   try {
-    projection.db.exec('BEGIN IMMEDIATE');
+    await acquireWriterLock(projection, options.lockTimeoutMs);
     try {
       const from = projection.watermark();
       checkAnchor(jsonl, from);

@@ -120,13 +120,40 @@ export function replayTail(target: TailReplayTarget, from: Watermark, options: T
     if (options.commitEvery && inserted % options.commitEvery === 0) {
       projection.setWatermark(wm);
       projection.commit();
+      // Re-taken at once: a chunk boundary is not a point to wait behind other writers at.
       projection.db.exec('BEGIN IMMEDIATE');
       options.onProgress?.(wm.offset, total);
     }
   }
   projection.setWatermark(wm);
+  if (defect && defect.code !== 'TORN_LINE') assertNothingValidAfter(jsonl, defect, total);
   options.onProgress?.(defect ? defect.offset : wm.offset, total);
   return { scanned, inserted, alreadyPresent, watermark: wm, ...(defect ? { defect } : {}) };
+}
+
+/**
+ * A crash or power loss damages only the unsynced end of the file, after every acknowledged
+ * line. A damaged line with a sealed event after it is therefore not a torn write but damage to
+ * history (tampering, media corruption, or a lost ledger.db exposing an old defect): moving it
+ * aside would drop acknowledged events and reuse their seqs, so it is refused (spec §7.3).
+ */
+export function assertNothingValidAfter(jsonl: JsonlFile, defect: TailDefect, total: number): void {
+  let first = true;
+  for (const line of jsonl.lines(defect.offset, undefined, total)) {
+    if (first) {
+      first = false;
+      continue;
+    }
+    let seq: number;
+    try {
+      seq = parseEventLine(line.text, { offset: line.offset }).event.seq;
+    } catch {
+      continue; // more damage: still consistent with a torn end
+    }
+    throw new LedgerStateError('LEDGER_CORRUPT', `events.jsonl is damaged at byte ${defect.offset} (${defect.reason}) but a valid event (seq ${seq}, byte ${line.offset}) follows it; this is not a torn write, so nothing is truncated`, {
+      details: { offset: defect.offset, followingSeq: seq, followingOffset: line.offset, reason: defect.reason },
+    });
+  }
 }
 
 function withSeq(e: SealedLedgerError, seq: number, offset: number): SealedLedgerError {

@@ -3,31 +3,32 @@
  * every line's canonical form and seal, the chain, seq contiguity and signatures against the
  * keyring; recomputes the Merkle root and checks every stored checkpoint against it; then checks
  * JSONL <-> SQLite parity. Changes nothing.
+ *
+ * Signature verification dominates the cost, and each line's own checks (verify-line.ts) need no
+ * other line, so large ledgers fan them out to worker threads; the checks that depend on order
+ * (seq, chain, Merkle frontier, checkpoints) run here in line order either way, so both paths
+ * give the same report.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import Database from 'better-sqlite3';
-import { LedgerStateError, SealedLedgerError } from '../errors.js';
+import { InvalidInputError, LedgerStateError, SealedLedgerError } from '../errors.js';
 import { Keyring } from '../crypto/keyring.js';
-import { parseEventLine } from '../format/event-line.js';
-import { verifyEventSignature } from '../format/signature.js';
 import { GENESIS_PREV } from '../format/event.js';
 import { CompactRange } from '../merkle/compact-range.js';
 import { verifyCheckpoint } from '../merkle/signed-checkpoint.js';
 import { verifierKeyString } from '../merkle/verifier-key.js';
 import { NODE_FILE_IO } from '../store/file-io.js';
-import { JsonlFile } from '../store/jsonl-file.js';
+import { JsonlFile, type TornTail } from '../store/jsonl-file.js';
 import { verifyEventSetParity, type EventSetParity } from './parity.js';
 import { resolveStorePaths, type StorePaths } from './replay.js';
 import { ledgerPaths } from './layout.js';
 import { readCheckpointRecords, type CheckpointRecord } from './checkpoint-log.js';
+import { lineBatches } from './line-batches.js';
+import { checkLine, type LineCheck, type VerifyProblem } from './verify-line.js';
+import { VerifyPool } from './verify-pool.js';
 
-export interface VerifyProblem {
-  code: string;
-  message: string;
-  seq?: number;
-  lineNo?: number;
-  offset?: number;
-}
+export type { VerifyProblem } from './verify-line.js';
 
 export interface VerifyReport {
   events: number;
@@ -51,11 +52,30 @@ export interface VerifyOptions {
   requireSignatures?: boolean;
   maxProblems?: number;
   onProgress?: (scannedBytes: number, totalBytes: number) => void;
+  /**
+   * Worker threads checking seals and signatures; 0 checks every line on the calling thread.
+   * Default: os.availableParallelism() (at most 8), or 0 for an events.jsonl under 1 MiB, where
+   * starting workers costs more than it saves.
+   */
+  workers?: number;
+  /** @internal Location of the compiled verify-worker.js (tests run from the TypeScript sources). */
+  workerUrl?: URL;
+  /** @internal Bytes of whole lines per worker batch (default 256 KiB). */
+  batchBytes?: number;
 }
+
+const MAX_DEFAULT_WORKERS = 8;
+const PARALLEL_MIN_BYTES = 1 << 20;
+const BATCH_BYTES = 256 << 10;
+/** Batches queued per worker: enough to keep it busy while the main thread consumes. */
+const IN_FLIGHT_PER_WORKER = 4;
 
 export async function verifyLedger(paths: StorePaths, options: VerifyOptions = {}): Promise<VerifyReport> {
   const files = resolveStorePaths(paths);
   if (!fs.existsSync(files.jsonl)) throw new LedgerStateError('LEDGER_NOT_FOUND', `${files.jsonl} does not exist`);
+  if (options.workers !== undefined && (!Number.isSafeInteger(options.workers) || options.workers < 0)) {
+    throw new InvalidInputError('INVALID_ARGUMENT', 'workers must be a non-negative integer');
+  }
   const keyring = options.keyring ?? (files.keyring && fs.existsSync(files.keyring) ? Keyring.load(files.keyring) : new Keyring());
   const maxProblems = options.maxProblems ?? 1000;
   const problems: VerifyProblem[] = [];
@@ -70,53 +90,59 @@ export async function verifyLedger(paths: StorePaths, options: VerifyOptions = {
   const report = { events: 0, signed: 0, unsigned: 0 };
   const frontier = CompactRange.empty();
   let tornTail: VerifyReport['tornTail'] = null;
+  const onTornTail = (t: TornTail) => (tornTail = { offset: t.offset, length: t.bytes.length });
   let expectSeq = 0;
   let prev = GENESIS_PREV;
+  let total = 0;
+
+  /** The checks that need line order, applied to each line's own result in file order. */
+  const consume = (c: LineCheck) => {
+    if (c.kind === 'problem') {
+      problem(c.problem);
+      return;
+    }
+    const where = { offset: c.offset, ...(c.lineNo ? { lineNo: c.lineNo } : {}) };
+    report.events++;
+    if (c.seq !== expectSeq) {
+      problem({ code: 'SEQ_GAP', message: `line ${c.lineNo}: expected seq ${expectSeq}, found ${c.seq}`, seq: c.seq, ...where });
+    } else if (c.prev !== prev) {
+      problem({ code: 'CHAIN_BROKEN', message: `seq ${c.seq}: prev does not match the hash of seq ${c.seq - 1}`, seq: c.seq, ...where });
+    }
+    expectSeq = c.seq + 1;
+    prev = c.hash;
+    if (c.signed) {
+      report.signed++;
+      if (c.sigProblem) problem(c.sigProblem);
+    } else {
+      report.unsigned++;
+      if (options.requireSignatures) problem({ code: 'SIGNATURE_REQUIRED', message: `seq ${c.seq} is not signed`, seq: c.seq, ...where });
+    }
+    frontier.append(Buffer.from(c.hash, 'hex'));
+    while (nextCheckpoint < checkpoints.length && checkpoints[nextCheckpoint]!.size === frontier.size) {
+      if (!checkCheckpoint(checkpoints[nextCheckpoint]!, frontier, keyring, problem)) checkpointProblems++;
+      nextCheckpoint++;
+    }
+    if (options.onProgress && report.events % 65536 === 0) options.onProgress(c.offset, total);
+  };
+
   const jsonl = JsonlFile.open(files.jsonl, NODE_FILE_IO, { readOnly: true });
   try {
-    const total = jsonl.size();
-    for (const line of jsonl.lines(0, (t) => (tornTail = { offset: t.offset, length: t.bytes.length }), total)) {
-      const where = { offset: line.offset, ...(line.lineNo ? { lineNo: line.lineNo } : {}) };
-      if (line.badUtf8) {
-        problem({ code: 'MALFORMED_LINE', message: `line ${line.lineNo}: not valid UTF-8`, ...where });
-        continue;
-      }
-      let rec;
+    total = jsonl.size();
+    const workers = options.workers ?? (total < PARALLEL_MIN_BYTES ? 0 : Math.min(os.availableParallelism(), MAX_DEFAULT_WORKERS));
+    if (workers === 0) {
+      for (const line of jsonl.lines(0, onTornTail, total)) consume(checkLine(line, keyring));
+    } else {
+      const pool = new VerifyPool(workers, options.workerUrl ?? new URL('./verify-worker.js', import.meta.url), JSON.stringify(keyring));
       try {
-        rec = parseEventLine(line.text, where);
-      } catch (e) {
-        if (!(e instanceof SealedLedgerError)) throw e;
-        const seq = typeof e.details.seq === 'number' ? e.details.seq : undefined;
-        problem({ code: e.code, message: e.message, ...where, ...(seq === undefined ? {} : { seq }) });
-        continue;
-      }
-      const ev = rec.event;
-      report.events++;
-      if (ev.seq !== expectSeq) {
-        problem({ code: 'SEQ_GAP', message: `line ${line.lineNo}: expected seq ${expectSeq}, found ${ev.seq}`, seq: ev.seq, ...where });
-      } else if (ev.prev !== prev) {
-        problem({ code: 'CHAIN_BROKEN', message: `seq ${ev.seq}: prev does not match the hash of seq ${ev.seq - 1}`, seq: ev.seq, ...where });
-      }
-      expectSeq = ev.seq + 1;
-      prev = ev.hash;
-      if (ev.sig) {
-        report.signed++;
-        try {
-          verifyEventSignature(ev, keyring);
-        } catch (e) {
-          if (!(e instanceof SealedLedgerError)) throw e;
-          problem({ code: e.code, message: `seq ${ev.seq}: ${e.message}`, seq: ev.seq, ...where });
+        const inFlight: Promise<LineCheck[]>[] = [];
+        for (const batch of lineBatches(jsonl, total, options.batchBytes ?? BATCH_BYTES, onTornTail)) {
+          inFlight.push(pool.check(batch));
+          if (inFlight.length >= workers * IN_FLIGHT_PER_WORKER) for (const c of await inFlight.shift()!) consume(c);
         }
-      } else {
-        report.unsigned++;
-        if (options.requireSignatures) problem({ code: 'SIGNATURE_REQUIRED', message: `seq ${ev.seq} is not signed`, seq: ev.seq, ...where });
+        for (const next of inFlight) for (const c of await next) consume(c);
+      } finally {
+        await pool.close();
       }
-      frontier.append(rec.hash);
-      while (nextCheckpoint < checkpoints.length && checkpoints[nextCheckpoint]!.size === frontier.size) {
-        if (!checkCheckpoint(checkpoints[nextCheckpoint]!, frontier, keyring, problem)) checkpointProblems++;
-        nextCheckpoint++;
-      }
-      if (options.onProgress && report.events % 65536 === 0) options.onProgress(line.offset, total);
     }
     options.onProgress?.(total, total);
   } finally {
