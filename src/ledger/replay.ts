@@ -5,7 +5,7 @@
  * Ledger.open.
  */
 import fs from 'node:fs';
-import { LedgerStateError } from '../errors.js';
+import { LedgerStateError, SealedLedgerError } from '../errors.js';
 import { Keyring } from '../crypto/keyring.js';
 import { JsonlFile } from '../store/jsonl-file.js';
 import { NODE_FILE_IO } from '../store/file-io.js';
@@ -15,7 +15,7 @@ import { ledgerPaths } from './layout.js';
 import { checkAnchor } from './reconcile.js';
 import { acquireWriterLock } from './writer-lock.js';
 import { importCheckpointRecords, readCheckpointRecords } from './checkpoint-log.js';
-import { replayTail, type TailDefect } from './tail-replay.js';
+import { assertNothingValidAfter, replayTail, type TailDefect } from './tail-replay.js';
 
 export type StorePaths = { dir: string } | { jsonlPath: string; sqlitePath: string; keyringPath?: string };
 
@@ -67,6 +67,7 @@ export async function replayJsonlIntoSqlite(paths: StorePaths, options: ReplayOp
       const tree = new TreeStore(projection.db);
       const tail = replayTail({ jsonl, projection, tree, frontier: tree.frontier(from.seq + 1), keyring }, from, {
         commitEvery: options.commitEvery ?? 20_000,
+        reportDamage: true,
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       });
       const maxSeq = projection.maxSeq();
@@ -90,6 +91,14 @@ export async function replayJsonlIntoSqlite(paths: StorePaths, options: ReplayOp
       if (tail.defect) {
         report.tornTail = tail.defect;
         report.errors.push({ code: tail.defect.code, message: tail.defect.reason, offset: tail.defect.offset });
+        if (tail.defect.code !== 'TORN_LINE') {
+          try {
+            assertNothingValidAfter(jsonl, tail.defect, jsonl.size());
+          } catch (e) {
+            if (!(e instanceof SealedLedgerError)) throw e;
+            report.errors.push({ code: e.code, message: e.message, offset: tail.defect.offset });
+          }
+        }
       }
       return report;
     } catch (e) {

@@ -41,6 +41,8 @@ export interface TailReplayOptions {
   /** Commit and reopen the transaction every N inserted rows (replay of large ledgers). */
   commitEvery?: number;
   onProgress?: (scannedBytes: number, totalBytes: number) => void;
+  /** Leave the damaged-history check (LEDGER_CORRUPT) to the caller (replay reports it instead). */
+  reportDamage?: boolean;
 }
 
 const TAMPER_CODES = new Set(['INVALID_SIGNATURE', 'UNKNOWN_KEY', 'KEY_NOT_VALID']);
@@ -126,7 +128,7 @@ export function replayTail(target: TailReplayTarget, from: Watermark, options: T
     }
   }
   projection.setWatermark(wm);
-  if (defect && defect.code !== 'TORN_LINE') assertNothingValidAfter(jsonl, defect, total);
+  if (defect && defect.code !== 'TORN_LINE' && !options.reportDamage) assertNothingValidAfter(jsonl, defect, total);
   options.onProgress?.(defect ? defect.offset : wm.offset, total);
   return { scanned, inserted, alreadyPresent, watermark: wm, ...(defect ? { defect } : {}) };
 }

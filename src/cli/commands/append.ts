@@ -1,0 +1,83 @@
+/**
+ * `sealed-ledger append <dir>` (spec §13.1, §15.1): one event from flags, or JSONL on stdin
+ * appended as one atomic batch. Every stdin line is validated before the ledger is touched.
+ */
+import { InvalidInputError } from '../../errors.js';
+import { readSigningKeyFile, type SigningKey } from '../../crypto/signing-key.js';
+import { canonicalize } from '../../format/canonical.js';
+import type { SealedEvent } from '../../format/event.js';
+import { Ledger } from '../../ledger/ledger.js';
+import type { CliContext } from '../context.js';
+import { requireLedger } from '../ledger-folder.js';
+import { ChunkedWriter } from '../output.js';
+import { type NumberedInput, parseInputLine, readInputLines, withLineNumber } from '../stdin-events.js';
+
+export interface AppendFlags {
+  key?: string;
+  kind?: string;
+  payload?: string;
+  actor?: string;
+  id?: string;
+  at?: string;
+  json?: boolean;
+}
+
+function inputFromFlags(o: AppendFlags): NumberedInput[] {
+  let payload: unknown = null;
+  if (o.payload !== undefined) {
+    try {
+      payload = JSON.parse(o.payload);
+    } catch (e) {
+      throw new InvalidInputError('INVALID_JSON', `--payload is not valid JSON (${(e as Error).message})`);
+    }
+  }
+  const fields = { kind: o.kind, payload, actor: o.actor, id: o.id, at: o.at };
+  const input = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
+  return [{ lineNo: 1, input: parseInputLine(JSON.stringify(input), 'the event given by flags') }];
+}
+
+async function readInputs(o: AppendFlags, stdin: NodeJS.ReadStream): Promise<NumberedInput[]> {
+  if (o.kind !== undefined) return inputFromFlags(o);
+  if (o.payload !== undefined || o.actor !== undefined || o.id !== undefined || o.at !== undefined) {
+    throw new InvalidInputError('INVALID_ARGUMENT', '--payload, --actor, --id and --at describe one event: give --kind too');
+  }
+  if (stdin.isTTY) {
+    throw new InvalidInputError('INVALID_ARGUMENT', 'nothing to append: pipe JSONL (one event per line) on stdin, or give --kind and --payload');
+  }
+  return readInputLines(stdin);
+}
+
+export async function append(ctx: CliContext, dir: string, o: AppendFlags, stdin: NodeJS.ReadStream = process.stdin): Promise<void> {
+  requireLedger(dir);
+  const key: SigningKey | undefined = o.key === undefined ? undefined : readSigningKeyFile(o.key);
+  const inputs = await readInputs(o, stdin);
+  const ledger = await Ledger.open({ dir, signer: key, lockTimeoutMs: ctx.lockTimeoutMs });
+  let events: SealedEvent[];
+  let before: number;
+  try {
+    before = ledger.headInfo().seq;
+    try {
+      events = inputs.length === 0 ? [] : await ledger.appendBatch(inputs.map((i) => i.input));
+    } catch (e) {
+      throw o.kind === undefined ? withLineNumber(e, inputs) : e;
+    }
+  } finally {
+    await ledger.close();
+  }
+  const head = ledger.headInfo();
+  if (o.json) {
+    const fresh = events.filter((e) => e.seq > before);
+    await ctx.out.json({
+      appended: fresh.length,
+      // Retried ids (spec §13.6) return their stored events; they are counted apart.
+      alreadyPresent: events.length - fresh.length,
+      firstSeq: events[0]?.seq ?? null,
+      lastSeq: events.at(-1)?.seq ?? null,
+      head,
+    });
+    return;
+  }
+  const w = new ChunkedWriter(ctx.out);
+  for (const e of events) if (!(await w.line(canonicalize(e)))) break;
+  await w.flush();
+}

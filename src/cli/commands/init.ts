@@ -1,0 +1,61 @@
+/**
+ * `sealed-ledger init <dir>` (spec §15.1): create a ledger folder, optionally with a signing key
+ * whose public half goes into the keyring. A new key file is written outside the folder.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { InvalidInputError, LedgerStateError } from '../../errors.js';
+import { generateSigningKey, readSigningKeyFile, type SigningKey, writeSigningKeyFile } from '../../crypto/signing-key.js';
+import { Ledger } from '../../ledger/ledger.js';
+import type { CliContext } from '../context.js';
+import { describeKey, keyLines } from '../key-output.js';
+import { assertKeyOutsideLedger, isLedger } from '../ledger-folder.js';
+
+export interface InitOptions {
+  key?: string;
+  newKey?: string;
+  name?: string;
+  origin?: string;
+  json?: boolean;
+}
+
+function assertUsableFolder(dir: string): void {
+  if (isLedger(dir)) {
+    throw new LedgerStateError('LEDGER_EXISTS', `${path.resolve(dir)} is already a ledger; refusing to initialize it again`, { details: { dir } });
+  }
+  if (!fs.existsSync(dir)) return;
+  if (!fs.statSync(dir).isDirectory()) throw new InvalidInputError('INVALID_ARGUMENT', `${dir} exists and is not a folder`);
+  if (fs.readdirSync(dir).length > 0) {
+    throw new InvalidInputError('INVALID_ARGUMENT', `${dir} exists and is not empty; a new ledger needs an empty or new folder`, { details: { dir } });
+  }
+}
+
+export async function initLedger(ctx: CliContext, dir: string, o: InitOptions): Promise<void> {
+  if (o.key !== undefined && o.newKey !== undefined) throw new InvalidInputError('INVALID_ARGUMENT', 'give --key or --new-key, not both');
+  if (o.name !== undefined && o.newKey === undefined) throw new InvalidInputError('INVALID_ARGUMENT', '--name names a new key: use it with --new-key');
+  assertUsableFolder(dir);
+  let key: SigningKey | undefined;
+  if (o.key !== undefined) key = readSigningKeyFile(o.key);
+  if (o.newKey !== undefined) {
+    assertKeyOutsideLedger(o.newKey, dir);
+    key = generateSigningKey(o.name === undefined ? {} : { name: o.name });
+    writeSigningKeyFile(key, o.newKey);
+  }
+  const ledger = await Ledger.open({ dir, create: true, lockTimeoutMs: ctx.lockTimeoutMs, ...(o.origin === undefined ? {} : { origin: o.origin }), signer: key });
+  const origin = ledger.metadata.origin;
+  await ledger.close();
+  const abs = path.resolve(dir);
+  const described = key ? describeKey(key) : undefined;
+  const keyFile = o.newKey ?? o.key;
+  if (o.json) {
+    await ctx.out.json({ dir: abs, origin, key: described ? { ...described, file: path.resolve(keyFile!) } : null });
+    return;
+  }
+  await ctx.out.say(`created ledger ${abs}`);
+  await ctx.out.say(`origin       ${origin}`);
+  if (described) {
+    for (const line of keyLines(described)) await ctx.out.say(line);
+    await ctx.out.say(`key file     ${path.resolve(keyFile!)}${o.newKey ? ' (new, mode 0600: keep it secret, outside the ledger folder)' : ''}`);
+    await ctx.out.say(`next         sealed-ledger append ${dir} --key ${keyFile} --kind user.login --payload '{"user":"alice"}'`);
+  }
+}
