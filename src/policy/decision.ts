@@ -1,5 +1,5 @@
 /**
- * Policy decisions (spec §12): a final outcome plus every contributing rule. The mirror accepts
+ * Policy decisions (spec §16): a final outcome plus every contributing rule. The mirror accepts
  * only `allow` decisions that carry the parity-invariant rule computed from real evidence.
  */
 import { PolicyError } from '../errors.js';
@@ -17,12 +17,12 @@ export interface PolicyDecision {
   rules: RuleResult[];
 }
 
-/** Rule id every mirrored append's decision must carry (spec §12.2). */
+/** Rule id every mirrored append's decision must carry (spec §16.2). */
 export const PARITY_INVARIANT_RULE_ID = 'sealed-ledger/parity-invariant';
 
 const SEVERITY: Record<PolicyOutcome, number> = { allow: 0, quarantine: 1, reject: 2 };
 
-/** The final outcome is the most severe contributing outcome (spec §12.1). */
+/** The final outcome is the most severe contributing outcome (spec §16.1). */
 export function combine(rules: RuleResult[]): PolicyDecision {
   let outcome: PolicyOutcome = 'allow';
   for (const r of rules) if (SEVERITY[r.outcome] > SEVERITY[outcome]) outcome = r.outcome;
@@ -30,7 +30,7 @@ export function combine(rules: RuleResult[]): PolicyDecision {
 }
 
 /**
- * Throws unless `decision` may enter the durable event set (spec §12.3): it must carry the
+ * Throws unless `decision` may enter the durable event set (spec §16.3): it must carry the
  * parity-invariant rule with outcome allow, and its final outcome must be allow.
  */
 export function assertMirrorable(decision: PolicyDecision, where: Record<string, unknown> = {}): void {

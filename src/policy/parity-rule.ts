@@ -1,5 +1,5 @@
 /**
- * The parity-invariant rule (spec §12.2), computed from evidence the ledger gathers inside the
+ * The parity-invariant rule (spec §16.2), computed from evidence the ledger gathers inside the
  * writer lock: where events.jsonl ends and what the SQLite watermark says.
  */
 import { PARITY_INVARIANT_RULE_ID, type RuleResult } from './decision.js';

@@ -1,5 +1,5 @@
 /**
- * User policies (spec §12.1): ordered lists of rules, each judging one sealed event. A rule that
+ * User policies (spec §16.1): ordered lists of rules, each judging one sealed event. A rule that
  * throws is a bug in the policy, so the append fails with that error rather than guessing.
  */
 import type { SealedEvent } from '../format/event.js';
