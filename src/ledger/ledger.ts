@@ -150,6 +150,8 @@ export class Ledger implements LedgerCore {
       keyring.add({ kid: signer.kid, name: signer.name, publicKey: signer.publicKey });
       keyring.save(paths.keyring);
     }
+    // A create that died before its folder fsync is completed by the next open (spec §7.1).
+    io.syncDir(paths.dir);
     const jsonl = JsonlFile.open(paths.jsonl, io);
     let projection: Projection | undefined;
     try {

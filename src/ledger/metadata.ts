@@ -7,6 +7,7 @@ import { LedgerStateError } from '../errors.js';
 import { canonicalize } from '../format/canonical.js';
 import { uuidv7 } from '../format/event.js';
 import type { FileIO } from '../store/file-io.js';
+import { dirname } from 'node:path';
 
 export interface LedgerMetadata {
   type: 'sealed-ledger';
@@ -48,12 +49,17 @@ export function readOrCreateMetadata(path: string, origin: string | undefined, i
     origin: origin ?? `sealed-ledger.local/${uuidv7()}`,
     createdAt: new Date().toISOString(),
   };
-  const fd = io.open(path, 'wx', 0o644);
+  // Temp file + rename: a crash during creation leaves no ledger.json or a whole one, never a
+  // partial file that would make every later open fail.
+  const temp = `${path}.${process.pid}.tmp`;
+  const fd = io.open(temp, 'w', 0o644);
   try {
     io.write(fd, Buffer.from(canonicalize(meta) + '\n'), 0);
     io.sync(fd);
   } finally {
     io.close(fd);
   }
+  fs.renameSync(temp, path);
+  io.syncDir(dirname(path));
   return meta;
 }

@@ -8,6 +8,7 @@ import { LedgerStateError } from '../errors.js';
 import { NODE_FILE_IO } from '../store/file-io.js';
 import { JsonlFile, type JsonlLine } from '../store/jsonl-file.js';
 import { resolveStorePaths, type StorePaths } from './replay.js';
+import { rowDifferences, type EventsRow } from './row-check.js';
 
 export interface SeqRange {
   from: number;
@@ -18,7 +19,11 @@ export interface SeqRange {
 export interface EventMismatch {
   seq: number;
   id: string;
-  /** Top-level fields whose canonical values differ (or "line" when one side does not parse). */
+  /**
+   * Top-level event fields whose values differ between the JSONL line and the stored line (or
+   * "line" when one side does not parse), and `column:<name>` for a derived column of the row
+   * (id, at, kind, actor, hash, kid, offset) that disagrees with the line.
+   */
   fields: string[];
   jsonlHash: string;
   sqliteHash: string;
@@ -56,6 +61,7 @@ interface Side {
   id: string;
   hash: string;
   line: string;
+  offset: number;
 }
 
 function pushSeq(ranges: SeqRange[], seq: number): void {
@@ -73,18 +79,7 @@ function jsonlSide(line: JsonlLine): Side | string {
     return 'not valid JSON';
   }
   if (typeof o !== 'object' || o === null || typeof o.seq !== 'number' || !Number.isSafeInteger(o.seq) || o.seq < 0) return 'no valid seq';
-  return { seq: o.seq, id: String(o.id), hash: String(o.hash), line: line.text };
-}
-
-function differingFields(a: string, b: string): string[] {
-  try {
-    const x = JSON.parse(a) as Record<string, unknown>;
-    const y = JSON.parse(b) as Record<string, unknown>;
-    const keys = [...new Set([...Object.keys(x), ...Object.keys(y)])].sort();
-    return keys.filter((k) => JSON.stringify(x[k]) !== JSON.stringify(y[k]));
-  } catch {
-    return ['line'];
-  }
+  return { seq: o.seq, id: String(o.id), hash: String(o.hash), line: line.text, offset: line.offset };
 }
 
 /** A ledger.db that is not a readable SQLite database is corruption, not an internal error. */
@@ -117,8 +112,8 @@ export async function verifyEventSetParity(paths: StorePaths, options: ParityOpt
     report.watermark = wm ?? null;
     const total = jsonl.size();
     const rows = db
-      ? db.prepare<[], Side>('SELECT seq, id, hash, line FROM events ORDER BY seq').iterate()
-      : ([] as Side[])[Symbol.iterator]();
+      ? db.prepare<[], EventsRow>('SELECT seq, id, at, kind, actor, hash, kid, line, offset FROM events ORDER BY seq').iterate()
+      : ([] as EventsRow[])[Symbol.iterator]();
     let row = rows.next();
     let lastJsonlSeq = -1;
     let n = 0;
@@ -137,10 +132,11 @@ export async function verifyEventSetParity(paths: StorePaths, options: ParityOpt
       }
       if (!row.done && row.value.seq === side.seq) {
         report.sqliteCount++;
-        if (row.value.line !== side.line) {
+        const fields = rowDifferences(row.value, side.line, side.offset);
+        if (fields.length > 0) {
           report.mismatchCount++;
           if (report.mismatches.length < maxMismatches) {
-            report.mismatches.push({ seq: side.seq, id: side.id, fields: differingFields(side.line, row.value.line), jsonlHash: side.hash, sqliteHash: row.value.hash });
+            report.mismatches.push({ seq: side.seq, id: side.id, fields, jsonlHash: side.hash, sqliteHash: row.value.hash });
           }
         }
         row = rows.next();

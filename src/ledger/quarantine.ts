@@ -2,6 +2,8 @@
  * Quarantined events are kept for review outside the durable event set (spec §16.4): one JCS
  * line per event in quarantine.jsonl, fsynced before the caller hears of the quarantine.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { canonicalize } from '../format/canonical.js';
 import type { SealedEvent } from '../format/event.js';
 import type { PolicyDecision } from '../policy/decision.js';
@@ -20,9 +22,18 @@ export class QuarantineFile {
   constructor(private readonly path: string, private readonly io: FileIO) {}
 
   add(record: QuarantineRecord): void {
-    this.fd ??= this.io.open(this.path, 'a', 0o600);
-    const line = Buffer.from(canonicalize(record) + '\n');
-    this.io.write(this.fd, line, this.io.size(this.fd));
+    if (this.fd === undefined) {
+      const created = !fs.existsSync(this.path);
+      this.fd = this.io.open(this.path, 'a+', 0o600);
+      if (created) this.io.syncDir(path.dirname(this.path));
+    }
+    const end = this.io.size(this.fd);
+    // After a crash mid-record the file ends without a newline: end that fragment first so this
+    // record is a line of its own (readers skip the unreadable fragment).
+    const last = Buffer.alloc(1);
+    const torn = end > 0 && this.io.read(this.fd, last, end - 1) === 1 && last[0] !== 0x0a;
+    const line = Buffer.from((torn ? '\n' : '') + canonicalize(record) + '\n');
+    this.io.write(this.fd, line, end);
     this.io.sync(this.fd);
   }
 

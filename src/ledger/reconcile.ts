@@ -13,6 +13,7 @@ import type { JsonlFile } from '../store/jsonl-file.js';
 import type { Projection, Watermark } from '../store/projection.js';
 import type { TreeStore } from '../store/tree-store.js';
 import type { CrashHook } from './crash-points.js';
+import { rowDifferences } from './row-check.js';
 import { assertNothingValidAfter, replayTail, type TailDefect } from './tail-replay.js';
 import { moveTailAside, type MovedTail } from './torn-tail.js';
 
@@ -43,6 +44,10 @@ export function reconcile(t: ReconcileTarget): { report: ReconcileReport; fronti
   checkAnchor(t.jsonl, before);
   const restored = healTamper(t);
   const frontier = t.tree.frontier(before.seq + 1);
+  // Lines past the watermark may still be only in the page cache (a writer died between its
+  // write and its fsync): make them durable before ledger.db records them, or a power cut could
+  // leave SQLite ahead of JSONL (I1).
+  if (t.jsonl.size() > before.offset) t.jsonl.sync();
   const tail = replayTail({ ...t, frontier }, before);
   t.crash?.('reconcile.replayed');
   const maxSeq = t.projection.maxSeq();
@@ -101,7 +106,7 @@ function healTamper(t: ReconcileTarget): number[] {
     const row = t.projection.bySeq(seq);
     const line = locateLine(t, seq);
     if (row) {
-      if (line === undefined || row.line !== line.text || row.offset !== line.offset) edited.push(seq);
+      if (line === undefined || rowDifferences(row, line.text, line.offset).length > 0) edited.push(seq);
       else t.projection.clearTamper(seq);
       continue;
     }

@@ -64,6 +64,8 @@ export async function replayJsonlIntoSqlite(paths: StorePaths, options: ReplayOp
     try {
       const from = projection.watermark();
       checkAnchor(jsonl, from);
+      // As in reconcile: never commit rows for lines that are not yet durable (I1).
+      if (jsonl.size() > from.offset) jsonl.sync();
       const tree = new TreeStore(projection.db);
       const tail = replayTail({ jsonl, projection, tree, frontier: tree.frontier(from.seq + 1), keyring }, from, {
         commitEvery: options.commitEvery ?? 20_000,

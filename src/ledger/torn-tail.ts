@@ -18,7 +18,8 @@ export interface MovedTail extends TailDefect {
 
 export function moveTailAside(jsonl: JsonlFile, defect: TailDefect, tornDir: string, io: FileIO, crash?: CrashHook): MovedTail {
   const bytes = jsonl.readRange(defect.offset, defect.length);
-  fs.mkdirSync(tornDir, { recursive: true });
+  const createdDir = !fs.existsSync(tornDir);
+  if (createdDir) fs.mkdirSync(tornDir, { recursive: true });
   const name = `events.jsonl.${defect.offset}.${sha256(bytes).toString('hex').slice(0, 16)}.torn`;
   const savedTo = path.join(tornDir, name);
   const fd = io.open(savedTo, 'w', 0o600);
@@ -29,6 +30,8 @@ export function moveTailAside(jsonl: JsonlFile, defect: TailDefect, tornDir: str
     io.close(fd);
   }
   io.syncDir(tornDir);
+  // fsync(torn/) makes the file's entry durable, not torn/'s own entry in the ledger folder.
+  if (createdDir) io.syncDir(path.dirname(tornDir));
   crash?.('reconcile.torn-saved');
   jsonl.truncate(defect.offset);
   jsonl.sync();

@@ -76,6 +76,9 @@ export async function verifyLedger(paths: StorePaths, options: VerifyOptions = {
   if (options.workers !== undefined && (!Number.isSafeInteger(options.workers) || options.workers < 0)) {
     throw new InvalidInputError('INVALID_ARGUMENT', 'workers must be a non-negative integer');
   }
+  if (options.batchBytes !== undefined && (!Number.isSafeInteger(options.batchBytes) || options.batchBytes < 1)) {
+    throw new InvalidInputError('INVALID_ARGUMENT', 'batchBytes must be a positive integer');
+  }
   const keyring = options.keyring ?? (files.keyring && fs.existsSync(files.keyring) ? Keyring.load(files.keyring) : new Keyring());
   const maxProblems = options.maxProblems ?? 1000;
   const problems: VerifyProblem[] = [];

@@ -69,7 +69,14 @@ export const LATEST_MIGRATION = Object.keys(migrations).at(-1)!;
 
 /** Bring ledger.db to the latest schema; throws LedgerStateError on failure (spec §8.1). */
 export async function migrateToLatest(db: Kysely<unknown>): Promise<void> {
-  const { error, results } = await new Migrator({ db, provider: new EmbeddedMigrations() }).migrateToLatest();
+  let outcome = await new Migrator({ db, provider: new EmbeddedMigrations() }).migrateToLatest();
+  // Two first opens of one folder race to create the schema (each migration is a transaction,
+  // so the loser sees "already exists"); on the retry the migration table says it is done.
+  for (let attempt = 0; outcome.error && attempt < 3; attempt++) {
+    await new Promise((r) => setTimeout(r, 20 * (attempt + 1)));
+    outcome = await new Migrator({ db, provider: new EmbeddedMigrations() }).migrateToLatest();
+  }
+  const { error, results } = outcome;
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new LedgerStateError('LEDGER_CORRUPT', `ledger.db schema migration ${failed} failed`, { cause: error });

@@ -17,16 +17,13 @@ export interface Watermark {
   lineStart: number;
 }
 
-export interface ProjectionRow {
-  seq: number;
-  id: string;
-  hash: string;
-  line: string;
-  offset: number;
-}
+/** A full events row (spec §8.1). */
+export type ProjectionRow = EventsTable;
 
 /** One events row as the hot path inserts it (spec §8.1). */
 export type InsertRow = EventsTable;
+
+const ROW_COLUMNS = 'seq, id, at, kind, actor, hash, kid, line, offset';
 
 export const EMPTY_WATERMARK: Watermark = { seq: -1, hash: GENESIS_PREV, offset: 0, lineStart: 0 };
 
@@ -50,8 +47,8 @@ export class Projection {
       insert: db.prepare(
         'INSERT INTO events (seq, id, at, kind, actor, hash, kid, line, offset) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
-      bySeq: db.prepare<[number], ProjectionRow>('SELECT seq, id, hash, line, offset FROM events WHERE seq = ?'),
-      byId: db.prepare<[string], ProjectionRow>('SELECT seq, id, hash, line, offset FROM events WHERE id = ?'),
+      bySeq: db.prepare<[number], ProjectionRow>(`SELECT ${ROW_COLUMNS} FROM events WHERE seq = ?`),
+      byId: db.prepare<[string], ProjectionRow>(`SELECT ${ROW_COLUMNS} FROM events WHERE id = ?`),
       maxSeq: db.prepare<[], { m: number | null }>('SELECT max(seq) AS m FROM events'),
       tamper: db.prepare<[], { seq: number; op: 'delete' | 'update' }>(
         'SELECT DISTINCT seq, op FROM projection_tamper ORDER BY seq',
@@ -132,7 +129,7 @@ export class Projection {
   /** Rows in seq order from `fromSeq`, streamed (bounded memory). */
   *rows(fromSeq = 0): Generator<ProjectionRow> {
     const it = this.db
-      .prepare<[number], ProjectionRow>('SELECT seq, id, hash, line, offset FROM events WHERE seq >= ? ORDER BY seq')
+      .prepare<[number], ProjectionRow>(`SELECT ${ROW_COLUMNS} FROM events WHERE seq >= ? ORDER BY seq`)
       .iterate(fromSeq);
     yield* it;
   }
@@ -163,6 +160,8 @@ export class Projection {
   }
 
   async close(): Promise<void> {
+    // Kysely closes the database only if it ever ran a query; the hot path never does.
     await this.kysely.destroy();
+    if (this.db.open) this.db.close();
   }
 }
