@@ -66,7 +66,10 @@ export function snapshot(dir: string): Map<string, string> {
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {
       const p = path.join(d, e.name);
       if (e.isDirectory()) walk(p);
-      else if (!e.name.endsWith('-shm')) out.set(path.relative(dir, p), fs.readFileSync(p).toString('base64'));
+      // SQLite's shared-memory index, and an empty WAL that a read-only connection creates, are
+      // SQLite's bookkeeping, not ledger content.
+      else if (e.name.endsWith('-shm') || (e.name.endsWith('-wal') && fs.statSync(p).size === 0)) continue;
+      else out.set(path.relative(dir, p), fs.readFileSync(p).toString('base64'));
     }
   };
   walk(dir);
