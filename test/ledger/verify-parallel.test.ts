@@ -9,8 +9,7 @@ import { Ledger } from '../../src/ledger/ledger.js';
 import { verifyLedger, type VerifyOptions } from '../../src/ledger/verify-ledger.js';
 import { signingKeyFromSeed, type SigningKey } from '../../src/crypto/signing-key.js';
 import { Keyring } from '../../src/crypto/keyring.js';
-import { canonicalize } from '../../src/format/canonical.js';
-import { sealPrepared, withSignature } from '../../src/format/seal.js';
+import { sealRecord, withSignature } from '../../src/format/seal.js';
 import { signatureFor } from '../../src/format/signature.js';
 import type { SealedEvent } from '../../src/format/event.js';
 import { ledgerDir, type Fixture } from './ledger-helpers.js';
@@ -56,8 +55,8 @@ function lines(): Buffer[] {
 /** Re-seal line `i` after a wrong prev and sign it again: the seal holds, the chain does not. */
 function resealedWithWrongPrev(line: Buffer, signer: SigningKey): Buffer {
   const ev = JSON.parse(line.toString('utf8')) as SealedEvent;
-  const prepared = { id: ev.id, at: ev.at, kind: ev.kind, ...(ev.actor === undefined ? {} : { actor: ev.actor }), payloadJson: canonicalize(ev.payload), atGiven: true };
-  const rec = sealPrepared(prepared, ev.seq, 'ab'.repeat(32));
+  const input = { id: ev.id, at: ev.at, kind: ev.kind, ...(ev.actor === undefined ? {} : { actor: ev.actor }), payload: ev.payload };
+  const rec = sealRecord(input, { seq: ev.seq, prev: 'ab'.repeat(32) });
   return Buffer.from(withSignature(rec, signatureFor(rec.hash, signer)).line + '\n');
 }
 

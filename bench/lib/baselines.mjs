@@ -1,0 +1,106 @@
+// The raw loops each figure is compared with: what the hardware and the native libraries give
+// with none of the ledger's work (sealing, policy, chain, Merkle tree, projection).
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import Database from 'better-sqlite3';
+import { rate } from './measure.mjs';
+
+/** One line + fdatasync per iteration, at the growing end of the file (as an append). */
+export async function rawWriteFsync(file, n, lineLength) {
+  const line = Buffer.alloc(lineLength, 0x61);
+  line[lineLength - 1] = 0x0a;
+  const fd = fs.openSync(file, 'w');
+  try {
+    let pos = 0;
+    return await rate(n, () => {
+      for (let i = 0; i < n; i++) {
+        fs.writeSync(fd, line, 0, line.length, pos);
+        pos += line.length;
+        fs.fdatasyncSync(fd);
+      }
+    });
+  } finally {
+    fs.closeSync(fd);
+    fs.rmSync(file, { force: true });
+  }
+}
+
+/** `batches` x (1,000 lines in one write + one fdatasync); lines per second. */
+export async function rawBatchFsync(file, batches, lineLength) {
+  const line = Buffer.alloc(lineLength, 0x61);
+  line[lineLength - 1] = 0x0a;
+  const block = Buffer.concat(Array.from({ length: 1000 }, () => line));
+  const fd = fs.openSync(file, 'w');
+  try {
+    let pos = 0;
+    return await rate(batches * 1000, () => {
+      for (let i = 0; i < batches; i++) {
+        fs.writeSync(fd, block, 0, block.length, pos);
+        pos += block.length;
+        fs.fdatasyncSync(fd);
+      }
+    });
+  } finally {
+    fs.closeSync(fd);
+    fs.rmSync(file, { force: true });
+  }
+}
+
+/** The events table of ledger.db (spec §8.1): same columns, keys and indexes. */
+const EVENTS_DDL = `
+  CREATE TABLE events (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, at TEXT NOT NULL, kind TEXT NOT NULL,
+    actor TEXT, hash TEXT NOT NULL, kid TEXT, line TEXT NOT NULL, offset INTEGER NOT NULL);
+  CREATE INDEX events_kind_seq ON events (kind, seq);
+  CREATE INDEX events_actor_seq ON events (actor, seq);
+  CREATE INDEX events_at ON events (at);`;
+
+/** A prepared INSERT loop of `n` rows in one transaction into a fresh file; rows per second. */
+export async function rawSqliteInserts(file, n, sampleLine) {
+  const db = new Database(file);
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.exec(EVENTS_DDL);
+    const insert = db.prepare('INSERT INTO events (seq, id, at, kind, actor, hash, kid, line, offset) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    const hash = 'ab'.repeat(32);
+    const t0 = Date.UTC(2026, 0, 1);
+    const kinds = ['payment.captured', 'payment.refunded', 'login.succeeded', 'login.failed'];
+    return await rate(n, () => {
+      db.exec('BEGIN');
+      let offset = 0;
+      for (let i = 0; i < n; i++) {
+        const id = `0199${i.toString(16).padStart(28, '0')}`;
+        insert.run(i, id, new Date(t0 + i).toISOString(), kinds[i & 3], `user:${100000 + (i % 5000)}`, hash, null, sampleLine, offset);
+        offset += sampleLine.length + 1;
+      }
+      db.exec('COMMIT');
+    });
+  } finally {
+    db.close();
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) fs.rmSync(f, { force: true });
+  }
+}
+
+/** Ed25519 over 55-byte messages (an event signature's size) with node:crypto, one core. */
+export function ed25519Material(count = 256) {
+  const { privateKey, publicKey } = crypto.generateKeyPairSync('ed25519');
+  const messages = Array.from({ length: count }, () => Buffer.concat([Buffer.from('sealed-ledger/event/v1\n'), crypto.randomBytes(32)]));
+  const signatures = messages.map((m) => crypto.sign(null, m, privateKey));
+  return { privateKey, publicKey, messages, signatures };
+}
+
+export async function nodeSignLoop(material, n) {
+  const { privateKey, messages } = material;
+  return rate(n, () => {
+    for (let i = 0; i < n; i++) crypto.sign(null, messages[i % messages.length], privateKey);
+  });
+}
+
+export async function nodeVerifyLoop(material, n) {
+  const { publicKey, messages, signatures } = material;
+  return rate(n, () => {
+    for (let i = 0; i < n; i++) {
+      if (!crypto.verify(null, messages[i % messages.length], publicKey, signatures[i % messages.length])) throw new Error('bad signature');
+    }
+  });
+}

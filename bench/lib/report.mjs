@@ -1,0 +1,42 @@
+// Judging rows against their targets and printing them as a Markdown table.
+import os from 'node:os';
+
+export function judge(row) {
+  const ratio = row.baseline ? row.figure / row.baseline : null;
+  const t = row.target;
+  const met = t.kind === 'info' ? null : t.kind === 'ratio' ? ratio >= t.min : t.kind === 'max' ? (t.value ?? row.figure) <= t.max : t.met;
+  return { ...row, ratio, met };
+}
+
+export function machine() {
+  const cpus = os.cpus();
+  return {
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+    cpu: cpus[0]?.model ?? 'unknown',
+    cores: os.availableParallelism(),
+    memoryGiB: +(os.totalmem() / 2 ** 30).toFixed(1),
+    tmpdir: os.tmpdir(),
+  };
+}
+
+const fmt = (x) => (x >= 100 ? Math.round(x).toLocaleString('en-US') : String(+x.toFixed(2)));
+
+export function table(rows) {
+  const out = ['| figure | measured | baseline (same run) | ratio | target | met |', '| --- | --- | --- | --- | --- | --- |'];
+  for (const r of rows) {
+    const base = r.baseline == null ? '-' : `${fmt(r.baseline)} ${r.baselineUnit} (${r.baselineLabel})`;
+    const ratio = r.ratio == null ? '-' : `${r.ratio.toFixed(2)}x`;
+    out.push(`| ${r.title} | ${fmt(r.figure)} ${r.unit} | ${base} | ${ratio} | ${r.target.text} | ${r.met === null ? 'n/a' : r.met ? 'yes' : '**no**'} |`);
+  }
+  return out.join('\n');
+}
+
+export function notes(rows) {
+  return rows
+    .map((r) => {
+      const busy = r.load && Math.max(r.load.before, r.load.after) > os.availableParallelism() / 2 ? ' (machine busy: figures are noisy)' : '';
+      return `- ${r.id}: load ${r.load?.before}->${r.load?.after}${busy}; ${JSON.stringify(r.extra ?? {})}`;
+    })
+    .join('\n');
+}

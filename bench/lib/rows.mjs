@@ -1,0 +1,358 @@
+// The rows of the performance table (issue "Performance"): each measures one figure of the
+// library next to its baseline, in the same process and the same repetitions.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Ledger, generateSigningKey, replayJsonlIntoSqlite, verifyEventSetParity, verifyLedger } from '../../dist/index.js';
+import { NODE_FILE_IO } from '../../dist/testing.js';
+import { batchOf, eventInput } from './events.mjs';
+import { ed25519Material, nodeSignLoop, nodeVerifyLoop, rawBatchFsync, rawSqliteInserts, rawWriteFsync } from './baselines.mjs';
+import { median, pair, rate, repeat, rss, seconds } from './measure.mjs';
+import { sha256Row } from './sha256-row.mjs';
+import { parityPeakRss } from './parity-rss.mjs';
+
+/** A FileIO counting and timing fdatasync calls: fsyncs per acknowledged event, and their cost. */
+function countingIO() {
+  const io = {
+    ...NODE_FILE_IO,
+    syncs: 0,
+    syncNs: 0n,
+    sync(fd) {
+      const t = process.hrtime.bigint();
+      NODE_FILE_IO.sync(fd);
+      io.syncNs += process.hrtime.bigint() - t;
+      io.syncs++;
+    },
+  };
+  return io;
+}
+
+/** CPU time (all threads of this process) in microseconds while `fn` runs. */
+async function cpuMicros(fn) {
+  const c0 = process.cpuUsage();
+  await fn();
+  const c = process.cpuUsage(c0);
+  return c.user + c.system;
+}
+
+/** Length in bytes (with "\n") of the first line of a ledger's events.jsonl. */
+function firstLine(dir) {
+  const fd = fs.openSync(path.join(dir, 'events.jsonl'), 'r');
+  try {
+    const buf = Buffer.alloc(8192);
+    const n = fs.readSync(fd, buf, 0, buf.length, 0);
+    return buf.toString('utf8', 0, buf.subarray(0, n).indexOf(0x0a));
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+const ratioTarget = (min, text) => ({ kind: 'ratio', min, text });
+
+async function appendRow(ctx, { ledgerOptions = {}, events, appendRep, baseline, baselineOps, baselineLabel, target }) {
+  const io = countingIO();
+  const dir = path.join(ctx.tmp, 'ledger');
+  const ledger = await Ledger.open({ dir, create: true, io, ...ledgerOptions });
+  try {
+    let next = 0;
+    let lineLength = 0;
+    const fsyncs = [];
+    const fsyncUs = [];
+    const cpuUs = [];
+    const baselineCpuUs = [];
+    const r = await pair({
+      warmup: ctx.warmup,
+      reps: ctx.reps,
+      baseline: async () => {
+        let x;
+        baselineCpuUs.push((await cpuMicros(async () => (x = await baseline(lineLength || 400)))) / baselineOps);
+        return x;
+      },
+      figure: async () => {
+        const s0 = io.syncs;
+        const n0 = io.syncNs;
+        let x;
+        cpuUs.push((await cpuMicros(async () => (x = await rate(events, () => appendRep(ledger, next))))) / events);
+        next += events;
+        fsyncs.push((io.syncs - s0) / events);
+        fsyncUs.push(Number(io.syncNs - n0) / 1000 / (io.syncs - s0));
+        lineLength ||= Buffer.byteLength(firstLine(dir)) + 1;
+        return x;
+      },
+    });
+    const kept = (xs) => xs.slice(ctx.warmup);
+    return {
+      figure: r.figure, baseline: r.baseline, unit: 'events/s', baselineUnit: 'ops/s', baselineLabel, target, samples: r,
+      extra: {
+        lineBytes: lineLength,
+        fsyncsPerEvent: +median(kept(fsyncs)).toFixed(4),
+        usPerFsync: +median(kept(fsyncUs)).toFixed(1),
+        cpuUsPerEvent: +median(kept(cpuUs)).toFixed(1),
+        baselineCpuUsPerOp: +median(kept(baselineCpuUs)).toFixed(2),
+        /** The ratio if figure and baseline each had a core to themselves: CPU per op, inverted. */
+        cpuRatio: +(median(kept(baselineCpuUs)) / median(kept(cpuUs))).toFixed(3),
+      },
+    };
+  } finally {
+    await ledger.close();
+  }
+}
+
+export const ROWS = {
+  single: {
+    title: 'durable single append, awaited one at a time',
+    run: (ctx) =>
+      appendRow(ctx, {
+        events: ctx.size.single,
+        appendRep: async (ledger, start) => {
+          for (let i = 0; i < ctx.size.single; i++) await ledger.append(eventInput(start + i));
+        },
+        baseline: (len) => rawWriteFsync(path.join(ctx.tmp, 'raw.jsonl'), ctx.size.single, len),
+        baselineOps: ctx.size.single,
+        baselineLabel: 'raw loop: write one line + fdatasync',
+        target: ratioTarget(0.8, '>= 0.8x'),
+      }),
+  },
+
+  concurrent: {
+    title: '256 concurrent appenders, unsigned',
+    run: (ctx) =>
+      appendRow(ctx, {
+        events: ctx.size.concurrent,
+        appendRep: async (ledger, start) => {
+          let k = 0;
+          const total = ctx.size.concurrent;
+          const appender = async () => {
+            while (k < total) await ledger.append(eventInput(start + k++));
+          };
+          await Promise.all(Array.from({ length: 256 }, appender));
+        },
+        baseline: (len) => rawBatchFsync(path.join(ctx.tmp, 'raw.jsonl'), ctx.size.rawBatches, len),
+        baselineOps: ctx.size.rawBatches * 1000,
+        baselineLabel: 'raw loop: write 1,000 lines + one fdatasync',
+        target: ratioTarget(0.25, '>= 0.25x'),
+      }),
+  },
+
+  batch: {
+    title: 'appendBatch of 1,000, unsigned',
+    run: (ctx) => {
+      const batches = Array.from({ length: ctx.size.batches }, (_, b) => batchOf(1000, b * 1000));
+      return appendRow(ctx, {
+        events: ctx.size.batches * 1000,
+        appendRep: async (ledger) => {
+          for (const inputs of batches) await ledger.appendBatch(inputs);
+        },
+        baseline: (len) => rawBatchFsync(path.join(ctx.tmp, 'raw.jsonl'), ctx.size.rawBatches, len),
+        baselineOps: ctx.size.rawBatches * 1000,
+        baselineLabel: 'raw loop: write 1,000 lines + one fdatasync',
+        target: ratioTarget(0.3, '>= 0.3x'),
+      });
+    },
+  },
+
+  signed: {
+    title: 'signed appends (appendBatch of 1,000)',
+    run: (ctx) => {
+      const material = ed25519Material();
+      const batches = Array.from({ length: ctx.size.signedBatches }, (_, b) => batchOf(1000, b * 1000));
+      return appendRow(ctx, {
+        ledgerOptions: { signer: generateSigningKey({ name: 'bench' }) },
+        events: ctx.size.signedBatches * 1000,
+        appendRep: async (ledger) => {
+          for (const inputs of batches) await ledger.appendBatch(inputs);
+        },
+        baseline: () => nodeSignLoop(material, ctx.size.signLoop),
+        baselineOps: ctx.size.signLoop,
+        baselineLabel: 'node:crypto Ed25519 sign loop, one core',
+        // Appends sign on the calling thread: one core is used.
+        target: ratioTarget(0.8, '>= 0.8x per core used (1 core)'),
+      });
+    },
+  },
+
+  verify: {
+    title: 'full verify of a signed ledger (seal + chain + signature + parity)',
+    async run(ctx) {
+      const n = ctx.size.verifyEvents;
+      const dir = path.join(ctx.tmp, 'signed');
+      const ledger = await Ledger.open({ dir, create: true, signer: generateSigningKey({ name: 'bench' }) });
+      for (let i = 0; i < n; i += 1000) await ledger.appendBatch(batchOf(Math.min(1000, n - i), i));
+      await ledger.close();
+      // The default worker count of verifyLedger for a ledger this size.
+      const cores = Math.min(os.availableParallelism(), 8);
+      const material = ed25519Material();
+      const check = (report) => {
+        if (!report.ok || report.signed !== n) throw new Error(`verify reported problems: ${JSON.stringify(report.problems.slice(0, 3))}`);
+      };
+      const cpu = [];
+      const baselineCpu = [];
+      const r = await pair({
+        warmup: ctx.warmup,
+        reps: ctx.reps,
+        baseline: async () => {
+          let x;
+          baselineCpu.push((await cpuMicros(async () => (x = await nodeVerifyLoop(material, ctx.size.verifyLoop)))) / ctx.size.verifyLoop);
+          return x;
+        },
+        figure: async () => {
+          let report;
+          let x;
+          cpu.push((await cpuMicros(async () => (x = await rate(n, async () => (report = await verifyLedger({ dir })))))) / n);
+          check(report);
+          return x;
+        },
+      });
+      let inline;
+      const inlineRate = await rate(n, async () => (inline = await verifyLedger({ dir }, { workers: 0 })));
+      check(inline);
+      const kept = (xs) => xs.slice(ctx.warmup);
+      const cpuRatio = median(kept(baselineCpu)) / median(kept(cpu));
+      return {
+        figure: r.figure, baseline: r.baseline, unit: 'events/s', baselineUnit: 'verifies/s',
+        baselineLabel: 'node:crypto Ed25519 verify loop, one core',
+        target: { kind: 'ratio', min: 0.8 * cores, text: `>= 0.8x x ${cores} cores = ${(0.8 * cores).toFixed(1)}x` },
+        samples: r,
+        extra: {
+          events: n, workers: cores, inlineEventsPerSecond: Math.round(inlineRate), inlineRuns: 1,
+          cpuUsPerEvent: +median(kept(cpu)).toFixed(1), baselineCpuUsPerOp: +median(kept(baselineCpu)).toFixed(1),
+          /** Verification work per event against the bare verify loop, all threads counted: x cores on an idle machine. */
+          cpuRatio: +cpuRatio.toFixed(3),
+        },
+      };
+    },
+  },
+
+  memory: {
+    title: 'memory during 1M appends (appendBatch of 1,000)',
+    /** Also builds the shared big ledger the replay, parity and open rows read. */
+    async run(ctx) {
+      const n = ctx.size.big;
+      const step = n / 10;
+      const dir = ctx.bigDir;
+      fs.rmSync(dir, { recursive: true, force: true });
+      const gc = globalThis.gc ?? (() => {});
+      const samples = [];
+      const ledger = await Ledger.open({ dir, create: true });
+      const t = await seconds(async () => {
+        for (let i = 0; i < n; i += 1000) {
+          await ledger.appendBatch(batchOf(1000, i));
+          if ((i + 1000) % step === 0) {
+            const raw = process.memoryUsage.rss();
+            gc();
+            samples.push({ events: i + 1000, rssMB: mb(raw), rssAfterGcMB: mb(process.memoryUsage.rss()), heapUsedMB: mb(process.memoryUsage().heapUsed) });
+          }
+        }
+      });
+      await ledger.close();
+      const perEvent = slope(samples.map((x) => [x.events, x.rssAfterGcMB * 2 ** 20]));
+      const rssValues = samples.map((x) => x.rssAfterGcMB);
+      return {
+        figure: +perEvent.toFixed(2), unit: 'B/event RSS slope', baseline: null,
+        target: {
+          // A short run ends while SQLite's page cache and the allocator are still filling up.
+          kind: n >= 1_000_000 ? 'max' : 'info', max: 16,
+          text: `flat: slope <= 16 B/event (RSS ${Math.min(...rssValues)}-${Math.max(...rssValues)} MB from ${samples[0].events.toLocaleString('en-US')} to ${n.toLocaleString('en-US')} events)${n >= 1_000_000 ? '' : '; judged on the full run only'}`,
+        },
+        extra: { samples, appendEventsPerSecond: Math.round(n / t), rssPeakMB: mb(rss().peak), gcExposed: globalThis.gc !== undefined },
+      };
+    },
+  },
+
+  replay: {
+    title: 'replay of 1M events into an empty ledger.db',
+    async run(ctx) {
+      const n = ctx.size.big;
+      const jsonlPath = path.join(ctx.bigDir, 'events.jsonl');
+      const line = firstLine(ctx.bigDir);
+      const r = await pair({
+        warmup: ctx.warmup,
+        reps: ctx.bigReps,
+        baseline: () => rawSqliteInserts(path.join(ctx.tmp, 'raw.db'), n, line),
+        figure: async () => {
+          const sqlitePath = path.join(ctx.tmp, 'replayed.db');
+          let report;
+          const x = await rate(n, async () => (report = await replayJsonlIntoSqlite({ jsonlPath, sqlitePath })));
+          for (const f of [sqlitePath, `${sqlitePath}-wal`, `${sqlitePath}-shm`]) fs.rmSync(f, { force: true });
+          if (report.inserted !== n || report.errors.length) throw new Error(`replay: ${JSON.stringify(report)}`);
+          return x;
+        },
+      });
+      return {
+        figure: r.figure, baseline: r.baseline, unit: 'events/s', baselineUnit: 'rows/s',
+        baselineLabel: 'raw better-sqlite3 prepared INSERT loop, one transaction', target: ratioTarget(0.3, '>= 0.3x'), samples: r, extra: { events: n },
+      };
+    },
+  },
+
+  parity: {
+    title: 'verifyEventSetParity on 1M events',
+    async run(ctx) {
+      const n = ctx.size.big;
+      const line = firstLine(ctx.bigDir);
+      const r = await pair({
+        warmup: ctx.warmup,
+        reps: ctx.bigReps,
+        baseline: () => rawSqliteInserts(path.join(ctx.tmp, 'raw.db'), n, line),
+        figure: async () => {
+          let report;
+          const x = await rate(n, async () => (report = await verifyEventSetParity({ dir: ctx.bigDir })));
+          if (!report.inParity || report.jsonlCount !== n) throw new Error(`parity: ${JSON.stringify(report).slice(0, 300)}`);
+          return x;
+        },
+      });
+      const mem = await parityPeakRss(ctx.bigDir);
+      const met = r.figure / r.baseline >= 0.3 && mem.peakMB <= 256;
+      return {
+        figure: r.figure, baseline: r.baseline, unit: 'events/s', baselineUnit: 'rows/s',
+        baselineLabel: 'raw better-sqlite3 prepared INSERT loop, one transaction',
+        target: { kind: 'custom', met, text: `>= 0.3x, peak RSS <= 256 MB (measured ${mem.peakMB} MB)` }, samples: r,
+        extra: { events: n, peakRssMB: mem.peakMB, rssBeforeMB: mem.beforeMB },
+      };
+    },
+  },
+
+  open: {
+    title: 'open with no drift on a 1M-event ledger',
+    async run(ctx) {
+      const small = path.join(ctx.tmp, 'small');
+      const l = await Ledger.open({ dir: small, create: true });
+      await l.appendBatch(batchOf(1000, 0));
+      await l.close();
+      const openMs = async (dir) => {
+        let ledger;
+        const s = await seconds(async () => (ledger = await Ledger.open({ dir })));
+        if (ledger.lastReconcile.replayed !== 0) throw new Error('open found drift');
+        await ledger.close();
+        return s * 1000;
+      };
+      const big = await repeat({ warmup: ctx.warmup, reps: ctx.size.opens, run: () => openMs(ctx.bigDir) });
+      const little = await repeat({ warmup: ctx.warmup, reps: ctx.size.opens, run: () => openMs(small) });
+      return {
+        figure: +big.median.toFixed(2), unit: 'ms', baseline: +little.median.toFixed(2), baselineUnit: 'ms',
+        baselineLabel: 'same open on a 1,000-event ledger', lowerIsBetter: true,
+        target: { kind: 'max', max: 20, value: big.median, text: '<= 20 ms, independent of ledger size' },
+        extra: { events: ctx.size.big, samplesMs: big.samples.map((x) => +x.toFixed(2)) },
+      };
+    },
+  },
+
+  sha256: {
+    title: 'sha256 of 32-200 byte inputs: hash.ts (node:crypto) vs @noble/hashes',
+    run: (ctx) => sha256Row(ctx),
+  },
+};
+
+/** Least-squares slope of y over x. */
+function slope(points) {
+  const n = points.length;
+  const mx = points.reduce((a, [x]) => a + x, 0) / n;
+  const my = points.reduce((a, [, y]) => a + y, 0) / n;
+  const sxy = points.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0);
+  const sxx = points.reduce((a, [x]) => a + (x - mx) ** 2, 0);
+  return sxy / sxx;
+}
+
+function mb(bytes) {
+  return +(bytes / (1024 * 1024)).toFixed(1);
+}
