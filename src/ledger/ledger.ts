@@ -369,7 +369,9 @@ export class Ledger implements LedgerCore {
 
   healInLock(): void {
     const wm = this.projection.watermark();
-    if (sameMark(wm, this.head) && this.jsonl.size() === wm.offset) return;
+    const size = this.jsonl.size();
+    this.evidence = { size, watermark: wm };
+    if (sameMark(wm, this.head) && size === wm.offset) return;
     // Another process appended (or crashed mid-append): catch up in O(drift).
     const { report, frontier } = reconcile({
       jsonl: this.jsonl, projection: this.projection, tree: this.tree, keyring: this.keyring,
@@ -377,12 +379,17 @@ export class Ledger implements LedgerCore {
     });
     this.head = report.after;
     this.frontier = frontier;
+    this.evidence = { size: this.jsonl.size(), watermark: this.projection.watermark() };
   }
 
+  /** Read under the lock by healInLock, just before: one fstat and one watermark read per flush. */
+  private evidence: { size: number; watermark: Watermark } | undefined;
+
   parityEvidence(): ParityEvidence {
-    const wm = this.projection.watermark();
+    const { size, watermark: wm } = this.evidence ?? { size: this.jsonl.size(), watermark: this.projection.watermark() };
+    this.evidence = undefined;
     return {
-      jsonl: { size: this.jsonl.size(), lastSeq: this.head.seq, lastHash: this.head.hash },
+      jsonl: { size, lastSeq: this.head.seq, lastHash: this.head.hash },
       sqlite: { offset: wm.offset, seq: wm.seq, hash: wm.hash },
     };
   }
