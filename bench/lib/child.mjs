@@ -13,7 +13,7 @@ let ctx;
 if (standalone) {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sealed-ledger-bench-'));
   ctx = { ...(arg === '--quick' ? QUICK : FULL), root, bigDir: path.join(root, 'big') };
-  if (['replay', 'parity', 'open'].includes(rowId)) await ROWS.memory.run({ ...ctx, tmp: root });
+  if (['replay', 'parity', 'open', 'proof'].includes(rowId)) await ROWS.memory.run({ ...ctx, tmp: root });
 } else {
   ctx = JSON.parse(arg);
 }

@@ -16,6 +16,6 @@ export const QUICK = {
 };
 
 /** Rows in the order of the issue's table; `memory` builds the ledger the next three read. */
-export const TABLE_ORDER = ['single', 'concurrent', 'batch', 'signed', 'verify', 'replay', 'parity', 'open', 'memory', 'sha256'];
-export const RUN_ORDER = ['sha256', 'single', 'concurrent', 'batch', 'signed', 'verify', 'memory', 'replay', 'parity', 'open'];
-export const NEEDS_BIG = new Set(['replay', 'parity', 'open']);
+export const TABLE_ORDER = ['single', 'concurrent', 'batch', 'signed', 'verify', 'replay', 'parity', 'open', 'proof', 'memory', 'sha256'];
+export const RUN_ORDER = ['sha256', 'single', 'concurrent', 'batch', 'signed', 'verify', 'memory', 'replay', 'parity', 'open', 'proof'];
+export const NEEDS_BIG = new Set(['replay', 'parity', 'open', 'proof']);

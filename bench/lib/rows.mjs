@@ -337,6 +337,41 @@ export const ROWS = {
     },
   },
 
+  proof: {
+    title: 'inclusion proof on a 1M-event ledger (spec §11.2: O(log n) node reads)',
+    async run(ctx) {
+      const ledger = await Ledger.open({ dir: ctx.bigDir });
+      try {
+        const n = ledger.headInfo().size;
+        let reads = 0;
+        const node = ledger.tree.node.bind(ledger.tree);
+        ledger.tree.node = (level, index) => {
+          reads++;
+          return node(level, index);
+        };
+        let maxReads = 0;
+        const perProofUs = () => {
+          const started = performance.now();
+          for (let i = 0; i < 200; i++) {
+            reads = 0;
+            ledger.proveInclusion(Math.floor(Math.random() * n));
+            maxReads = Math.max(maxReads, reads);
+          }
+          return ((performance.now() - started) * 1000) / 200;
+        };
+        const r = await repeat({ warmup: ctx.warmup, reps: ctx.size.opens, run: perProofUs });
+        const bound = 2 * Math.ceil(Math.log2(n)) + 2;
+        return {
+          figure: +r.median.toFixed(1), unit: 'µs/proof', lowerIsBetter: true,
+          target: { kind: 'custom', met: maxReads <= bound, text: `O(log n): at most ${bound} node reads (measured ${maxReads})` },
+          extra: { events: n, maxNodeReads: maxReads },
+        };
+      } finally {
+        await ledger.close();
+      }
+    },
+  },
+
   sha256: {
     title: 'sha256 of 32-200 byte inputs: hash.ts (node:crypto) vs @noble/hashes',
     run: (ctx) => sha256Row(ctx),
