@@ -1,0 +1,40 @@
+/**
+ * Crashes during a group commit with many waiters, enumerated: 24 concurrent appends, a batch and
+ * an expectedSeq append share one flush; it dies at every append crash point and inside its JSONL
+ * write (cut at several fractions), by process crash and by power cut (SQLite rolled back to the
+ * latest or an older commit). No waiter may be acknowledged for an event that is then lost.
+ */
+import { describe, expect, it } from 'vitest';
+import { APPEND_POINTS, newStats, runScenario } from '../../fuzz/lib/sim-crash.mjs';
+import { crash, items, type Kind } from './scenarios.js';
+import { srcLibrary } from './src-library.js';
+
+type Plan = { at: 'point'; point: string; nth: number } | { at: 'jsonl-write'; nth: number; partial: number };
+const PLANS: [string, Plan][] = [
+  ...APPEND_POINTS.map((point): [string, Plan] => [point, { at: 'point', point, nth: 2 }]),
+  ...[0, 0.1, 0.5, 0.93, 1].map((partial): [string, Plan] => ['write events.jsonl', { at: 'jsonl-write', nth: 2, partial }]),
+];
+
+describe('crash during group commit', () => {
+  const cases: [string, Plan, Kind, number][] = [];
+  for (const [where, plan] of PLANS) for (const kind of ['process', 'power'] as Kind[]) for (const back of [0, 2]) cases.push([where, plan, kind, back]);
+
+  it.each(cases)('dies at %s %j (%s, SQLite back %i commits)', async (where, plan, kind, back) => {
+    const stats = newStats();
+    await runScenario(srcLibrary, {
+      signed: true,
+      segments: [{
+        ops: [
+          { t: 'append', items: items(2, 'warm-up') },
+          { t: 'mixed', items: items(25, 'waiter'), batch: items(4, 'batch'), expectedSeqOffset: 0 },
+          { t: 'append', items: items(3, 'after') },
+        ],
+        crash: crash(plan, kind, back + 7, back),
+        recovery: 'open',
+        recoveryCrashes: [],
+      }],
+    }, { stats });
+    expect(stats.byWhere[`${kind}@${where}`]).toBe(1);
+    expect(stats.acked).toBeGreaterThanOrEqual(2);
+  });
+});

@@ -1,0 +1,64 @@
+/**
+ * Tamper and mutation probes (fuzz/lib/tamper.mjs) on a valid signed ledger: every byte of three
+ * lines flipped (two masks each), random flips anywhere, truncations, reordered / duplicated /
+ * deleted lines, a hand-edited ledger.db, swapped signatures, foreign, misnamed and retired keys,
+ * re-sealed forgeries. Each must be reported by verifyLedger and/or verifyEventSetParity with the
+ * right code at the right seq or line.
+ */
+import fs from 'node:fs';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  buildPristine, EVENT_COLUMNS, exhaustiveFlips, flipArb, lineProbes, probeByteFlip, probeTruncation, signatureProbes, sqliteProbes, tamperRoot,
+  type Pristine,
+} from '../../fuzz/lib/tamper.mjs';
+import { srcLibrary } from '../crash/src-library.js';
+
+describe('tamper probes', () => {
+  const root = tamperRoot();
+  let p: Pristine;
+  beforeAll(async () => {
+    p = await buildPristine(srcLibrary, root, 6);
+  });
+  afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  it('the untampered ledger verifies (so no probe passes by default)', async () => {
+    const v = await srcLibrary.verifyLedger({ dir: p.dir }, { keyring: p.keyring, requireSignatures: true });
+    expect(v.ok, JSON.stringify(v.problems)).toBe(true);
+    expect(v.events).toBe(6);
+  });
+
+  it('every single-byte flip of the first, a middle and the last line (2 masks)', async () => {
+    const counts = await exhaustiveFlips(srcLibrary, p, [0, 3, p.n - 1]);
+    const total = Object.values(counts).reduce((a, b) => a + b, 0);
+    console.log(`byte flips: ${total} probes, expected codes ${JSON.stringify(counts)}`);
+    expect(total).toBeGreaterThan(2000);
+    for (const code of ['MALFORMED_LINE', 'SEAL_MISMATCH', 'INVALID_SIGNATURE', 'UNKNOWN_KEY']) expect(counts[code]).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('random byte flips anywhere, any value', async () => {
+    await fc.assert(fc.asyncProperty(flipArb(p), ([line, pos, value]) => probeByteFlip(srcLibrary, p, line, pos, value).then(() => undefined)), { numRuns: 300 });
+  }, 60_000);
+
+  it('truncations at and around every line boundary, and at random points', async () => {
+    const cuts = new Set<number>([0, p.bytes.length - 1]);
+    for (const l of p.lines) for (const d of [-2, -1, 0, 1, 2]) cuts.add(Math.min(p.bytes.length - 1, Math.max(0, l.end + d)));
+    for (const t of cuts) await probeTruncation(srcLibrary, p, t);
+    await fc.assert(fc.asyncProperty(fc.integer({ min: 0, max: p.bytes.length - 1 }), (t) => probeTruncation(srcLibrary, p, t)), { numRuns: 60 });
+    console.log(`truncations: ${cuts.size} boundary cuts + 60 random`);
+  }, 60_000);
+
+  it('reordered, duplicated and deleted lines', async () => {
+    expect(await lineProbes(srcLibrary, p)).toBe(27);
+  });
+
+  it('swapped signatures, foreign / misnamed / retired keys, re-sealed forgeries', async () => {
+    expect(await signatureProbes(srcLibrary, p)).toBeGreaterThanOrEqual(20);
+  });
+
+  it('ledger.db: every column of a row edited, a deleted row, an extra row, an edited watermark, at every seq', async () => {
+    let n = 0;
+    for (let seq = 0; seq < p.n; seq++) n += await sqliteProbes(srcLibrary, p, seq);
+    expect(n).toBe(p.n * (EVENT_COLUMNS.length + 3));
+  });
+});
