@@ -20,10 +20,14 @@ import Database from 'better-sqlite3';
 import { loadDistLibrary } from '../lib/library.mjs';
 
 const cfg = JSON.parse(process.argv[2]);
+const started = performance.now();
 const say = (line) => fs.writeSync(1, `${line}\n`);
 
 function fail(e) {
-  say(`ERR ${e?.code ?? e?.name ?? 'Error'} ${String(e?.message ?? e).replace(/\n/g, ' ')}`);
+  // The cause's origin, for the report: which statement failed.
+  const where = e?.cause?.stack?.split('\n').slice(1, 4).map((l) => l.trim()).join(' < ') ?? '';
+  const ms = (performance.now() - started).toFixed(0);
+  say(`ERR ${e?.code ?? e?.name ?? 'Error'} ${String(e?.message ?? e).replace(/\n/g, ' ')}${where ? ` [cause: ${e.cause.code ?? ''} ${where}]` : ''} (after ${ms} ms)`);
   process.exit(2);
 }
 
