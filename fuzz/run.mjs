@@ -108,6 +108,7 @@ async function run(name, property, defaultRuns, counts, shrink = true) {
     const e = details.errorInstance;
     console.log(`\n✗ ${name}: violated after ${details.numRuns} runs (${secs} s)${extra}`);
     console.log(`  ${e instanceof Error ? e.message.replace(/\n/g, '\n  ') : String(e)}`);
+    console.log(`  counterexample: ${fc.stringify(details.counterexample).slice(0, 1500)}`);
     console.log(`  seed ${details.seed}, path ${details.counterexamplePath}`);
     console.log(`  replay: npm run fuzz -- --suite ${name} --seed ${details.seed} --path "${details.counterexamplePath}" ${replayFlags()}`.trimEnd());
     if (e instanceof Error && !e.property && e.stack) console.log(e.stack.split('\n').slice(1, 8).join('\n'));

@@ -74,9 +74,10 @@ export async function runKillScenario(lib, scenario, config = {}) {
       stats.rounds++;
       damage(files, round, staleDb, tornEntries);
       const results = await runRound(dir, round, r, config, stats);
+      const setting = `round ${r}: damage ${round.damage}, writers ${round.writers.map((w) => w.mode).join('+')}`;
       for (const res of results) {
-        check.that('no-unexpected-error', res.errors.length === 0, () => `writer ${res.writer} failed: ${res.errors.join('; ')}`);
-        if (res.spare) check.that('no-unexpected-error', res.done, () => `writer ${res.writer} was not killed but did not finish (exit ${res.exit})`);
+        check.that('no-unexpected-error', res.errors.length === 0, () => `${setting}: writer ${res.writer} failed: ${res.errors.join('; ')}`);
+        if (res.spare) check.that('no-unexpected-error', res.done, () => `${setting}: writer ${res.writer} was not killed but did not finish (exit ${res.exit})`);
         for (const a of res.acks) acked.set(a.id, a);
         stats.acked += res.acks.length;
       }

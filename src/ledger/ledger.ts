@@ -155,7 +155,7 @@ export class Ledger implements LedgerCore {
     const jsonl = JsonlFile.open(paths.jsonl, io);
     let projection: Projection | undefined;
     try {
-      projection = await Projection.open(paths.sqlite, { create: true });
+      projection = await Projection.open(paths.sqlite, { create: true, lockTimeoutMs: options.lockTimeoutMs });
       const tree = new TreeStore(projection.db);
       await acquireWriterLock(projection, options.lockTimeoutMs);
       let result;

@@ -5,7 +5,7 @@
  */
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
-import { LedgerStateError } from '../errors.js';
+import { ConflictError, LedgerStateError } from '../errors.js';
 import { GENESIS_PREV } from '../format/event.js';
 import { migrateToLatest } from './migrations.js';
 import type { EventsTable, LedgerSchema } from './schema.js';
@@ -31,6 +31,8 @@ export interface ProjectionOptions {
   readOnly?: boolean;
   /** Create ledger.db if missing (init, replay --rebuild). */
   create?: boolean;
+  /** How long to wait for another writer that holds ledger.db's lock while creating it. */
+  lockTimeoutMs?: number;
 }
 
 export class Projection {
@@ -72,7 +74,7 @@ export class Projection {
     }
     try {
       if (!options.readOnly) {
-        db.pragma('journal_mode = WAL');
+        await untilUnlocked(() => db.pragma('journal_mode = WAL'), options.lockTimeoutMs ?? 10_000);
         // JSONL is fsynced before every commit and heals the projection on open, so SQLite needs
         // no fsync of its own per commit (ADR 0004, spec §13.3).
         db.pragma('synchronous = NORMAL');
@@ -83,7 +85,7 @@ export class Projection {
       return new Projection(db, path);
     } catch (e) {
       db.close();
-      if (e instanceof LedgerStateError) throw e;
+      if (e instanceof LedgerStateError || e instanceof ConflictError) throw e;
       throw new LedgerStateError('LEDGER_CORRUPT', `${path} is not a usable ledger database: ${(e as Error).message}`, { cause: e });
     }
   }
@@ -163,5 +165,26 @@ export class Projection {
     // Kysely closes the database only if it ever ran a query; the hot path never does.
     await this.kysely.destroy();
     if (this.db.open) this.db.close();
+  }
+}
+
+/**
+ * Switching a new ledger.db to WAL needs the write lock, and SQLite answers SQLITE_BUSY at once
+ * (no busy handler: it holds a read lock) while another writer is creating the same file. That is
+ * contention, not corruption: retry until the lock comes, then LOCK_TIMEOUT.
+ */
+async function untilUnlocked(step: () => unknown, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      step();
+      return;
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'SQLITE_BUSY') throw e;
+      if (Date.now() >= deadline) {
+        throw new ConflictError('LOCK_TIMEOUT', `another writer held ledger.db's lock for more than ${timeoutMs} ms`, { cause: e });
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
   }
 }
