@@ -48,7 +48,7 @@ export async function runScenario(lib, scenario, config = {}) {
   const ctx = {
     lib, config, stats, dir, files: O.ledgerFiles(dir), check: O.makeChecker(config.only),
     disk: new Disk(dir, { holes: config.holes ?? false }),
-    signed: scenario.signed, key, keyring,
+    signed: scenario.signed, key, keyring, projectionLagMs: scenario.projectionLagMs,
     policy: [lib.payloadRule('hold', 'q.hold', () => 'held for review', 'quarantine'), lib.payloadRule('no', 'r.no', () => 'not allowed', 'reject')],
     created: false, acked: new Map(), attempted: [], quarantined: new Set(), tornEntries: [], nextId: 0,
     primary: undefined, other: undefined, opened: [], openCrash: undefined, trail: [],
@@ -141,6 +141,7 @@ function rethrowViolation(ctx, e) {
 function ledgerOptions(ctx, proc, create) {
   return {
     dir: ctx.dir, create, keyring: ctx.keyring, policy: ctx.policy, lockTimeoutMs: 5000,
+    ...(ctx.projectionLagMs === undefined ? {} : { projectionLagMs: ctx.projectionLagMs }),
     ...(ctx.signed ? { signer: ctx.key } : {}),
     io: proc.io, crashHook: proc.hook,
   };
@@ -293,6 +294,8 @@ async function recover(ctx, seg, survivor) {
     const before = ctx.beforeOpen;
     survivor.proc.arm(undefined);
     await Promise.all(appendAll(ctx, survivor, [{ kind: 'doc.edit', payload: 'after heal', explicitId: true }]));
+    // The checks read ledger.db through their own connection: commit what the survivor holds.
+    await survivor.ledger.flush();
     afterOpenChecks(ctx, before, 'after heal: ', true);
     await survivor.ledger.close();
   }
@@ -444,6 +447,17 @@ async function ensureOther(ctx) {
   return w;
 }
 
+/** Close a writer; false when it died doing so (a simulated crash at its final commit). */
+async function closeOrDie(ctx, w) {
+  try {
+    await w.ledger.close();
+    return true;
+  } catch (e) {
+    if (e instanceof ctx.lib.SimulatedCrash && !w.proc.alive) return false;
+    throw e;
+  }
+}
+
 async function runOp(ctx, op) {
   const p = ctx.primary;
   switch (op.t) {
@@ -478,11 +492,13 @@ async function runOp(ctx, op) {
       return;
     }
     case 'reopen': {
-      await p.ledger.close();
+      // close() commits rows the writer still holds, so the plan may fire there (spec §13.7);
+      // a writer that dies closing stays in place for afterCrash, its peer still open.
       if (ctx.other) {
-        await ctx.other.ledger.close();
+        if (!(await closeOrDie(ctx, ctx.other))) return;
         ctx.other = undefined;
       }
+      if (!(await closeOrDie(ctx, p))) return;
       // The armed plan (and its counters) moves with the process.
       const w = await openLedger(ctx, p.proc);
       if (!w) {
@@ -496,6 +512,9 @@ async function runOp(ctx, op) {
     case 'replay': {
       const r = await ctx.disk.observeSyncs(() => ctx.lib.replayJsonlIntoSqlite({ dir: ctx.dir }, { keyring: ctx.keyring }));
       ctx.disk.committed('replay');
+      // Replay waited for the writer's lock, which the writer gave up by committing what it held;
+      // a writer that died doing so left those rows to replay.
+      if (!p.proc.alive) return;
       ctx.check.that('stores-equal', r.inserted === 0 && r.errors.length === 0, () => `replay of an open, idle ledger inserted ${r.inserted}: ${JSON.stringify(r.errors)}`);
       return;
     }

@@ -86,6 +86,9 @@ const segmentArb = fc.record({
 
 export const scenarioArb = fc.record({
   signed: fc.boolean(),
+  // How long the writer may hold rows of back-to-back flushes uncommitted (spec §13.7): every
+  // acknowledgement committed, the default, and a window longer than any scenario.
+  projectionLagMs: fc.constantFrom(0, 5, 60_000),
   createCrash: fc.option(fc.record({ plan: ioPlanArb(12), kind: fc.constantFrom('process', 'power'), rngSeed: fc.integer(), sqliteBack: fc.nat(2) }), { freq: 6, nil: undefined }),
   segments: fc.array(segmentArb, { minLength: 1, maxLength: 3 }),
 });

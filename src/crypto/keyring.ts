@@ -181,10 +181,25 @@ export class Keyring {
    * UNKNOWN_KEY, or KEY_NOT_VALID with the key's window in the message.
    */
   keyFor(kid: string, use: KeyUse): KeyringEntry {
-    checkUse(use);
+    return copyOut(this.#validEntry(kid, use));
+  }
+
+  /**
+   * keyFor's public key without the defensive copy, for verification loops: the same array for
+   * every call, so per-key caches downstream can key on it. Callers must not modify it.
+   */
+  publicKeyFor(kid: string, use: KeyUse): Uint8Array {
+    return this.#validEntry(kid, use).publicKey;
+  }
+
+  #validEntry(kid: string, use: KeyUse): KeyringEntry {
+    if (!isSeq(use?.seq)) throw new InvalidInputError('INVALID_ARGUMENT', 'seq must be a non-negative integer');
+    const at = utcSortKey(use.at);
+    if (at === undefined) {
+      throw new InvalidInputError('INVALID_ARGUMENT', 'at must be an RFC 3339 UTC timestamp like 2026-01-02T03:04:05Z');
+    }
     const e = this.#entries.get(kid);
     if (e === undefined) throw new KeyError('UNKNOWN_KEY', `unknown key ${String(kid).slice(0, 64)}`, { details: { kid } });
-    const at = utcSortKey(use.at)!;
     const outside =
       (e.validFromSeq !== undefined && use.seq < e.validFromSeq) ||
       (e.retiredAtSeq !== undefined && use.seq >= e.retiredAtSeq) ||
@@ -195,7 +210,7 @@ export class Keyring {
         details: { kid, seq: use.seq, at: use.at, window: describeWindow(e) },
       });
     }
-    return copyOut(e);
+    return e;
   }
 
   /** The keyring file object (spec §5.3); JSON.stringify(keyring) gives the file text. */

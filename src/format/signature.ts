@@ -38,7 +38,7 @@ export function verifyEventSignature(event: SealedEvent, keys: Keyring | Uint8Ar
   if (sig === undefined) {
     throw new VerificationError('SIGNATURE_REQUIRED', `event seq ${event.seq} is not signed`, { details: where });
   }
-  const publicKey = keys instanceof Uint8Array ? keys : keys.keyFor(sig.kid, { seq: event.seq, at: event.at }).publicKey;
+  const publicKey = keys instanceof Uint8Array ? keys : keys.publicKeyFor(sig.kid, { seq: event.seq, at: event.at });
   const signature = Buffer.from(sig.value, 'base64');
   const ok =
     sig.alg === 'ed25519' &&

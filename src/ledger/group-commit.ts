@@ -1,7 +1,12 @@
 /**
  * Group commit (spec §13): every append waiting when a flush starts shares one lock, one JSONL
- * write, one fsync and one SQLite transaction. Each caller still gets its own event or its own
- * error: a failed item is unwound before anything is written, so it never costs others a seq.
+ * write and one fsync. Each caller still gets its own event or its own error: a failed item is
+ * unwound before anything is written, so it never costs others a seq.
+ *
+ * The SQLite transaction may outlive a flush (spec §13.7, ADR 0010): while appends keep coming,
+ * back-to-back flushes add their rows to the transaction they already hold, and it commits when
+ * the writer goes idle or after `projectionLagMs`. Rows only ever enter it after their lines are
+ * fsynced, so SQLite can lag JSONL but never lead it.
  */
 import {
   ConflictError,
@@ -41,8 +46,13 @@ export class GroupCommit {
   private queue: AppendRequest[] = [];
   private scheduled = false;
   private running: Promise<void> | undefined;
+  /** performance.now() when the writer transaction still held was begun; undefined: none held. */
+  private heldSince: number | undefined;
 
-  constructor(private readonly core: LedgerCore) {}
+  constructor(
+    private readonly core: LedgerCore,
+    private readonly projectionLagMs: number,
+  ) {}
 
   enqueue(request: AppendRequest): void {
     this.queue.push(request);
@@ -62,6 +72,12 @@ export class GroupCommit {
     }
   }
 
+  /** idle(), then commit the transaction still held, so other connections see every row. */
+  async settle(): Promise<void> {
+    await this.idle();
+    this.commitHeldOrDie();
+  }
+
   private async drain(): Promise<void> {
     this.scheduled = false;
     while (this.queue.length > 0) {
@@ -71,13 +87,51 @@ export class GroupCommit {
       await this.running;
       this.running = undefined;
     }
+    // Not now: the callers just resolved may append again as soon as they run, and those
+    // appends should join the transaction still held instead of paying for a commit each.
+    if (this.heldSince !== undefined) setImmediate(() => this.commitIfIdle());
+  }
+
+  private commitIfIdle(): void {
+    if (this.running || this.scheduled || this.queue.length > 0) return; // that drain commits
+    try {
+      this.commitHeldOrDie();
+    } catch {
+      // Reported: the ledger is poisoned with the cause, and the next write or close() throws it.
+    }
+  }
+
+  /** Commit the held transaction; a failure rolls back, poisons the ledger and is rethrown. */
+  private commitHeldOrDie(): void {
+    try {
+      this.commitHeld();
+    } catch (e) {
+      if (e instanceof SimulatedCrash) {
+        this.core.die();
+      } else {
+        // The rows are durable in events.jsonl; reopening replays them (spec §14.2).
+        try {
+          this.core.projection.rollback();
+        } finally {
+          this.core.poison(e);
+        }
+      }
+      throw e;
+    }
+  }
+
+  private commitHeld(): void {
+    if (this.heldSince === undefined) return;
+    this.heldSince = undefined;
+    this.core.projection.commit();
+    this.core.crash('sqlite.committed');
   }
 
   private async flush(requests: AppendRequest[]): Promise<void> {
     const outcomes: Outcome[] = requests.map((request) => ({ request }));
     try {
       this.core.assertWritable();
-      await this.core.acquireWriterLock();
+      if (this.heldSince === undefined) await this.core.acquireWriterLock();
     } catch (e) {
       for (const o of outcomes) o.request.reject(e);
       return;
@@ -85,10 +139,12 @@ export class GroupCommit {
     const { core } = this;
     const frontierBefore = core.frontier.clone();
     let wroteAt: number | undefined;
+    let headBefore: Watermark | undefined;
     try {
       core.crash('append.locked');
       core.healInLock();
       const head = core.head;
+      headBefore = head;
       const parity = parityRule(core.parityEvidence());
       const pending: SealedRecord[] = [];
       const pendingIds = new Map<string, SealedEvent>();
@@ -111,18 +167,21 @@ export class GroupCommit {
         wroteAt = head.offset;
         const last = this.writeDurably(pending, head);
         this.mirror(pending, last);
-        core.projection.commit();
-        wroteAt = undefined;
         core.head = last;
-        core.crash('sqlite.committed');
-      } else {
-        core.projection.commit();
       }
+      const now = performance.now();
+      this.heldSince ??= now;
+      if (this.projectionLagMs === 0 || now - this.heldSince >= this.projectionLagMs) this.commitHeld();
+      wroteAt = undefined;
     } catch (e) {
+      this.heldSince = undefined;
       if (e instanceof SimulatedCrash) {
         core.die();
       } else {
         this.unwind(wroteAt, frontierBefore, e);
+        // Rows of earlier flushes may have been rolled back with this one; the next flush sees
+        // the watermark behind the head and replays them from events.jsonl (spec §14.2).
+        if (headBefore) core.head = headBefore;
       }
       for (const o of outcomes) if (o.error === undefined) o.error = e;
       for (const o of outcomes) o.events = undefined;

@@ -40,6 +40,9 @@ import {
   storedCheckpoints,
 } from './verifiable-log.js';
 
+/** Long enough to share a commit among dozens of back-to-back appends, short enough to be unseen. */
+export const DEFAULT_PROJECTION_LAG_MS = 5;
+
 export interface LedgerOptions {
   dir: string;
   /** Create the folder and its files when missing (spec §7.1). */
@@ -59,6 +62,13 @@ export interface LedgerOptions {
   limits?: EventLimits;
   /** How long an append waits for another process's writer lock (default 10 s). */
   lockTimeoutMs?: number;
+  /**
+   * How long ledger.db may lag acknowledged appends for other connections while appends keep
+   * coming (default 5 ms; spec §13.7). Back-to-back flushes share one SQLite transaction that
+   * commits when the writer goes idle or after this long. 0: commit before every acknowledgement.
+   * This Ledger sees its own rows at once either way; durability is the JSONL fsync in both.
+   */
+  projectionLagMs?: number;
   /** Checkpoint origin line for a new ledger (spec §12.1). */
   origin?: string;
   /** Clock for default timestamps. */
@@ -125,12 +135,16 @@ export class Ledger implements LedgerCore {
     this.policy = options.policy ?? [];
     this.requireSignatures = options.requireSignatures ?? false;
     this.quarantine = new QuarantineFile(paths.quarantine, io);
-    this.commits = new GroupCommit(this);
+    this.commits = new GroupCommit(this, options.projectionLagMs ?? DEFAULT_PROJECTION_LAG_MS);
   }
 
   /** Open (or with `create`, initialize) a ledger folder and reconcile it (spec §14.2). */
   static async open(options: LedgerOptions): Promise<Ledger> {
     const io = options.io ?? NODE_FILE_IO;
+    const lag = options.projectionLagMs;
+    if (lag !== undefined && !(typeof lag === 'number' && Number.isFinite(lag) && lag >= 0)) {
+      throw new InvalidInputError('INVALID_ARGUMENT', 'projectionLagMs must be a finite number >= 0');
+    }
     const paths = ledgerPaths(options.dir);
     if (options.readOnly) return Ledger.openReadOnly(paths, options, io);
     prepareFolder(paths, options, io);
@@ -210,7 +224,10 @@ export class Ledger implements LedgerCore {
     }
   }
 
-  /** Append one event; resolves after it is fsynced in JSONL and committed in SQLite. */
+  /**
+   * Append one event; resolves once its line is fsynced in events.jsonl and its row is in this
+   * ledger's SQLite transaction (committed for other connections within `projectionLagMs`).
+   */
   async append(input: EventInput, options: AppendOptions = {}): Promise<SealedEvent> {
     const events = await this.submit([input], false, options);
     return events[0]!;
@@ -239,6 +256,15 @@ export class Ledger implements LedgerCore {
     return new Promise((resolve, reject) => {
       this.commits.enqueue({ prepared, batch, expectedSeq: options.expectedSeq, signer: options.signer, decision: options.decision, resolve, reject });
     });
+  }
+
+  /**
+   * Wait for queued appends, then commit the projection's transaction, so that other connections
+   * to ledger.db see every acknowledged event now rather than within `projectionLagMs`.
+   */
+  async flush(): Promise<void> {
+    this.assertWritable();
+    await this.commits.settle();
   }
 
   /** The last acknowledged event as this process knows it. */
@@ -312,7 +338,7 @@ export class Ledger implements LedgerCore {
       throw new InvalidInputError('INVALID_ARGUMENT', 'checkpoint() needs a signing key with a name and public key');
     }
     this.assertWritable();
-    await this.commits.idle();
+    await this.commits.settle();
     await this.acquireWriterLock();
     try {
       this.healInLock();
@@ -335,18 +361,25 @@ export class Ledger implements LedgerCore {
     return storedCheckpoints(this.projection);
   }
 
-  /** Wait for queued appends, then release files and locks. */
+  /** Wait for queued appends, commit what the projection holds, then release files and locks. */
   async close(): Promise<void> {
     if (this.state === 'closed') return;
     if (this.state === 'dead') {
       this.state = 'closed';
       return;
     }
-    if (this.state === 'open') await this.commits.idle();
-    this.state = 'closed';
-    this.quarantine.close();
-    this.jsonl.close();
-    await this.projection.close();
+    try {
+      if (this.state === 'open') await this.commits.settle();
+    } finally {
+      // settle() may have died (a simulated crash): then the files are already released.
+      if ((this.state as Ledger['state']) !== 'dead') {
+        this.state = 'closed';
+        this.quarantine.close();
+        this.jsonl.close();
+        await this.projection.close();
+      }
+      this.state = 'closed';
+    }
   }
 
   // ---- LedgerCore: used by the group committer ----

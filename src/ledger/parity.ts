@@ -62,6 +62,7 @@ interface Side {
   hash: string;
   line: string;
   offset: number;
+  parsed: Record<string, unknown>;
 }
 
 function pushSeq(ranges: SeqRange[], seq: number): void {
@@ -79,7 +80,7 @@ function jsonlSide(line: JsonlLine): Side | string {
     return 'not valid JSON';
   }
   if (typeof o !== 'object' || o === null || typeof o.seq !== 'number' || !Number.isSafeInteger(o.seq) || o.seq < 0) return 'no valid seq';
-  return { seq: o.seq, id: String(o.id), hash: String(o.hash), line: line.text, offset: line.offset };
+  return { seq: o.seq, id: String(o.id), hash: String(o.hash), line: line.text, offset: line.offset, parsed: o };
 }
 
 /** A ledger.db that is not a readable SQLite database is corruption, not an internal error. */
@@ -132,7 +133,7 @@ export async function verifyEventSetParity(paths: StorePaths, options: ParityOpt
       }
       if (!row.done && row.value.seq === side.seq) {
         report.sqliteCount++;
-        const fields = rowDifferences(row.value, side.line, side.offset);
+        const fields = rowDifferences(row.value, side.line, side.offset, side.parsed);
         if (fields.length > 0) {
           report.mismatchCount++;
           if (report.mismatches.length < maxMismatches) {

@@ -12,10 +12,11 @@ const DERIVED: (keyof EventsRow)[] = ['id', 'at', 'kind', 'actor', 'hash', 'kid'
  * Names of the row's columns that disagree with `line` at `offset`: the differing top-level
  * fields of the event when `line` itself differs, and `column:<name>` for a derived column.
  */
-export function rowDifferences(row: EventsRow, line: string, offset: number): string[] {
+export function rowDifferences(row: EventsRow, line: string, offset: number, parsedLine?: Record<string, unknown>): string[] {
   let expected: Record<string, unknown>;
   try {
-    expected = JSON.parse(line) as Record<string, unknown>;
+    // A caller that already parsed `line` passes the object: parity reads millions of lines.
+    expected = parsedLine ?? (JSON.parse(line) as Record<string, unknown>);
   } catch {
     return ['line'];
   }

@@ -29,6 +29,7 @@ it('replay fsyncs events.jsonl before it commits lines it read', async () => {
     if (armed && p === 'jsonl.written') throw new SimulatedCrash(p);
   } });
   await writer.append({ kind: 'k', payload: 0 });
+  await writer.flush(); // committed: only the line of the dying append is left to replay
   armed = true;
   await expect(writer.append({ kind: 'k', payload: 1 })).rejects.toBeInstanceOf(SimulatedCrash);
 

@@ -1,4 +1,5 @@
 // spec §13: the append path — order, group commit, batches, optimistic concurrency, idempotency.
+import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Ledger } from '../../src/ledger/ledger.js';
 import { generateSigningKey } from '../../src/crypto/signing-key.js';
@@ -8,14 +9,48 @@ import { countingIO, jsonlLines, cleanupAll, fresh, openNew, sqliteRows } from '
 afterEach(cleanupAll);
 
 describe('append (spec §13.1)', () => {
-  it('acknowledges only after both stores hold the same line', async () => {
+  it('acknowledges once the line is in events.jsonl and the row in the writer transaction; other connections see it after flush()', async () => {
     const dir = fresh();
     const ledger = await openNew(dir);
     const ev = await ledger.append({ kind: 'k', payload: { a: 1 } });
     expect(ev.seq).toBe(0);
+    expect(jsonlLines(dir)).toHaveLength(1);
+    expect(ledger.get(0)).toEqual(ev);
+    expect(await ledger.query.selectFrom('events').select('line').execute()).toEqual([{ line: jsonlLines(dir)[0] }]);
+    await ledger.flush();
     expect(jsonlLines(dir)).toEqual([sqliteRows(dir)[0]!.line]);
     expect(ledger.headInfo()).toEqual({ seq: 0, hash: ev.hash, size: 1 });
     await ledger.close();
+  });
+
+  it('projectionLagMs 0: every acknowledged event is committed for other connections (spec §13.7)', async () => {
+    const dir = fresh();
+    const ledger = await openNew(dir, { projectionLagMs: 0 });
+    for (let i = 0; i < 5; i++) {
+      const ev = await ledger.append({ kind: 'k', payload: i });
+      expect(sqliteRows(dir).at(-1)).toEqual({ seq: ev.seq, line: jsonlLines(dir)[i] });
+    }
+    await ledger.close();
+  });
+
+  it('default lag: back-to-back appends share a commit; an idle writer commits on the next turn (spec §13.7)', async () => {
+    const dir = fresh();
+    const ledger = await openNew(dir, { projectionLagMs: 60_000 });
+    for (let i = 0; i < 20; i++) await ledger.append({ kind: 'k', payload: i });
+    // Still held: another connection sees the committed state only.
+    expect(sqliteRows(dir).length).toBeLessThan(20);
+    // Idle now: the held transaction commits once the event loop turns, whatever the window.
+    for (let turns = 0; sqliteRows(dir).length < 20 && turns < 100; turns++) await new Promise((r) => setTimeout(r, 5));
+    expect(sqliteRows(dir).map((r) => r.line)).toEqual(jsonlLines(dir));
+    await ledger.close();
+  });
+
+  it('rejects a bad projectionLagMs before touching the folder', async () => {
+    const dir = fresh();
+    for (const bad of [-1, Number.NaN, Infinity, '5' as unknown as number]) {
+      expect(await codeOf(openNew(dir, { projectionLagMs: bad }))).toBe('INVALID_ARGUMENT');
+    }
+    expect(fs.existsSync(dir)).toBe(false);
   });
 
   it('group commit: 200 concurrent appends share a handful of fsyncs, each caller gets its own event', async () => {
@@ -27,6 +62,7 @@ describe('append (spec §13.1)', () => {
     expect(events.map((e) => e.id)).toEqual(Array.from({ length: 200 }, (_, i) => `id-${i}`));
     expect(new Set(events.map((e) => e.seq)).size).toBe(200);
     expect(io.syncs - before).toBeLessThanOrEqual(2);
+    await ledger.flush();
     expect(sqliteRows(dir).map((r) => r.line)).toEqual(jsonlLines(dir));
     await ledger.close();
   });
@@ -58,6 +94,7 @@ describe('append (spec §13.1)', () => {
     expect(jsonlLines(dir)).toHaveLength(2);
     const batch = await ledger.appendBatch(Array.from({ length: 1000 }, (_, i) => ({ kind: 'b', payload: i })));
     expect(batch.map((e) => e.seq)).toEqual(Array.from({ length: 1000 }, (_, i) => i + 2));
+    await ledger.flush();
     expect(sqliteRows(dir)).toHaveLength(1002);
     await ledger.close();
   });

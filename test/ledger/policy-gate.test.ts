@@ -56,6 +56,7 @@ describe('policy gate (spec §16)', () => {
     const next = await ledger.append({ kind: 'order.flagged', payload: { amount: 10 } });
     expect(next.seq).toBe(1);
     expect(jsonlLines(dir)).toHaveLength(2);
+    await ledger.flush();
     expect(sqliteRows(dir)).toHaveLength(2);
     const q = fs.readFileSync(path.join(dir, 'quarantine.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(q).toHaveLength(1);
