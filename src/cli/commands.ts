@@ -97,7 +97,8 @@ export function registerCommands(program: Command, ctx: CliContext): void {
     .argument('<dir>', 'ledger folder')
     .option('--json', 'print the VerifyReport as JSON')
     .option('--require-signatures', 'report unsigned events as problems')
-    .action(async (dir: string, o: Json & { requireSignatures?: boolean }) => (await import('./commands/verify.js')).verify(ctx, dir, o));
+    .option('--workers <n>', 'worker threads checking seals and signatures; 0: all on one thread (default: one per core, up to 8; none below 1 MiB)', parseCount)
+    .action(async (dir: string, o: Json & { requireSignatures?: boolean; workers?: number }) => (await import('./commands/verify.js')).verify(ctx, dir, o));
 
   program
     .command('doctor')

@@ -2,7 +2,9 @@
  * verifyLedger (spec §14.6): the offline verification job. Streams events.jsonl once, checking
  * every line's canonical form and seal, the chain, seq contiguity and signatures against the
  * keyring; recomputes the Merkle root and checks every stored checkpoint against it; then checks
- * JSONL <-> SQLite parity. Changes nothing.
+ * JSONL <-> SQLite parity. Changes nothing. It reads ledger.db through its own connection, so a
+ * writer in the same process should `await ledger.flush()` first (spec §13.7): rows it still
+ * holds uncommitted would show as drift.
  *
  * Signature verification dominates the cost, and each line's own checks (verify-line.ts) need no
  * other line, so large ledgers fan them out to worker threads; the checks that depend on order

@@ -49,6 +49,21 @@ describe('verify', () => {
     expect(snapshot(f.dir)).toEqual(before);
   });
 
+  it('--workers: worker threads and one thread give the same report; a bad count is a usage error', async () => {
+    f = await signedLedger(40);
+    const ls = jsonlLines(f.dir);
+    ls[9] = ls[9]!.replace(`"n":9`, `"n":90`);
+    fs.writeFileSync(path.join(f.dir, 'events.jsonl'), ls.join('\n') + '\n');
+    const threaded = cli(['verify', f.dir, '--json', '--workers', '2']);
+    const inline = cli(['verify', f.dir, '--json', '--workers', '0']);
+    expect([threaded.code, inline.code]).toEqual([EXIT.TAMPERED, EXIT.TAMPERED]);
+    expect(JSON.parse(threaded.stdout)).toEqual(JSON.parse(inline.stdout));
+    expect((JSON.parse(inline.stdout) as VerifyReport).problems).toContainEqual(expect.objectContaining({ code: 'SEAL_MISMATCH', seq: 9 }));
+    const bad = cli(['verify', f.dir, '--workers', 'many']);
+    expect(bad.code).toBe(EXIT.USAGE);
+    expect(bad.stderr).toMatch(/--workers/);
+  });
+
   it('a signature swapped between events: exit 2 naming the seq', async () => {
     f = await signedLedger(10);
     const ls = jsonlLines(f.dir);

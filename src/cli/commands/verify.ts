@@ -9,17 +9,27 @@ import { requireLedger } from '../ledger-folder.js';
 import { verifyReportText } from '../report-text.js';
 import { exitCodeOfVerdict, verdictLine, verdictOf } from '../verdict.js';
 
-export async function runVerify(ctx: CliContext, dir: string, o: { json?: boolean; requireSignatures?: boolean }): Promise<VerifyReport> {
+interface VerifyFlags {
+  json?: boolean;
+  requireSignatures?: boolean;
+  workers?: number;
+}
+
+export async function runVerify(ctx: CliContext, dir: string, o: VerifyFlags): Promise<VerifyReport> {
   requireLedger(dir);
   const bar = ctx.progress('verify', o.json);
   try {
-    return await verifyLedger({ dir }, { requireSignatures: o.requireSignatures === true, onProgress: (a, b) => bar.update(a, b) });
+    return await verifyLedger({ dir }, {
+      requireSignatures: o.requireSignatures === true,
+      onProgress: (a, b) => bar.update(a, b),
+      ...(o.workers === undefined ? {} : { workers: o.workers }),
+    });
   } finally {
     bar.stop();
   }
 }
 
-export async function verify(ctx: CliContext, dir: string, o: { json?: boolean; requireSignatures?: boolean }): Promise<void> {
+export async function verify(ctx: CliContext, dir: string, o: VerifyFlags): Promise<void> {
   const report = await runVerify(ctx, dir, o);
   if (o.json) await ctx.out.json(report);
   else for (const line of verifyReportText(report, dir)) await ctx.out.say(line);

@@ -1,0 +1,94 @@
+// spec §13.7: projection lag — flushes share a held transaction; acknowledgement at the JSONL fsync.
+import fs from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { codeOfAsync as codeOf } from '../helpers.js';
+import { cleanupAll, fresh, jsonlLines, openNew, sqliteRows } from './ledger-helpers.js';
+
+afterEach(cleanupAll);
+
+describe('projection lag (spec §13.7)', () => {
+  it('projectionLagMs 0: every acknowledged event is committed for other connections', async () => {
+    const dir = fresh();
+    const ledger = await openNew(dir, { projectionLagMs: 0 });
+    for (let i = 0; i < 5; i++) {
+      const ev = await ledger.append({ kind: 'k', payload: i });
+      expect(sqliteRows(dir).at(-1)).toEqual({ seq: ev.seq, line: jsonlLines(dir)[i] });
+    }
+    await ledger.close();
+  });
+
+  it('held: back-to-back appends share a commit; an idle writer commits on the next turn', async () => {
+    const dir = fresh();
+    const ledger = await openNew(dir, { projectionLagMs: 60_000 });
+    for (let i = 0; i < 20; i++) await ledger.append({ kind: 'k', payload: i });
+    // Still held: another connection sees the committed state only.
+    expect(sqliteRows(dir).length).toBeLessThan(20);
+    // Idle now: the held transaction commits once the event loop turns, whatever the window.
+    for (let turns = 0; sqliteRows(dir).length < 20 && turns < 100; turns++) await new Promise((r) => setTimeout(r, 5));
+    expect(sqliteRows(dir).map((r) => r.line)).toEqual(jsonlLines(dir));
+    await ledger.close();
+  });
+
+  it('default lag: a writer that never goes idle still commits once the window has passed', async () => {
+    const dir = fresh();
+    const ledger = await openNew(dir);
+    // Awaited appends back to back never leave the group committer idle, so only the window
+    // (5 ms by default) can make rows visible to another connection while the loop runs.
+    const started = Date.now();
+    let appended = 0;
+    let seen = 0;
+    while (seen === 0 && Date.now() - started < 10_000) {
+      await ledger.append({ kind: 'k', payload: appended++ });
+      if (appended % 16 === 0) seen = sqliteRows(dir).length;
+    }
+    expect(seen).toBeGreaterThan(0);
+    await ledger.close();
+  });
+
+  it('rejects a bad projectionLagMs before touching the folder', async () => {
+    const dir = fresh();
+    for (const bad of [-1, Number.NaN, Infinity, '5' as unknown as number]) {
+      expect(await codeOf(openNew(dir, { projectionLagMs: bad }))).toBe('INVALID_ARGUMENT');
+    }
+    expect(fs.existsSync(dir)).toBe(false);
+  });
+
+  it('a failed held commit is reported, never swallowed: flush() rejects, writes stop, reopen replays the rows', async () => {
+    const dir = fresh();
+    const ledger = await openNew(dir, { projectionLagMs: 60_000 });
+    for (let i = 0; i < 3; i++) await ledger.append({ kind: 'k', payload: i });
+    const diskFull = new Error('disk I/O error');
+    ledger.projection.commit = () => {
+      throw diskFull;
+    };
+    await expect(ledger.flush()).rejects.toBe(diskFull);
+    expect(await codeOf(ledger.append({ kind: 'k', payload: 'next' }))).toBe('IO_ERROR');
+    expect(sqliteRows(dir)).toEqual([]);
+    expect(jsonlLines(dir)).toHaveLength(3);
+    await ledger.close();
+    const reopened = await openNew(dir);
+    expect(reopened.lastReconcile.replayed).toBe(3);
+    expect(sqliteRows(dir).map((r) => r.line)).toEqual(jsonlLines(dir));
+    await reopened.close();
+  });
+
+  it('a failed commit when the writer goes idle poisons the ledger with its cause', async () => {
+    const dir = fresh();
+    const ledger = await openNew(dir, { projectionLagMs: 60_000 });
+    await ledger.append({ kind: 'k', payload: 0 });
+    const commit = ledger.projection.commit.bind(ledger.projection);
+    const broken = new Error('disk I/O error');
+    ledger.projection.commit = () => {
+      throw broken;
+    };
+    await new Promise((r) => setTimeout(r, 20)); // idle: the held transaction tries to commit
+    const e = await ledger.append({ kind: 'k', payload: 1 }).catch((x: unknown) => x);
+    expect(e).toMatchObject({ code: 'IO_ERROR', cause: broken });
+    ledger.projection.commit = commit;
+    await ledger.close();
+    const reopened = await openNew(dir);
+    expect(sqliteRows(dir).map((r) => r.line)).toEqual(jsonlLines(dir));
+    expect(jsonlLines(dir)).toHaveLength(1);
+    await reopened.close();
+  });
+});
