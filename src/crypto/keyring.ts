@@ -185,8 +185,8 @@ export class Keyring {
   }
 
   /**
-   * keyFor's public key without the defensive copy, for verification loops: the same array for
-   * every call, so per-key caches downstream can key on it. Callers must not modify it.
+   * keyFor's check and public key without the defensive copies, for per-event loops (verify,
+   * sign): the keyring's own array, so callers must not modify it.
    */
   publicKeyFor(kid: string, use: KeyUse): Uint8Array {
     return this.#validEntry(kid, use).publicKey;

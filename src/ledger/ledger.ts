@@ -174,6 +174,7 @@ export class Ledger implements LedgerCore {
       await acquireWriterLock(projection, options.lockTimeoutMs);
       let result;
       try {
+        options.crashHook?.('reconcile.locked');
         result = reconcile({ jsonl, projection, tree, keyring, io, tornDir: paths.torn, crash: options.crashHook });
         if (storedCheckpoints(projection).length === 0) {
           importCheckpointRecords(projection.db, readCheckpointRecords(paths.checkpoints), result.report.after.seq + 1);
@@ -433,7 +434,7 @@ export class Ledger implements LedgerCore {
         details: { kid: signer.kid },
       });
     }
-    this.keyring.keyFor(signer.kid, { seq: event.seq, at: event.at });
+    this.keyring.publicKeyFor(signer.kid, { seq: event.seq, at: event.at }); // throws outside its window
   }
 
   die(): void {

@@ -13,6 +13,7 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { InvalidInputError, LedgerStateError, SealedLedgerError } from '../errors.js';
 import { Keyring } from '../crypto/keyring.js';
@@ -99,6 +100,8 @@ export async function verifyLedger(paths: StorePaths, options: VerifyOptions = {
   let expectSeq = 0;
   let prev = GENESIS_PREV;
   let total = 0;
+  /** With worker threads, parity runs on its own thread during the line checks. */
+  let parityRun: ParityRun | undefined;
 
   /** The checks that need line order, applied to each line's own result in file order. */
   const consume = (c: LineCheck) => {
@@ -137,7 +140,9 @@ export async function verifyLedger(paths: StorePaths, options: VerifyOptions = {
     if (workers === 0) {
       for (const line of jsonl.lines(0, onTornTail, total)) consume(checkLine(line, keyring));
     } else {
-      const pool = new VerifyPool(workers, options.workerUrl ?? new URL('./verify-worker.js', import.meta.url), JSON.stringify(keyring));
+      const workerUrl = options.workerUrl ?? new URL('./verify-worker.js', import.meta.url);
+      parityRun = parityInWorker(paths, new URL('./parity-worker.js', workerUrl));
+      const pool = new VerifyPool(workers, workerUrl, JSON.stringify(keyring));
       try {
         const inFlight: Promise<LineCheck[]>[] = [];
         for (const batch of lineBatches(jsonl, total, options.batchBytes ?? BATCH_BYTES, onTornTail)) {
@@ -150,6 +155,9 @@ export async function verifyLedger(paths: StorePaths, options: VerifyOptions = {
       }
     }
     options.onProgress?.(total, total);
+  } catch (e) {
+    await parityRun?.stop();
+    throw e;
   } finally {
     jsonl.close();
   }
@@ -161,7 +169,7 @@ export async function verifyLedger(paths: StorePaths, options: VerifyOptions = {
     checkpointProblems++;
     problem({ code: 'CHECKPOINT_INCONSISTENT', message: `checkpoint of size ${cp.size} covers more events than events.jsonl holds (${frontier.size})` });
   }
-  const parity = await verifyEventSetParity(paths);
+  const parity = (await parityRun?.result) ?? (await verifyEventSetParity(paths));
   const ok = problemCount === 0 && tornTail === null && parity.inParity;
   return {
     ...report,
@@ -173,6 +181,27 @@ export async function verifyLedger(paths: StorePaths, options: VerifyOptions = {
     parity,
     ok,
   };
+}
+
+interface ParityRun {
+  /** The report, or undefined when the pass failed on the worker (or was stopped). */
+  result: Promise<EventSetParity | undefined>;
+  stop(): Promise<void>;
+}
+
+/**
+ * verifyEventSetParity on a worker thread. A failure there is not lost: the caller then runs the
+ * pass itself, which raises it again as the typed error (code, cause) it is.
+ */
+function parityInWorker(paths: StorePaths, url: URL): ParityRun {
+  const worker = new Worker(url, { workerData: { paths } });
+  const result = new Promise<EventSetParity | undefined>((resolve) => {
+    let report: EventSetParity | undefined;
+    worker.once('message', (m: { report?: EventSetParity }) => (report = m.report));
+    worker.once('error', () => undefined); // see above: rerun on the calling thread
+    worker.once('exit', () => resolve(report));
+  });
+  return { result, stop: async () => void (await worker.terminate()) };
 }
 
 interface CheckpointRow {

@@ -12,8 +12,7 @@ const DAMAGE = {
   drift: { at: 'point', point: 'jsonl.synced', nth: 2 },
   torn: { at: 'jsonl-write', nth: 2, partial: 0.6 },
 } as const;
-// 'reconcile.locked' is declared but never reached by the ledger (reported); the others are.
-const POINTS = ['reconcile.replayed', 'reconcile.torn-saved', 'reconcile.truncated', 'reconcile.committed'];
+const POINTS = ['reconcile.locked', 'reconcile.replayed', 'reconcile.torn-saved', 'reconcile.truncated', 'reconcile.committed'];
 
 describe('crash during reconcile', () => {
   const cases: [keyof typeof DAMAGE, string, Kind, number][] = [];

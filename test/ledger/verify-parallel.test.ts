@@ -125,6 +125,18 @@ describe('parallel verifyLedger (spec §14.6)', () => {
     );
   });
 
+  it('a parity failure on its worker thread surfaces as the same typed error as inline', async () => {
+    const jsonlPath = path.join(f.dir, 'clean.jsonl');
+    fs.writeFileSync(jsonlPath, cleanJsonl);
+    const sqlitePath = path.join(f.dir, 'not-a-database.db');
+    fs.writeFileSync(sqlitePath, Buffer.alloc(8192, 0x5a));
+    const run = (options: VerifyOptions) => verifyLedger({ jsonlPath, sqlitePath }, { keyring: ring1, ...options });
+    const inline = await run({ workers: 0 }).catch((e: unknown) => e);
+    expect(inline).toMatchObject({ code: 'LEDGER_CORRUPT' });
+    const threaded = await run({ workers: 2, workerUrl }).catch((e: unknown) => e);
+    expect(threaded).toMatchObject({ code: 'LEDGER_CORRUPT', message: (inline as Error).message });
+  });
+
   it('rejects a bad workers option and surfaces a worker that cannot start', async () => {
     await expect(verifyBytes(cleanJsonl, { workers: -1 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(verifyBytes(cleanJsonl, { workers: 1, workerUrl: new URL('./no-such-worker.js', workerUrl) })).rejects.toThrow();
