@@ -32,7 +32,7 @@ describe('package exports', () => {
 
   it('the testing entry exports the test-only helpers', async () => {
     const testing = await import('../dist/testing.js');
-    expect(testing.mirrorPolicyDecisionTestAllow().rules[0].id).toBe('sealed-ledger/parity-invariant');
+    expect(testing.mirrorPolicyDecisionTestAllow().rules[0]?.id).toBe('sealed-ledger/parity-invariant');
     expect(testing).toHaveProperty('SimulatedCrash');
   });
 

@@ -10,12 +10,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { Ledger } from '../../src/ledger/ledger.js';
 import { replayJsonlIntoSqlite } from '../../src/ledger/replay.js';
-import { tempDir } from '../helpers.js';
+import { cleanupFolders, freshFolder, ledgerWithEvents } from './bug-fixture.js';
 
-const cleanups: (() => void)[] = [];
-afterEach(() => cleanups.splice(0).forEach((c) => c()));
+afterEach(cleanupFolders);
 
 function openFilesUnder(dir: string): string[] {
   return fs.readdirSync('/proc/self/fd').flatMap((fd) => {
@@ -29,12 +27,8 @@ function openFilesUnder(dir: string): string[] {
 }
 
 it.runIf(fs.existsSync('/proc/self/fd'))('close() releases every file of the folder', async () => {
-  const t = tempDir();
-  cleanups.push(t.cleanup);
-  const dir = path.join(t.dir, 'l');
-  const ledger = await Ledger.open({ dir, create: true });
-  await ledger.append({ kind: 'k', payload: 1 });
-  await ledger.close();
+  const dir = freshFolder();
+  await ledgerWithEvents(dir, 1);
   expect(openFilesUnder(dir)).toEqual([]);
   await replayJsonlIntoSqlite({ dir });
   expect(openFilesUnder(dir)).toEqual([]);

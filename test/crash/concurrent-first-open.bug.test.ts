@@ -7,23 +7,16 @@
  * the migration, or treat "already exists" as done and re-check.
  * Found by the kill suite (writers started together after damage 'no-db').
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { Ledger } from '../../src/ledger/ledger.js';
-import { tempDir } from '../helpers.js';
+import { cleanupFolders, freshFolder, ledgerWithEvents, removeLedgerDb } from './bug-fixture.js';
 
-const cleanups: (() => void)[] = [];
-afterEach(() => cleanups.splice(0).forEach((c) => c()));
+afterEach(cleanupFolders);
 
 it('two concurrent opens of a folder without ledger.db both succeed', async () => {
-  const t = tempDir();
-  cleanups.push(t.cleanup);
-  const dir = path.join(t.dir, 'l');
-  const ledger = await Ledger.open({ dir, create: true });
-  await ledger.append({ kind: 'k', payload: 1 });
-  await ledger.close();
-  for (const s of ['', '-wal', '-shm']) fs.rmSync(path.join(dir, `ledger.db${s}`), { force: true });
+  const dir = freshFolder();
+  await ledgerWithEvents(dir, 1);
+  removeLedgerDb(dir);
 
   const opened = await Promise.allSettled([Ledger.open({ dir }), Ledger.open({ dir })]);
   for (const o of opened) if (o.status === 'fulfilled') await o.value.close();

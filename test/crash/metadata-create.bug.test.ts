@@ -7,20 +7,16 @@
  * that is empty while events.jsonl is empty as not yet created.
  * Found by the simulated crash suite (reopen-succeeds).
  */
-import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { Ledger } from '../../src/ledger/ledger.js';
 import { SimulatedCrash } from '../../src/testing.js';
-import { tempDir } from '../helpers.js';
 import { loggedIO } from './io-log.js';
+import { cleanupFolders, freshFolder } from './bug-fixture.js';
 
-const cleanups: (() => void)[] = [];
-afterEach(() => cleanups.splice(0).forEach((c) => c()));
+afterEach(cleanupFolders);
 
 it.each([0, 17])('a create that dies writing ledger.json (%i bytes written) can be opened again', async (kept) => {
-  const t = tempDir();
-  cleanups.push(t.cleanup);
-  const dir = path.join(t.dir, 'l');
+  const dir = freshFolder();
   const dying = loggedIO(dir, (e) => (e.startsWith('write ledger.json') ? kept : undefined));
   await expect(Ledger.open({ dir, create: true, io: dying.io })).rejects.toBeInstanceOf(SimulatedCrash);
 

@@ -11,24 +11,18 @@
  * Found by the kill suite: 1 in ~200-800 scenarios, a writer's open failed so (the cause:
  * SQLITE_BUSY at Projection.open's journal_mode pragma, ~200 ms after start).
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, expect, it } from 'vitest';
 import { Ledger } from '../../src/ledger/ledger.js';
-import { tempDir } from '../helpers.js';
+import { cleanupFolders, freshFolder, ledgerWithEvents, onCleanup, removeLedgerDb } from './bug-fixture.js';
 
-const cleanups: (() => void)[] = [];
-afterEach(() => cleanups.splice(0).forEach((c) => c()));
+afterEach(cleanupFolders);
 
 it('open waits for a writer that is creating ledger.db instead of calling it corrupt', async () => {
-  const t = tempDir();
-  cleanups.push(t.cleanup);
-  const dir = path.join(t.dir, 'l');
-  const ledger = await Ledger.open({ dir, create: true });
-  await ledger.append({ kind: 'k', payload: 1 });
-  await ledger.close();
-  for (const s of ['', '-wal', '-shm']) fs.rmSync(path.join(dir, `ledger.db${s}`), { force: true });
+  const dir = freshFolder();
+  await ledgerWithEvents(dir, 1);
+  removeLedgerDb(dir);
 
   // Another writer got there first: it holds the write lock on the still empty ledger.db.
   const other = new Database(path.join(dir, 'ledger.db'));
@@ -37,7 +31,7 @@ it('open waits for a writer that is creating ledger.db instead of calling it cor
     other.exec('ROLLBACK');
     other.close();
   }, 200);
-  cleanups.push(() => {
+  onCleanup(() => {
     clearTimeout(release);
     if (other.open) other.close();
   });

@@ -11,16 +11,13 @@ import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { Ledger } from '../../src/ledger/ledger.js';
 import { SimulatedCrash } from '../../src/testing.js';
-import { tempDir } from '../helpers.js';
 import { loggedIO } from './io-log.js';
+import { cleanupFolders, freshFolder } from './bug-fixture.js';
 
-const cleanups: (() => void)[] = [];
-afterEach(() => cleanups.splice(0).forEach((c) => c()));
+afterEach(cleanupFolders);
 
 it('the open after a create that died before its folder fsync makes events.jsonl durable', async () => {
-  const t = tempDir();
-  cleanups.push(t.cleanup);
-  const dir = path.join(t.dir, 'l');
+  const dir = freshFolder();
   const dying = loggedIO(dir, (e) => (e === 'syncDir .' ? 0 : undefined));
   await expect(Ledger.open({ dir, create: true, io: dying.io })).rejects.toBeInstanceOf(SimulatedCrash);
   expect(fs.existsSync(path.join(dir, 'events.jsonl'))).toBe(true);

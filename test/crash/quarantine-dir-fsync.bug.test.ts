@@ -6,20 +6,16 @@
  * folder after creating quarantine.jsonl.
  * Found by the simulated crash suite (quarantine-kept).
  */
-import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { Ledger } from '../../src/ledger/ledger.js';
 import { payloadRule } from '../../src/policy/rules.js';
-import { tempDir } from '../helpers.js';
 import { loggedIO } from './io-log.js';
+import { cleanupFolders, freshFolder } from './bug-fixture.js';
 
-const cleanups: (() => void)[] = [];
-afterEach(() => cleanups.splice(0).forEach((c) => c()));
+afterEach(cleanupFolders);
 
 it('the folder is fsynced after quarantine.jsonl is created, before the caller hears', async () => {
-  const t = tempDir();
-  cleanups.push(t.cleanup);
-  const dir = path.join(t.dir, 'l');
+  const dir = freshFolder();
   const { io, log } = loggedIO(dir);
   const policy = [payloadRule('hold', 'q', () => 'held', 'quarantine')];
   const ledger = await Ledger.open({ dir, create: true, io, policy });

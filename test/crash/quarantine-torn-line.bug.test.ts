@@ -13,16 +13,13 @@ import { afterEach, expect, it } from 'vitest';
 import { Ledger } from '../../src/ledger/ledger.js';
 import { payloadRule } from '../../src/policy/rules.js';
 import { SimulatedCrash } from '../../src/testing.js';
-import { tempDir } from '../helpers.js';
 import { loggedIO } from './io-log.js';
+import { cleanupFolders, freshFolder } from './bug-fixture.js';
 
-const cleanups: (() => void)[] = [];
-afterEach(() => cleanups.splice(0).forEach((c) => c()));
+afterEach(cleanupFolders);
 
 it('a quarantined record is readable after an earlier quarantine write was cut short', async () => {
-  const t = tempDir();
-  cleanups.push(t.cleanup);
-  const dir = path.join(t.dir, 'l');
+  const dir = freshFolder();
   const policy = [payloadRule('hold', 'q', () => 'held', 'quarantine')];
   const dying = loggedIO(dir, (e) => (e === 'write quarantine.jsonl' ? 40 : undefined));
   const first = await Ledger.open({ dir, create: true, io: dying.io, policy });

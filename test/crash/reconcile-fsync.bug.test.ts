@@ -11,25 +11,14 @@
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { Ledger } from '../../src/ledger/ledger.js';
-import { SimulatedCrash } from '../../src/testing.js';
-import { tempDir } from '../helpers.js';
 import { loggedIO } from './io-log.js';
+import { cleanupFolders, freshFolder, writerDiedBeforeFsync } from './bug-fixture.js';
 
-const cleanups: (() => void)[] = [];
-afterEach(() => cleanups.splice(0).forEach((c) => c()));
+afterEach(cleanupFolders);
 
 it('open fsyncs events.jsonl before it commits lines it replayed', async () => {
-  const t = tempDir();
-  cleanups.push(t.cleanup);
-  const dir = path.join(t.dir, 'l');
-  let armed = false;
-  const writer = await Ledger.open({ dir, create: true, crashHook: (p) => {
-    if (armed && p === 'jsonl.written') throw new SimulatedCrash(p);
-  } });
-  await writer.append({ kind: 'k', payload: 0 });
-  await writer.flush(); // committed: only the line of the dying append is left to replay
-  armed = true;
-  await expect(writer.append({ kind: 'k', payload: 1 })).rejects.toBeInstanceOf(SimulatedCrash);
+  const dir = freshFolder();
+  await writerDiedBeforeFsync(dir);
 
   const { io, log, hook } = loggedIO(dir);
   const reopened = await Ledger.open({ dir, io, crashHook: hook });

@@ -9,10 +9,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, expect, it, vi } from 'vitest';
-import { Ledger } from '../../src/ledger/ledger.js';
 import { replayJsonlIntoSqlite } from '../../src/ledger/replay.js';
-import { SimulatedCrash } from '../../src/testing.js';
-import { tempDir } from '../helpers.js';
+import { cleanupFolders, freshFolder, writerDiedBeforeFsync } from './bug-fixture.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -21,17 +19,8 @@ afterEach(() => {
 });
 
 it('replay fsyncs events.jsonl before it commits lines it read', async () => {
-  const t = tempDir();
-  cleanups.push(t.cleanup);
-  const dir = path.join(t.dir, 'l');
-  let armed = false;
-  const writer = await Ledger.open({ dir, create: true, crashHook: (p) => {
-    if (armed && p === 'jsonl.written') throw new SimulatedCrash(p);
-  } });
-  await writer.append({ kind: 'k', payload: 0 });
-  await writer.flush(); // committed: only the line of the dying append is left to replay
-  armed = true;
-  await expect(writer.append({ kind: 'k', payload: 1 })).rejects.toBeInstanceOf(SimulatedCrash);
+  const dir = freshFolder();
+  await writerDiedBeforeFsync(dir);
 
   const synced: string[] = [];
   const record = (fd: number) => {

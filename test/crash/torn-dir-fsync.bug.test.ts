@@ -10,19 +10,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { Ledger } from '../../src/ledger/ledger.js';
-import { tempDir } from '../helpers.js';
 import { loggedIO } from './io-log.js';
+import { cleanupFolders, freshFolder, ledgerWithEvents } from './bug-fixture.js';
 
-const cleanups: (() => void)[] = [];
-afterEach(() => cleanups.splice(0).forEach((c) => c()));
+afterEach(cleanupFolders);
 
 it('the folder entry of torn/ is fsynced before events.jsonl is truncated', async () => {
-  const t = tempDir();
-  cleanups.push(t.cleanup);
-  const dir = path.join(t.dir, 'l');
-  const ledger = await Ledger.open({ dir, create: true });
-  await ledger.append({ kind: 'k', payload: 0 });
-  await ledger.close();
+  const dir = freshFolder();
+  await ledgerWithEvents(dir, 1);
   fs.appendFileSync(path.join(dir, 'events.jsonl'), '{"v":1,"seq":1,"id":"half');
 
   const { io, log } = loggedIO(dir);
