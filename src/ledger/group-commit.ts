@@ -97,7 +97,8 @@ export class GroupCommit {
     try {
       this.commitHeldOrDie();
     } catch {
-      // Reported: the ledger is poisoned with the cause, and the next write or close() throws it.
+      // Reported, not lost: the ledger is poisoned with it, and the next append or flush() fails
+      // with IO_ERROR carrying it as the cause.
     }
   }
 
