@@ -10,7 +10,7 @@ import { decodeBase64Strict, encodeBase64 } from '../merkle/strict-base64.js';
 import { writeFileDurably } from './durable-file.js';
 import { assertValidPublicKey } from './ed25519.js';
 import { keyNameProblem } from './key-name.js';
-import { utcSortKey } from './utc-timestamp.js';
+import { utcSortKey } from '../format/utc-timestamp.js';
 
 export interface KeyringEntry {
   readonly kid: string;

@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { InvalidInputError } from '../errors.js';
 import type { JsonValue } from './canonical.js';
+import { utcTimestampProblem } from './utc-timestamp.js';
 
 export const FORMAT_VERSION = 1 as const;
 export const GENESIS_PREV = '0'.repeat(64);
@@ -53,7 +54,6 @@ export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 export const KID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 export const HASH_PATTERN = /^[0-9a-f]{64}$/;
 const ACTOR_MAX = 256;
-const AT_PATTERN = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?Z$/;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
@@ -84,16 +84,9 @@ export function validateActor(actor: unknown): string {
 
 /** RFC 3339 UTC ("Z") with a real calendar date; up to 9 fractional digits (spec §3.1). */
 export function validateAt(at: unknown): string {
-  const m = typeof at === 'string' ? AT_PATTERN.exec(at) : null;
-  if (!m) invalid('at', 'must be an RFC 3339 UTC timestamp like 2026-01-02T03:04:05.678Z');
-  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
-  const probe = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
-  if (
-    year < 1 || probe.getUTCFullYear() !== year || probe.getUTCMonth() !== month - 1 || probe.getUTCDate() !== day ||
-    hour > 23 || minute > 59 || second > 59
-  ) {
-    invalid('at', 'is not a real UTC date and time', { value: at });
-  }
+  const problem = utcTimestampProblem(at);
+  if (problem === 'form') invalid('at', 'must be an RFC 3339 UTC timestamp like 2026-01-02T03:04:05.678Z');
+  if (problem === 'calendar') invalid('at', 'is not a real UTC date and time', { value: at });
   return at as string;
 }
 

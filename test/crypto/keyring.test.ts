@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Keyring, type KeyringEntry } from '../../src/crypto/keyring.js';
 import { generateSigningKey } from '../../src/crypto/signing-key.js';
-import { utcSortKey } from '../../src/crypto/utc-timestamp.js';
+import { utcSortKey } from '../../src/format/utc-timestamp.js';
 import { keyIdFor } from '../../src/domain.js';
 import { SealedLedgerError } from '../../src/errors.js';
 

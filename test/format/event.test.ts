@@ -1,7 +1,9 @@
 // spec §3.1: input validation. Every bad input is a typed INVALID_EVENT / INVALID_JSON error.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { prepareEvent, sealEvent } from '../../src/format/seal.js';
 import { GENESIS_PREV, uuidv7, validateAt } from '../../src/format/event.js';
+import { utcSortKey } from '../../src/format/utc-timestamp.js';
 import { SealedLedgerError } from '../../src/errors.js';
 
 function codeOf(f: () => unknown): string | undefined {
@@ -51,6 +53,24 @@ describe('event input validation (spec §3.1)', () => {
   });
   it('accepts leap-year dates and nanosecond fractions', () => {
     expect(validateAt('2028-02-29T23:59:59.123456789Z')).toBe('2028-02-29T23:59:59.123456789Z');
+  });
+  it('accepts years 0001-0099 (Date.UTC would read them as 19xx)', () => {
+    expect(validateAt('0050-06-15T00:00:00Z')).toBe('0050-06-15T00:00:00Z');
+    expect(codeOf(() => validateAt('0000-06-15T00:00:00Z'))).toBe('INVALID_EVENT:at');
+  });
+  it('event `at` and key windows share one timestamp grammar (spec §3.1, §5.3)', () => {
+    // Fields around their edges: years near 0 and near leap centuries, month 0-13, day 0-32, …
+    const field = (min: number, max: number, width: number) => fc.integer({ min, max }).map((n) => String(n).padStart(width, '0'));
+    const year = fc.oneof(field(0, 120, 4), field(1890, 2110, 4), field(9990, 9999, 4));
+    const nearlyValid = fc.tuple(year, field(0, 13, 2), field(0, 32, 2), field(0, 25, 2), field(0, 61, 2), field(0, 61, 2),
+      fc.option(fc.stringMatching(/^[0-9]{1,10}$/)), fc.constantFrom('Z', 'Z', 'z', '+00:00'))
+      .map(([y, mo, d, h, mi, s, f, z]) => `${y}-${mo}-${d}T${h}:${mi}:${s}${f === null ? '' : `.${f}`}${z}`);
+    fc.assert(
+      fc.property(fc.oneof(nearlyValid, fc.string()), (ts) => {
+        expect(codeOf(() => validateAt(ts)) === undefined).toBe(utcSortKey(ts) !== undefined);
+      }),
+      { numRuns: 2000 },
+    );
   });
   it('generates UUIDv7 ids and RFC 3339 timestamps when absent', () => {
     const p = prepareEvent(ok, { now: () => new Date('2026-05-06T07:08:09.010Z') });
