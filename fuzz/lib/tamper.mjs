@@ -23,12 +23,14 @@ const AT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?Z$/;
 const SIG_VALUE = /^[A-Za-z0-9+/]{86}==$/;
 const FIELDS = ['actor', 'at', 'hash', 'id', 'kind', 'payload', 'prev', 'seq', 'sig', 'v'];
 
+/** Spec §3.1: a real proleptic Gregorian date from year 0001 (not Date.UTC, which reads 0026 as 1926). */
 function validAt(s) {
   const m = typeof s === 'string' && AT.exec(s);
   if (!m) return false;
   const [y, mo, d, h, mi, se] = m.slice(1, 7).map(Number);
-  const t = new Date(Date.UTC(y, mo - 1, d, h, mi, se));
-  return y >= 1 && t.getUTCFullYear() === y && t.getUTCMonth() === mo - 1 && t.getUTCDate() === d && h <= 23 && mi <= 59 && se <= 59;
+  const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+  const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][mo - 1];
+  return y >= 1 && days !== undefined && d >= 1 && d <= days && h <= 23 && mi <= 59 && se <= 59;
 }
 
 function validActor(s) {
@@ -203,20 +205,26 @@ export function flipArb(p) {
     fc.tuple(fc.constant(li), fc.nat(p.lines[li].bytes.length - 1), fc.integer({ min: 0, max: 255 })));
 }
 
+/** Open and close the damaged copy `dir`, then remove it; the error open raised, if any. */
+async function openErrorThenRemove(lib, p, dir) {
+  try {
+    const l = await lib.Ledger.open({ dir, keyring: p.keyring });
+    await l.close();
+    return undefined;
+  } catch (e) {
+    return e;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** Truncate events.jsonl at `t`: a short JSONL is SQLite ahead, and a cut line is a torn tail. */
 export async function probeTruncation(lib, p, t) {
   const name = `truncate at ${t}`;
   const dir = copy(p);
   fs.writeFileSync(path.join(dir, O.JSONL), p.bytes.subarray(0, t));
   const r = await inspect(lib, p, dir);
-  let open;
-  try {
-    const l = await lib.Ledger.open({ dir, keyring: p.keyring });
-    await l.close();
-  } catch (e) {
-    open = e;
-  }
-  fs.rmSync(dir, { recursive: true, force: true });
+  const open = await openErrorThenRemove(lib, p, dir);
   const k = p.lines.filter((l) => l.end <= t).length;
   const torn = t > (k === 0 ? 0 : p.lines[k - 1].end);
   if (r.verify.ok || r.parity.inParity) throw fail(name, 'not detected', r);
@@ -312,14 +320,7 @@ export async function sqliteProbes(lib, p, seq, columns = EVENT_COLUMNS) {
       throw e;
     }
     const r = await inspect(lib, p, dir);
-    let open;
-    try {
-      const l = await lib.Ledger.open({ dir, keyring: p.keyring });
-      await l.close();
-    } catch (e) {
-      open = e;
-    }
-    fs.rmSync(dir, { recursive: true, force: true });
+    const open = await openErrorThenRemove(lib, p, dir);
     count++;
     if (r.verify.ok || r.parity.inParity) throw fail(name, 'not detected by verifyLedger / verifyEventSetParity', r);
     if (!r.parity.mismatches.some((m) => m.seq === seq)) throw fail(name, `parity does not name seq ${seq}`, r);
@@ -348,14 +349,7 @@ export async function sqliteProbes(lib, p, seq, columns = EVENT_COLUMNS) {
     editSqlite(dir, 'INSERT INTO events (seq, id, at, kind, actor, hash, kid, line, offset) VALUES (?, ?, ?, ?, NULL, ?, NULL, ?, ?)',
       p.n, 'ghost', last.at, 'ghost', 'f'.repeat(64), '{"ghost":true}', p.bytes.length);
     const r = await inspect(lib, p, dir);
-    let open;
-    try {
-      const l = await lib.Ledger.open({ dir, keyring: p.keyring });
-      await l.close();
-    } catch (e) {
-      open = e;
-    }
-    fs.rmSync(dir, { recursive: true, force: true });
+    const open = await openErrorThenRemove(lib, p, dir);
     if (r.verify.ok || !seqsOf(r.parity.missingFromJsonl).includes(p.n)) throw fail(name, `parity should miss seq ${p.n} from JSONL`, r);
     if (open?.code !== 'SQLITE_AHEAD') throw fail(name, `open should fail with SQLITE_AHEAD, got ${open ? O.describeError(open) : 'success'}`, r);
     count++;
@@ -364,14 +358,7 @@ export async function sqliteProbes(lib, p, seq, columns = EVENT_COLUMNS) {
     const name = 'edited watermark';
     const dir = copy(p);
     editSqlite(dir, 'UPDATE watermark SET seq = seq - 1 WHERE id = 1');
-    let open;
-    try {
-      const l = await lib.Ledger.open({ dir, keyring: p.keyring });
-      await l.close();
-    } catch (e) {
-      open = e;
-    }
-    fs.rmSync(dir, { recursive: true, force: true });
+    const open = await openErrorThenRemove(lib, p, dir);
     if (open?.code !== 'LEDGER_CORRUPT') throw fail(name, `open should fail with LEDGER_CORRUPT, got ${open ? O.describeError(open) : 'success'}`);
     count++;
   }
