@@ -3,7 +3,7 @@ export const FULL = {
   reps: 5, bigReps: 3, warmup: 1,
   size: {
     single: 2000, concurrent: 51_200, rawBatches: 50, batches: 50, signedBatches: 10, signLoop: 10_000,
-    verifyEvents: 100_000, verifyLoop: 10_000, big: 1_000_000, opens: 10, hashes: 200_000,
+    verifyEvents: 100_000, verifyLoop: 10_000, big: 1_000_000, opens: 10, hashes: 200_000, ceilingRows: 100_000,
   },
 };
 
@@ -11,7 +11,7 @@ export const QUICK = {
   reps: 3, bigReps: 2, warmup: 1,
   size: {
     single: 200, concurrent: 5120, rawBatches: 10, batches: 10, signedBatches: 2, signLoop: 2000,
-    verifyEvents: 5000, verifyLoop: 2000, big: 50_000, opens: 5, hashes: 100_000,
+    verifyEvents: 5000, verifyLoop: 2000, big: 50_000, opens: 5, hashes: 100_000, ceilingRows: 10_000,
   },
 };
 

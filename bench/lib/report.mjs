@@ -23,11 +23,15 @@ export function machine() {
 const fmt = (x) => (x >= 100 ? Math.round(x).toLocaleString('en-US') : String(+x.toFixed(2)));
 
 export function table(rows) {
-  const out = ['| figure | measured | baseline (same run) | ratio | target | met |', '| --- | --- | --- | --- | --- | --- |'];
+  const out = [
+    '| figure | measured | baseline (same run) | ratio | target | met | ceiling with a SQLite row per event |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+  ];
   for (const r of rows) {
     const base = r.baseline == null ? '-' : `${fmt(r.baseline)} ${r.baselineUnit} (${r.baselineLabel})`;
     const ratio = r.ratio == null ? '-' : `${r.ratio.toFixed(2)}x`;
-    out.push(`| ${r.title} | ${fmt(r.figure)} ${r.unit} | ${base} | ${ratio} | ${r.target.text} | ${r.met === null ? 'n/a' : r.met ? 'yes' : '**no**'} |`);
+    const ceiling = r.ceiling ? `${r.ceiling.ratio.toFixed(2)}x` : '-';
+    out.push(`| ${r.title} | ${fmt(r.figure)} ${r.unit} | ${base} | ${ratio} | ${r.target.text} | ${r.met === null ? 'n/a' : r.met ? 'yes' : '**no**'} | ${ceiling} |`);
   }
   return out.join('\n');
 }
@@ -36,7 +40,8 @@ export function notes(rows) {
   return rows
     .map((r) => {
       const busy = r.load && Math.max(r.load.before, r.load.after) > os.availableParallelism() / 2 ? ' (machine busy: figures are noisy)' : '';
-      return `- ${r.id}: load ${r.load?.before}->${r.load?.after}${busy}; ${JSON.stringify(r.extra ?? {})}`;
+      const ceiling = r.ceiling ? `; ceiling ${JSON.stringify(r.ceiling)}` : '';
+      return `- ${r.id}: load ${r.load?.before}->${r.load?.after}${busy}; ${JSON.stringify(r.extra ?? {})}${ceiling}`;
     })
     .join('\n');
 }
