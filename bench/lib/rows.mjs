@@ -51,7 +51,7 @@ const ratioTarget = (min, text) => ({ kind: 'ratio', min, text });
 
 /**
  * The best ratio any design could reach that, like spec §13.1, writes one SQLite row per event
- * (issue targets assume none is needed): the raw prepared INSERT loop into a fresh events table
+ * (the baselines are raw loops that write none): the raw prepared INSERT loop into a fresh events table
  * of the same schema (one transaction, no sealing, no Merkle nodes; an optimistic floor) at `R`
  * rows/s, next to the row's baseline at `B` ops/s. On one thread the two costs add up: R/(B+R).
  * Split over two threads (rows on the second) it is min(1, R/B), which a per-core target halves.
