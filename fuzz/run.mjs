@@ -162,6 +162,9 @@ const SUITES = {
       let m = 0;
       for (let seq = 0; seq < p.n; seq++) m += await T.sqliteProbes(lib, p, seq);
       console.log(`✓ line, signature and ledger.db probes: ${n + m} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      const folder = Date.now();
+      const s = (await T.signatureStripProbes(lib, p)) + (await T.symlinkProbes(lib, p));
+      console.log(`✓ signature-strip and symlink probes: ${s} in ${((Date.now() - folder) / 1000).toFixed(1)} s`);
     };
     if (args.seed === undefined) await others();
     await run('truncations', fc.asyncProperty(fc.integer({ min: 0, max: p.bytes.length - 1 }), (t) => T.probeTruncation(lib, p, t)), 300);
