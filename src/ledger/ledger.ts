@@ -15,6 +15,7 @@ import type { ParityEvidence } from '../policy/parity-rule.js';
 import type { Policy } from '../policy/rules.js';
 import { type FileIO, NODE_FILE_IO } from '../store/file-io.js';
 import { JsonlFile } from '../store/jsonl-file.js';
+import { existsOrThrow, withIoErrors } from '../store/os-error.js';
 import { Projection, type Watermark } from '../store/projection.js';
 import type { LedgerSchema } from '../store/schema.js';
 import { TreeStore } from '../store/tree-store.js';
@@ -156,6 +157,10 @@ export class Ledger implements LedgerCore {
       throw new InvalidInputError('INVALID_ARGUMENT', 'projectionLagMs must be a finite number >= 0');
     }
     const paths = ledgerPaths(options.dir);
+    return withIoErrors(paths.sqlite, () => Ledger.openAt(paths, options, io));
+  }
+
+  private static async openAt(paths: LedgerPaths, options: LedgerOptions, io: FileIO): Promise<Ledger> {
     assertNoLinks(paths);
     if (options.readOnly) return Ledger.openReadOnly(paths, options, io);
     const created = prepareFolder(paths, options, io);
@@ -365,6 +370,10 @@ export class Ledger implements LedgerCore {
    * Signs with `signer` or the ledger's signer, which must be in the keyring.
    */
   async checkpoint(signer?: NoteSigner & { kid?: string }): Promise<string> {
+    return withIoErrors(this.paths.sqlite, () => this.checkpointNow(signer));
+  }
+
+  private async checkpointNow(signer?: NoteSigner & { kid?: string }): Promise<string> {
     const key = signer ?? (this.signer as (NoteSigner & { kid?: string }) | undefined);
     if (!key || !('name' in key) || !('publicKey' in key)) {
       throw new InvalidInputError('INVALID_ARGUMENT', 'checkpoint() needs a signing key with a name and public key');
@@ -564,9 +573,9 @@ function sameMark(a: Watermark, b: Watermark): boolean {
 
 /** Check or create the folder; returns true when this call created events.jsonl. */
 function prepareFolder(paths: LedgerPaths, options: LedgerOptions, io: FileIO): boolean {
-  if (fs.existsSync(paths.jsonl)) return false;
+  if (existsOrThrow(paths.jsonl)) return false;
   if (!options.create) {
-    const why = fs.existsSync(paths.dir) ? `${paths.dir} is not a ledger folder (no events.jsonl)` : `${paths.dir} does not exist`;
+    const why = existsOrThrow(paths.dir) ? `${paths.dir} is not a ledger folder (no events.jsonl)` : `${paths.dir} does not exist`;
     throw new LedgerStateError('LEDGER_NOT_FOUND', why, { details: { dir: paths.dir } });
   }
   if (fs.existsSync(paths.sqlite)) {

@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { LedgerStateError } from '../errors.js';
 import { NODE_FILE_IO } from '../store/file-io.js';
 import { JsonlFile, type JsonlLine, type TornTail } from '../store/jsonl-file.js';
+import { openReadOnlyDatabase } from '../store/readonly-db.js';
 import { ledgerPaths } from './layout.js';
 import { readOrCreateMetadata } from './metadata.js';
 import { readPolicyOf } from './read-policy.js';
@@ -98,7 +99,7 @@ function jsonlSide(line: JsonlLine): Side | string {
 function openReadOnly(file: string): Database.Database {
   let db: Database.Database | undefined;
   try {
-    db = new Database(file, { readonly: true, fileMustExist: true });
+    db = openReadOnlyDatabase(file);
     db.prepare('SELECT seq FROM watermark WHERE id = 1').get();
     return db;
   } catch (e) {

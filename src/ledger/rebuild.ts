@@ -10,7 +10,8 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { SealedLedgerError } from '../errors.js';
 import { NODE_FILE_IO } from '../store/file-io.js';
-import { ledgerPaths } from './layout.js';
+import { type LedgerPaths, ledgerPaths } from './layout.js';
+import { withIoErrors } from '../store/os-error.js';
 import { replayJsonlIntoSqlite, type ReplayOptions, type ReplayReport } from './replay.js';
 
 export interface RebuildReport extends ReplayReport {
@@ -26,6 +27,10 @@ const SUFFIXES = ['', '-wal', '-shm'];
 
 export async function rebuildProjection(dir: string, options: Omit<ReplayOptions, 'into'> = {}, now = new Date()): Promise<RebuildReport> {
   const paths = ledgerPaths(dir);
+  return withIoErrors(paths.sqlite, () => rebuild(paths, dir, options, now));
+}
+
+async function rebuild(paths: LedgerPaths, dir: string, options: Omit<ReplayOptions, 'into'>, now: Date): Promise<RebuildReport> {
   const oldHead = projectionHead(paths.sqlite);
   const temp = `${paths.sqlite}.rebuild-${process.pid}`;
   removeDb(temp);

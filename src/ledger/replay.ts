@@ -9,6 +9,7 @@ import { LedgerStateError, SealedLedgerError } from '../errors.js';
 import { Keyring } from '../crypto/keyring.js';
 import { JsonlFile } from '../store/jsonl-file.js';
 import { NODE_FILE_IO } from '../store/file-io.js';
+import { withIoErrors } from '../store/os-error.js';
 import { Projection } from '../store/projection.js';
 import { TreeStore } from '../store/tree-store.js';
 import { ledgerPaths } from './layout.js';
@@ -58,6 +59,11 @@ export function resolveStorePaths(p: StorePaths): { jsonl: string; sqlite: strin
 }
 
 export async function replayJsonlIntoSqlite(paths: StorePaths, options: ReplayOptions = {}): Promise<ReplayReport> {
+  const files = resolveStorePaths(paths);
+  return withIoErrors(options.into ?? files.sqlite, () => replayInto(paths, options));
+}
+
+async function replayInto(paths: StorePaths, options: ReplayOptions): Promise<ReplayReport> {
   const started = performance.now();
   const files = resolveStorePaths(paths);
   if (options.into !== undefined) files.sqlite = options.into;

@@ -22,6 +22,7 @@ import { CompactRange } from '../merkle/compact-range.js';
 import { verifyCheckpoint } from '../merkle/signed-checkpoint.js';
 import { verifierKeyString } from '../merkle/verifier-key.js';
 import { NODE_FILE_IO } from '../store/file-io.js';
+import { openReadOnlyDatabase } from '../store/readonly-db.js';
 import { JsonlFile, type TornTail } from '../store/jsonl-file.js';
 import { verifyEventSetParity, type EventSetParity } from './parity.js';
 import { resolveStorePaths, type StorePaths } from './replay.js';
@@ -236,7 +237,7 @@ function mergeCheckpoints(rows: CheckpointRow[], records: CheckpointRecord[]): C
 
 function readCheckpoints(sqlitePath: string): CheckpointRow[] {
   if (!fs.existsSync(sqlitePath)) return [];
-  const db = new Database(sqlitePath, { readonly: true, fileMustExist: true });
+  const db = openReadOnlyDatabase(sqlitePath);
   try {
     return db.prepare<[], CheckpointRow>('SELECT size, root, note, created_at FROM checkpoints ORDER BY size').all();
   } catch {
