@@ -71,7 +71,7 @@ describe('replay --rebuild on a damaged events.jsonl', () => {
     const before = snapshot(f.dir);
     const r = cli(['replay', f.dir, '--rebuild']);
     expect(r.code).toBe(EXIT.TAMPERED);
-    expect(expectOneErrorLine(r.stderr, 'TAMPERED')).toContain('reaches seq 499 but the current ledger.db holds events up to seq 999; ledger.db was left in place');
+    expect(expectOneErrorLine(r.stderr, 'TAMPERED')).toMatch(/replay stopped at offset \d+: MALFORMED_LINE: .*reaches seq 499 but the current ledger.db holds events up to seq 999, so ledger.db was left in place/);
     expect(snapshot(f.dir)).toEqual(before);
     expect(sql(f.dir, (db) => db.prepare('SELECT count(*) AS n FROM events').get())).toEqual({ n: 1000 });
   });

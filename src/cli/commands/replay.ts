@@ -37,9 +37,11 @@ export async function replay(ctx: CliContext, dir: string, o: { rebuild?: boolea
   }
   if (rebuilt && !rebuilt.replaced) {
     ctx.exitCode = EXIT.TAMPERED;
+    const t = rebuilt.tornTail;
     ctx.complain(
-      `TAMPERED: the rebuild from events.jsonl reaches seq ${rebuilt.toSeq} but the current ledger.db holds events up to seq ${rebuilt.oldHead}; ` +
-        `ledger.db was left in place and nothing was changed (events.jsonl is damaged: run sealed-ledger verify ${dir})`,
+      `TAMPERED: ${t ? `replay stopped at offset ${t.offset}: ${t.code}: ${t.reason}; ` : ''}` +
+        `the rebuild from events.jsonl reaches seq ${rebuilt.toSeq} but the current ledger.db holds events up to seq ${rebuilt.oldHead}, ` +
+        `so ledger.db was left in place and nothing was changed (run: sealed-ledger verify ${dir})`,
     );
     return;
   }
