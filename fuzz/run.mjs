@@ -2,7 +2,7 @@
 /**
  * The long crash, kill and fuzz runs against the built package (dist/): `npm run fuzz -- ...`.
  *
- *   --suite <names>   comma-separated: sim, kill, tamper, flips, truncations, parsers, reader,
+ *   --suite <names>   comma-separated: sim, kill, tamper, flips, truncations, bounds, parsers, reader,
  *                     parseEventLine, canonicalize, keyring, keyFile, note, verifierKey, stdin,
  *                     cli, or all
  *                     (default: sim,kill,tamper,parsers)
@@ -30,6 +30,7 @@ import { PROPERTIES } from './lib/oracle.mjs';
 import * as P from './lib/parsers.mjs';
 import { newStats, simulatedCrashProperty } from './lib/sim-crash.mjs';
 import * as T from './lib/tamper.mjs';
+import * as B from './lib/bounds.mjs';
 
 const USAGE = 'usage: npm run fuzz -- [--suite sim,kill,tamper,parsers|all] [--runs N] [--seconds S] [--seed N --path P] [--mutant M] [--only P,..] [--holes] [--no-shrink] [--verbose]';
 
@@ -162,6 +163,9 @@ const SUITES = {
       let m = 0;
       for (let seq = 0; seq < p.n; seq++) m += await T.sqliteProbes(lib, p, seq);
       console.log(`✓ line, signature and ledger.db probes: ${n + m} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      const folder = Date.now();
+      const s = (await T.signatureStripProbes(lib, p)) + (await T.symlinkProbes(lib, p));
+      console.log(`✓ signature-strip and symlink probes: ${s} in ${((Date.now() - folder) / 1000).toFixed(1)} s`);
     };
     if (args.seed === undefined) await others();
     await run('truncations', fc.asyncProperty(fc.integer({ min: 0, max: p.bytes.length - 1 }), (t) => T.probeTruncation(lib, p, t)), 300);
@@ -169,6 +173,12 @@ const SUITES = {
   async tamper() {
     await SUITES.flips();
     await SUITES.truncations();
+  },
+  async bounds() {
+    const started = Date.now();
+    const rows = await B.boundsRuns(lib, root);
+    for (const r of rows) console.log(`  ${r.case}: ${JSON.stringify(r)}`);
+    console.log(`✓ bounds: ${rows.length} runs within 64 MiB of the baseline RSS in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   },
   async reader() {
     const p = await T.buildPristine(lib, path.join(root, 'reader'), 4);

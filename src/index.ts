@@ -50,6 +50,8 @@ export { appendEvent, appendSignedEvent } from './ledger/append.js';
 export { mirrorSingleEventIntoSqlite, mirrorSingleEventIntoSqliteInTx } from './ledger/mirror.js';
 export type { MirrorOutcome } from './ledger/mirror.js';
 export { replayJsonlIntoSqlite } from './ledger/replay.js';
+export { rebuildProjection } from './ledger/rebuild.js';
+export type { RebuildReport } from './ledger/rebuild.js';
 export type { ReplayReport, ReplayOptions, StorePaths } from './ledger/replay.js';
 export { verifyEventSetParity } from './ledger/parity.js';
 export type { EventSetParity, EventMismatch, SeqRange, JsonlDefect } from './ledger/parity.js';

@@ -217,7 +217,7 @@ function restoreSqlite(file, snap) {
 
 /**
  * A crash plan: die at the `nth` (1-based) FileIO operation of this process, or at its `nth`
- * write to events.jsonl (a write keeps the first `partial` fraction of its bytes), or at the
+ * write to events.jsonl (a write keeps the first `partial` fraction of its bytes; -1: all but the last), or at the
  * `nth` time the named crash point is reached. `kind: 'power'` makes the death a power cut.
  * @typedef {{ at: 'io' | 'jsonl-write', nth: number, partial?: number, kind?: string } | { at: 'point', point: string, nth: number, kind?: string } | undefined} CrashPlan
  */
@@ -351,7 +351,7 @@ export class SimProcess {
         const file = fileOf(fd);
         const crash = self.step('write', `${path.basename(file ?? '?')} ${data.length}@${position}`, file);
         if (crash) {
-          const keep = Math.floor((self.plan.partial ?? 0) * data.length);
+          const keep = self.plan.partial === -1 ? data.length - 1 : Math.floor((self.plan.partial ?? 0) * data.length);
           if (keep > 0) base.write(fd, data.subarray(0, keep), position);
           self.die(`write ${path.basename(file ?? '?')} (${keep}/${data.length} bytes)`);
         }

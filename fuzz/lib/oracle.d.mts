@@ -25,6 +25,8 @@ export interface JsonlRead {
   fragment: { offset: number; bytes: Buffer } | null;
   events: (LooseEvent & { offset: number; end: number })[];
   cut: number;
+  /** The final fragment is a whole chained event that reconcile completes with a newline. */
+  completes: boolean;
 }
 export interface SqliteRead {
   exists: boolean;

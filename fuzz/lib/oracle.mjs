@@ -99,7 +99,10 @@ export function looseEvent(lineBytes) {
  * Read events.jsonl with plain fs. `cut` is where the valid chain ends: the first complete line
  * that is not JSON, breaks seq contiguity or the prev chain, or the start of a final fragment.
  * Crash suites never produce a line that is JSON but wrongly sealed, so this is exactly where
- * the ledger's reconcile must cut (bytes from `cut` on were never acknowledged).
+ * the ledger's reconcile must cut (bytes from `cut` on were never acknowledged). A final fragment
+ * that is a whole chained event lacking only its "\n" is no cut: reconcile completes it (spec
+ * §7.3), so it counts as an event and `completes` is set. (A prefix of a canonical line that
+ * parses as JSON is the whole line: an object closes only at its end.)
  */
 export function readJsonl(file) {
   const bytes = readBytes(file);
@@ -116,7 +119,16 @@ export function readJsonl(file) {
     events.push({ ...ev, offset: line.offset, end: line.end });
     prev = ev.hash;
   }
-  return { bytes, lines, fragment, events, cut };
+  let completes = false;
+  if (fragment && cut === fragment.offset) {
+    const ev = looseEvent(fragment.bytes);
+    if (ev && ev.seq === events.length && ev.prev === prev) {
+      events.push({ ...ev, offset: fragment.offset, end: bytes.length + 1 });
+      cut = bytes.length;
+      completes = true;
+    }
+  }
+  return { bytes, lines, fragment, events, cut, completes };
 }
 
 /** Rows and watermark through a connection of our own (never the ledger's). */
@@ -234,9 +246,10 @@ export function checkStoresEqual(check, jsonl, sqlite, where = '') {
 export function checkTornMoved(check, before, afterBytes, torn, where = '', grown = false) {
   const name = 'torn-moved-aside';
   if (!check.on(name)) return;
-  const kept = grown ? afterBytes.subarray(0, before.cut) : afterBytes;
-  check.that(name, kept.equals(before.bytes.subarray(0, before.cut)),
-    () => `${where}events.jsonl is ${afterBytes.length} bytes after open; expected the ${before.cut} valid bytes of ${before.bytes.length}`);
+  const valid = before.completes ? Buffer.concat([before.bytes, Buffer.from('\n')]) : before.bytes.subarray(0, before.cut);
+  const kept = grown ? afterBytes.subarray(0, valid.length) : afterBytes;
+  check.that(name, kept.equals(valid),
+    () => `${where}events.jsonl is ${afterBytes.length} bytes after open; expected the ${before.cut} valid bytes of ${before.bytes.length}${before.completes ? ' and the newline completing the last event' : ''}`);
   if (before.cut < before.bytes.length) {
     const tail = before.bytes.subarray(before.cut);
     check.that(name, [...torn.values()].some((b) => b.equals(tail)), () => `${where}the ${tail.length}-byte tail at ${before.cut} is not in torn/ (${torn.size} files)`, { offset: before.cut });

@@ -14,6 +14,7 @@ export interface SimStats {
   byWhere: Record<string, number>;
   acked: number;
   tornMoved: number;
+  tornCompleted: number;
   opens: number;
   /** Opens refused under `holes` (spec §7.3). */
   refusedOpens: number;

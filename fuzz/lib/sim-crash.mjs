@@ -20,7 +20,7 @@ export { APPEND_POINTS, RECONCILE_POINTS, scenarioArb } from './sim-scenario.mjs
 
 /** Counters a suite prints at the end. */
 export function newStats() {
-  return { scenarios: 0, crashes: 0, processCrashes: 0, powerCuts: 0, crashesDuringOpen: 0, byWhere: {}, acked: 0, tornMoved: 0, opens: 0, refusedOpens: 0 };
+  return { scenarios: 0, crashes: 0, processCrashes: 0, powerCuts: 0, crashesDuringOpen: 0, byWhere: {}, acked: 0, tornMoved: 0, tornCompleted: 0, opens: 0, refusedOpens: 0 };
 }
 
 /**
@@ -329,6 +329,7 @@ async function recover(ctx, seg, survivor) {
   const before = ctx.beforeOpen;
   afterOpenChecks(ctx, before, 'after open: ');
   if (before.cut < before.bytes.length) ctx.stats.tornMoved++;
+  if (before.completes) ctx.stats.tornCompleted++;
   await w.close();
   await checkClosedLedger(ctx);
   // Reopen for the next segment (this open must be a no-op: checked just above).

@@ -48,7 +48,8 @@ const opArb = fc.oneof(
   { weight: 1, arbitrary: fc.record({ t: fc.constant('replay') }) },
 );
 
-const partialArb = fc.oneof(fc.constant(0), fc.constant(1), fc.integer({ min: 1, max: 99 }).map((n) => n / 100));
+// -1: every byte but the last (a whole last event without its newline, which reconcile completes, spec §7.3).
+const partialArb = fc.oneof(fc.constant(0), fc.constant(1), fc.constant(-1), fc.integer({ min: 1, max: 99 }).map((n) => n / 100));
 const ioPlanArb = (max) => fc.record({ at: fc.constant('io'), nth: fc.integer({ min: 1, max }), partial: partialArb });
 const writePlanArb = fc.record({ at: fc.constant('jsonl-write'), nth: fc.integer({ min: 1, max: 3 }), partial: partialArb });
 

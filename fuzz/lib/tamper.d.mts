@@ -19,5 +19,7 @@ export declare function probeTruncation(lib: Library, p: Pristine, at: number): 
 export declare function lineProbes(lib: Library, p: Pristine): Promise<number>;
 export declare function sqliteProbes(lib: Library, p: Pristine, seq: number, columns?: string[]): Promise<number>;
 export declare function signatureProbes(lib: Library, p: Pristine): Promise<number>;
+export declare function signatureStripProbes(lib: Library, p: Pristine): Promise<number>;
+export declare function symlinkProbes(lib: Library, p: Pristine): Promise<number>;
 export declare function tamperRoot(): string;
 export declare const EVENT_COLUMNS: readonly string[];

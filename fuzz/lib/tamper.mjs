@@ -433,3 +433,128 @@ export async function signatureProbes(lib, p) {
 export function tamperRoot() {
   return fs.mkdtempSync(path.join(process.env.SEALED_LEDGER_FUZZ_TMP ?? (fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir()), 'sealed-ledger-tamper-'));
 }
+
+/** Copy of the pristine ledger as if it had been created with signatures required (spec §7.1). */
+function copyWithPolicy(p) {
+  const dir = copy(p);
+  const metaPath = path.join(dir, 'ledger.json');
+  const meta = JSON.parse(fs.readFileSync(metaPath, 'utf8'));
+  fs.writeFileSync(metaPath, jcs({ ...meta, signaturesRequiredFrom: 0 }) + '\n');
+  return dir;
+}
+
+function dropDb(dir) {
+  for (const s of ['', '-wal', '-shm']) fs.rmSync(path.join(dir, O.SQLITE + s), { force: true });
+}
+
+async function openError(lib, options) {
+  try {
+    const l = await lib.Ledger.open(options);
+    await l.close();
+    return undefined;
+  } catch (e) {
+    return e;
+  }
+}
+
+/**
+ * Signature strip (spec §7.1): the seal does not cover `sig`, so a stripped signature, or a
+ * hand-sealed, correctly chained unsigned event appended to events.jsonl, keeps every seal valid.
+ * Under a recorded signing policy verify must name the seq, and open (with or without ledger.db)
+ * and replay must refuse it, naming the seq, and mirror nothing.
+ */
+export async function signatureStripProbes(lib, p) {
+  let count = 0;
+  const events = p.lines.map((l) => JSON.parse(l.bytes.toString()));
+  const check = async (name, dir, seq) => {
+    const r = await inspect(lib, p, dir);
+    const got = r.verify.problems.map((q) => `${q.code}@${q.seq}`);
+    if (!got.includes(`SIGNATURE_REQUIRED@${seq}`)) throw fail(name, `verify should report SIGNATURE_REQUIRED@${seq}, got ${got.join(', ') || 'nothing'}`, r);
+    if (r.verify.signaturesRequiredFrom !== 0) throw fail(name, 'verify did not read the policy from ledger.json', r);
+    dropDb(dir);
+    const open = await openError(lib, { dir, keyring: p.keyring });
+    if (open?.code !== 'SIGNATURE_REQUIRED' || open.details?.seq !== seq) {
+      throw fail(name, `open without ledger.db should refuse with SIGNATURE_REQUIRED naming seq ${seq}, got ${open ? O.describeError(open) : 'success'}`);
+    }
+    let replayed;
+    try {
+      replayed = await lib.replayJsonlIntoSqlite({ dir }, { keyring: p.keyring });
+    } catch (e) {
+      replayed = e;
+    }
+    if (replayed?.code !== 'SIGNATURE_REQUIRED' || replayed.details?.seq !== seq) {
+      throw fail(name, `replay should refuse with SIGNATURE_REQUIRED naming seq ${seq}, got ${replayed instanceof Error ? O.describeError(replayed) : 'success'}`);
+    }
+    const rows = O.readSqlite(path.join(dir, O.SQLITE)).rows;
+    if (rows.some((row) => row.seq >= seq)) throw fail(name, `seq ${seq} or later was mirrored into ledger.db`);
+    fs.rmSync(dir, { recursive: true, force: true });
+    count++;
+  };
+  for (let i = 0; i < p.n; i++) {
+    const dir = copyWithPolicy(p);
+    const lines = events.map((e) => structuredClone(e));
+    delete lines[i].sig;
+    withLines(p, dir, lines.map((e) => lineOf(lib, e)));
+    await check(`strip the signature of seq ${i}`, dir, i);
+  }
+  {
+    const dir = copyWithPolicy(p);
+    const last = events.at(-1);
+    const forged = lib.sealEvent({ kind: 'doc.edit', id: 'forged', at: last.at, payload: 'forged' }, { seq: p.n, prev: last.hash });
+    fs.appendFileSync(path.join(dir, O.JSONL), Buffer.concat([lineOf(lib, forged), Buffer.from('\n')]));
+    // With ledger.db intact the line is past the watermark: open must refuse it too.
+    const open = await openError(lib, { dir, keyring: p.keyring });
+    if (open?.code !== 'SIGNATURE_REQUIRED' || open.details?.seq !== p.n) {
+      throw fail('hand-sealed unsigned event appended', `open should refuse with SIGNATURE_REQUIRED naming seq ${p.n}, got ${open ? O.describeError(open) : 'success'}`);
+    }
+    await check('hand-sealed unsigned event appended', dir, p.n);
+  }
+  return count;
+}
+
+/**
+ * Symlinks (spec §7.1): any ledger file replaced by a symlink to a victim file makes open and
+ * replay refuse with LEDGER_CORRUPT naming it; the victim is never read into the ledger, moved,
+ * truncated or written.
+ */
+export async function symlinkProbes(lib, p) {
+  let count = 0;
+  for (const name of [O.JSONL, O.SQLITE, 'ledger.json', 'keyring.json', 'checkpoints.jsonl', 'quarantine.jsonl', O.TORN]) {
+    for (const withDb of [true, false]) {
+      if (name === O.SQLITE && !withDb) continue;
+      const probe = `${name} is a symlink${withDb ? '' : ', ledger.db lost'}`;
+      const dir = copy(p);
+      if (!withDb) dropDb(dir);
+      const entry = path.join(dir, name);
+      const victim = path.join(p.root, `victim-${probeCounter++}`);
+      if (name === O.TORN) {
+        fs.mkdirSync(victim);
+        fs.writeFileSync(path.join(victim, 'victim.conf'), 'keep me');
+      } else {
+        const bytes = fs.existsSync(entry) ? fs.readFileSync(entry) : Buffer.from('victim=1\nno newline');
+        fs.writeFileSync(victim, bytes);
+      }
+      fs.rmSync(entry, { recursive: true, force: true });
+      if (name === O.SQLITE) for (const s of ['-wal', '-shm']) fs.rmSync(entry + s, { force: true });
+      fs.symlinkSync(victim, entry);
+      const before = name === O.TORN ? fs.readFileSync(path.join(victim, 'victim.conf')) : fs.readFileSync(victim);
+      const open = await openError(lib, { dir, keyring: p.keyring });
+      if (open?.code !== 'LEDGER_CORRUPT' || open.details?.path !== entry) {
+        throw fail(probe, `open should refuse with LEDGER_CORRUPT naming ${entry}, got ${open ? O.describeError(open) : 'success'}`);
+      }
+      let replayed;
+      try {
+        replayed = await lib.replayJsonlIntoSqlite({ dir });
+      } catch (e) {
+        replayed = e;
+      }
+      if (replayed?.code !== 'LEDGER_CORRUPT') throw fail(probe, `replay should refuse with LEDGER_CORRUPT, got ${replayed instanceof Error ? O.describeError(replayed) : 'success'}`);
+      const after = name === O.TORN ? fs.readFileSync(path.join(victim, 'victim.conf')) : fs.readFileSync(victim);
+      if (!after.equals(before) || (name === O.TORN && fs.readdirSync(victim).length !== 1)) throw fail(probe, 'the symlink target was changed');
+      fs.rmSync(dir, { recursive: true, force: true });
+      fs.rmSync(victim, { recursive: true, force: true });
+      count++;
+    }
+  }
+  return count;
+}

@@ -36,6 +36,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
     .option('--new-key <file>', 'create a new signing key file (mode 0600, outside <dir>) and register it')
     .option('--name <name>', 'name of the new key (default: ledger-<kid>)')
     .option('--origin <origin>', 'checkpoint origin line, fixed for the ledger\'s life (default: sealed-ledger.local/<uuid>)')
+    .option('--require-signatures', 'record in ledger.json that every event must be signed; append, reconcile, replay, doctor and verify then enforce it')
     .option('--json', 'print a JSON summary')
     .action(async (dir: string, o: InitOptions) => (await import('./commands/init.js')).initLedger(ctx, dir, o));
 
@@ -71,6 +72,15 @@ export function registerCommands(program: Command, ctx: CliContext): void {
     .argument('<kid>', 'key id (16 hex digits)')
     .option('--json', 'print JSON')
     .action(async (dir: string, kid: string, o: Json) => (await import('./commands/keys.js')).retireKey(ctx, dir, kid, o));
+
+  program
+    .command('policy')
+    .summary("show or record the ledger's signing policy")
+    .description("Print the signing policy and limits recorded in ledger.json. With --require-signatures, record that every event from the next seq on must be signed (history before it is kept as it is); append, reconcile, replay, doctor and verify then enforce it without a flag. It cannot be undone with this command.")
+    .argument('<dir>', 'ledger folder')
+    .option('--require-signatures', 'require signed events from the next seq on')
+    .option('--json', 'print JSON')
+    .action(async (dir: string, o: Json & { requireSignatures?: boolean }) => (await import('./commands/policy.js')).policy(ctx, dir, o));
 
   program
     .command('append')
@@ -115,7 +125,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
     .command('replay')
     .summary('rebuild or catch up ledger.db from events.jsonl')
     .description(
-      'Replay events.jsonl into ledger.db (from its watermark; from scratch when ledger.db is missing). With --rebuild, first move ledger.db and its -wal/-shm files aside to ledger.db.bak-<time> (never deleted) and build a fresh one from events.jsonl alone; stop writers first. Prints the ReplayReport.',
+      'Replay events.jsonl into ledger.db (from its watermark; from scratch when ledger.db is missing). With --rebuild, build a fresh ledger.db from events.jsonl alone beside the old one; only when it reaches the old one\'s head is the old ledger.db (and its -wal/-shm files) moved aside to ledger.db.bak-<time> (never deleted) and the new one put in its place; otherwise nothing changes (exit 2). Writers still open refuse to write after the swap. Prints the ReplayReport.',
     )
     .argument('<dir>', 'ledger folder')
     .option('--rebuild', 'move the existing ledger.db aside and build a new one')

@@ -52,7 +52,8 @@ export const EXIT_FOR_ERROR_CODE = {
   // key errors reach the CLI from a key the caller chose (append --key, checkpoint --key)
   UNKNOWN_KEY: EXIT.DATAERR,
   KEY_NOT_VALID: EXIT.DATAERR,
-  SIGNATURE_REQUIRED: EXIT.DATAERR,
+  // only raised for a stored unsigned event under a signing policy (append without a key is a usage error)
+  SIGNATURE_REQUIRED: EXIT.TAMPERED,
   // policy gate
   POLICY_REJECTED: EXIT.DATAERR,
   POLICY_QUARANTINED: EXIT.DATAERR,

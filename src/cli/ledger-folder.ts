@@ -7,13 +7,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { InvalidInputError, LedgerStateError } from '../errors.js';
 import { type LedgerPaths, ledgerPaths } from '../ledger/layout.js';
+import { existsOrThrow } from '../store/os-error.js';
 
 /** The folder's paths; LEDGER_NOT_FOUND unless it holds events.jsonl. */
 export function requireLedger(dir: string): LedgerPaths {
   const paths = ledgerPaths(dir);
-  if (fs.existsSync(paths.jsonl)) return paths;
+  // existsOrThrow: a folder this user cannot read is IO_ERROR (EACCES), not "not a ledger".
+  if (existsOrThrow(paths.jsonl)) return paths;
   let why: string;
-  if (!fs.existsSync(paths.dir)) why = `${paths.dir} does not exist`;
+  if (!existsOrThrow(paths.dir)) why = `${paths.dir} does not exist`;
   else if (!fs.statSync(paths.dir).isDirectory()) why = `${paths.dir} is not a folder`;
   else why = `${paths.dir} is not a ledger folder (no events.jsonl); create one with: sealed-ledger init ${dir}`;
   throw new LedgerStateError('LEDGER_NOT_FOUND', why, { details: { dir: paths.dir } });

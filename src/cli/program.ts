@@ -9,6 +9,7 @@ import { CliContext } from './context.js';
 import { CLI_CODES, EXIT, exitCodeFor } from './exit-codes.js';
 import { parsePositive } from './option-parsers.js';
 import { formatError } from './report-error.js';
+import { asIoError } from '../store/os-error.js';
 import { registerCommands } from './commands.js';
 
 function packageVersion(): string {
@@ -58,8 +59,10 @@ export async function run(args: readonly string[]): Promise<number> {
       throw new SealedLedgerError('IO_ERROR', `cannot write to stdout: ${(ctx.out.failure as NodeJS.ErrnoException).code ?? ctx.out.failure.message}`, { cause: ctx.out.failure });
     }
     return ctx.exitCode;
-  } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.OK : CLI_CODES.USAGE; // already printed
+  } catch (caught) {
+    if (caught instanceof CommanderError) return caught.exitCode === 0 ? EXIT.OK : CLI_CODES.USAGE; // already printed
+    // An OS refusal the library did not type itself still names its path and errno (spec §15.4).
+    const e = asIoError(caught);
     process.stderr.write(formatError(e, ctx.flags.debug === true));
     return exitCodeFor(e);
   }

@@ -32,6 +32,8 @@ export function verifyReportText(report: VerifyReport, dir: string): string[] {
   if (p.missingFromJsonl.length > 0) lines.push(row('', `missing from events.jsonl: ${countSeqs(p.missingFromJsonl)} (${describeRanges(p.missingFromJsonl)})`));
   if (p.mismatchCount > 0) lines.push(row('', `rows differing from events.jsonl: ${p.mismatchCount} (seq ${p.mismatches.slice(0, 8).map((m) => m.seq).join(', ')}${p.mismatchCount > 8 ? ', …' : ''})`));
   lines.push(row('torn tail', report.tornTail ? `${report.tornTail.length} bytes at offset ${report.tornTail.offset} (an unfinished append)` : 'none'));
+  lines.push(row('signing', report.signaturesRequiredFrom === null ? 'optional (no signing policy)' : `required from seq ${report.signaturesRequiredFrom}`));
+  for (const w of report.warnings) lines.push(row('warning', w));
   const findings = tamperFindings(report);
   if (findings.length === 0) lines.push(row('problems', 'none'));
   else {

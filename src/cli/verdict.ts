@@ -42,7 +42,7 @@ export function tamperFindings(report: VerifyReport): Finding[] {
 /** How many findings there are in all (`tamperFindings` lists at most the library's caps). */
 export function findingCount(report: VerifyReport): number {
   const p = report.parity;
-  const extraDefects = p.jsonlDefects.filter((d) => !isTornTailDefect(report, d.offset)).length;
+  const extraDefects = p.jsonlDefectCount - p.jsonlDefects.filter((d) => isTornTailDefect(report, d.offset)).length;
   return report.problemCount + p.mismatchCount + p.missingFromJsonl.length + extraDefects;
 }
 

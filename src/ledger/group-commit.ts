@@ -167,6 +167,13 @@ export class GroupCommit {
       if (pending.length > 0) {
         wroteAt = head.offset;
         const last = this.writeDurably(pending, head);
+        try {
+          core.assertStillAtPaths();
+        } catch (e) {
+          // Another writer may own these bytes' offset in the file now: never truncate them.
+          wroteAt = undefined;
+          throw e;
+        }
         this.mirror(pending, last);
         core.head = last;
       }

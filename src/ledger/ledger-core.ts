@@ -28,6 +28,8 @@ export interface LedgerCore {
   assertWritable(): void;
   /** BEGIN IMMEDIATE without blocking the event loop; LOCK_TIMEOUT after the configured wait. */
   acquireWriterLock(): Promise<void>;
+  /** IO_ERROR (and poisoned) when events.jsonl or ledger.db at their paths are not the files held. */
+  assertStillAtPaths(): void;
   /** Inside the lock: make the projection match the end of events.jsonl (O(drift)). */
   healInLock(): void;
   parityEvidence(): ParityEvidence;

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import { InvalidInputError, KeyError, LedgerStateError, SealedLedgerError } from '../errors.js';
 import { Keyring } from '../crypto/keyring.js';
-import type { EventInput, EventLimits, SealedEvent } from '../format/event.js';
+import { DEFAULT_LIMITS, type EventInput, type EventLimits, type SealedEvent } from '../format/event.js';
 import { parseEventLine } from '../format/event-line.js';
 import { prepareEvent } from '../format/seal.js';
 import type { EventSigner } from '../format/signature.js';
@@ -15,6 +15,7 @@ import type { ParityEvidence } from '../policy/parity-rule.js';
 import type { Policy } from '../policy/rules.js';
 import { type FileIO, NODE_FILE_IO } from '../store/file-io.js';
 import { JsonlFile } from '../store/jsonl-file.js';
+import { existsOrThrow, withIoErrors } from '../store/os-error.js';
 import { Projection, type Watermark } from '../store/projection.js';
 import type { LedgerSchema } from '../store/schema.js';
 import { TreeStore } from '../store/tree-store.js';
@@ -24,7 +25,9 @@ import { GroupCommit } from './group-commit.js';
 import { acquireWriterLock } from './writer-lock.js';
 import type { LedgerCore } from './ledger-core.js';
 import { type LedgerPaths, ledgerPaths } from './layout.js';
-import { readOrCreateMetadata, type LedgerMetadata } from './metadata.js';
+import { readOrCreateMetadata, writeMetadata, type LedgerMetadata } from './metadata.js';
+import { assertNoLinks, folderWarnings } from './folder-safety.js';
+import { OPEN_POLICY, readPolicyOf, type ReadPolicy } from './read-policy.js';
 import { QuarantineFile } from './quarantine.js';
 import { inspect, type Inspection, reconcile, type ReconcileReport } from './reconcile.js';
 import { appendCheckpointRecord, importCheckpointRecords, readCheckpointRecords } from './checkpoint-log.js';
@@ -57,8 +60,13 @@ export interface LedgerOptions {
   /** Public keys; default: keyring.json in the folder. */
   keyring?: Keyring | undefined;
   policy?: Policy;
-  /** Refuse unsigned events. */
+  /**
+   * Refuse unsigned events: appends without a signer, and unsigned lines found by reconcile. With
+   * `create` on a new ledger it is recorded in ledger.json, so every later open, reconcile,
+   * replay, doctor and verify enforces it without being told (spec §7.1).
+   */
   requireSignatures?: boolean;
+  /** Size limits (spec §3.1.1). Recorded in ledger.json at creation; later opens may only lower them. */
   limits?: EventLimits;
   /** How long an append waits for another process's writer lock (default 10 s). */
   lockTimeoutMs?: number;
@@ -111,6 +119,8 @@ export class Ledger implements LedgerCore {
   readonly quarantine: QuarantineFile;
   readonly policy: Policy;
   readonly requireSignatures: boolean;
+  /** Group- or world-writable ledger files or folder, found at open (spec §7.1). */
+  readonly warnings: string[];
   private readonly commits: GroupCommit;
   private state: 'open' | 'read-only' | 'closed' | 'dead' = 'open';
   /** In read-only inspect mode: what a writable open would heal or refuse. */
@@ -133,7 +143,8 @@ export class Ledger implements LedgerCore {
     this.head = lastReconcile.after;
     this.frontier = frontier;
     this.policy = options.policy ?? [];
-    this.requireSignatures = options.requireSignatures ?? false;
+    this.requireSignatures = (options.requireSignatures ?? false) || metadata.signaturesRequiredFrom !== undefined;
+    this.warnings = folderWarnings(paths);
     this.quarantine = new QuarantineFile(paths.quarantine, io);
     this.commits = new GroupCommit(this, options.projectionLagMs ?? DEFAULT_PROJECTION_LAG_MS);
   }
@@ -146,9 +157,26 @@ export class Ledger implements LedgerCore {
       throw new InvalidInputError('INVALID_ARGUMENT', 'projectionLagMs must be a finite number >= 0');
     }
     const paths = ledgerPaths(options.dir);
+    return withIoErrors(paths.sqlite, () => Ledger.openAt(paths, options, io));
+  }
+
+  private static async openAt(paths: LedgerPaths, options: LedgerOptions, io: FileIO): Promise<Ledger> {
+    assertNoLinks(paths);
     if (options.readOnly) return Ledger.openReadOnly(paths, options, io);
-    prepareFolder(paths, options, io);
-    const metadata = readOrCreateMetadata(paths.metadata, options.origin, io);
+    const created = prepareFolder(paths, options, io);
+    const metadata = readOrCreateMetadata(paths.metadata, {
+      origin: options.origin,
+      // Only a ledger this call creates starts with the policy: one that already holds events
+      // opts in from its next seq (requireSignaturesFromNow), so its history stays readable.
+      signaturesRequiredFrom: created && options.requireSignatures ? 0 : undefined,
+      maxPayloadBytes: created && options.limits && options.limits.maxPayloadBytes !== DEFAULT_LIMITS.maxPayloadBytes ? options.limits.maxPayloadBytes : undefined,
+    }, io);
+    const policy = readPolicyOf(metadata, options.requireSignatures);
+    if (options.limits && options.limits.maxPayloadBytes > policy.limits.maxPayloadBytes) {
+      throw new InvalidInputError('INVALID_ARGUMENT', `this ledger's payload limit is ${policy.limits.maxPayloadBytes} bytes (ledger.json); limits may lower it, not raise it`, {
+        details: { limit: policy.limits.maxPayloadBytes },
+      });
+    }
     let keyring = options.keyring ?? (fs.existsSync(paths.keyring) ? Keyring.load(paths.keyring) : undefined);
     const signer = options.signer;
     if (signer && !keyring?.has(signer.kid)) {
@@ -170,12 +198,17 @@ export class Ledger implements LedgerCore {
     let projection: Projection | undefined;
     try {
       projection = await Projection.open(paths.sqlite, { create: true, lockTimeoutMs: options.lockTimeoutMs });
+      const sqliteId = fileIdentity(paths.sqlite);
       const tree = new TreeStore(projection.db);
       await acquireWriterLock(projection, options.lockTimeoutMs);
       let result;
       try {
         options.crashHook?.('reconcile.locked');
-        result = reconcile({ jsonl, projection, tree, keyring, io, tornDir: paths.torn, crash: options.crashHook });
+        const p = projection;
+        result = reconcile({
+          jsonl, projection, tree, keyring, io, tornDir: paths.torn, crash: options.crashHook, policy,
+          checkpointFloor: () => checkpointFloor(p, paths),
+        });
         if (storedCheckpoints(projection).length === 0) {
           importCheckpointRecords(projection.db, readCheckpointRecords(paths.checkpoints), result.report.after.seq + 1);
         }
@@ -185,7 +218,10 @@ export class Ledger implements LedgerCore {
         projection.rollback();
         throw e;
       }
-      return new Ledger(paths, metadata, jsonl, projection, tree, keyring, signer, result.report, options, io, result.frontier);
+      const ledger = new Ledger(paths, metadata, jsonl, projection, tree, keyring, signer, result.report, options, io, result.frontier);
+      ledger.readPolicy = policy;
+      ledger.sqliteId = sqliteId;
+      return ledger;
     } catch (e) {
       if (projection) await projection.close().catch(() => undefined);
       jsonl.close();
@@ -204,7 +240,7 @@ export class Ledger implements LedgerCore {
       const tree = new TreeStore(projection.db);
       projection.db.exec('BEGIN');
       try {
-        const { report, inspection } = inspect(jsonl, projection);
+        const { report, inspection } = inspect(jsonl, projection, readPolicyOf(metadata, options.requireSignatures));
         let frontier = CompactRange.empty();
         try {
           frontier = tree.frontier(report.after.seq + 1);
@@ -248,7 +284,7 @@ export class Ledger implements LedgerCore {
     }
     const prepared = inputs.map((input, i) => {
       try {
-        return prepareEvent(input, { limits: this.options.limits, now: this.options.now });
+        return prepareEvent(input, { limits: this.options.limits ?? this.readPolicy.limits, now: this.options.now });
       } catch (e) {
         if (batch && e instanceof SealedLedgerError) Object.assign(e.details, { index: i });
         throw e;
@@ -334,6 +370,10 @@ export class Ledger implements LedgerCore {
    * Signs with `signer` or the ledger's signer, which must be in the keyring.
    */
   async checkpoint(signer?: NoteSigner & { kid?: string }): Promise<string> {
+    return withIoErrors(this.paths.sqlite, () => this.checkpointNow(signer));
+  }
+
+  private async checkpointNow(signer?: NoteSigner & { kid?: string }): Promise<string> {
     const key = signer ?? (this.signer as (NoteSigner & { kid?: string }) | undefined);
     if (!key || !('name' in key) || !('publicKey' in key)) {
       throw new InvalidInputError('INVALID_ARGUMENT', 'checkpoint() needs a signing key with a name and public key');
@@ -402,6 +442,7 @@ export class Ledger implements LedgerCore {
   }
 
   healInLock(): void {
+    this.assertStillAtPaths();
     const wm = this.projection.watermark();
     const size = this.jsonl.size();
     this.evidence = { size, watermark: wm };
@@ -409,11 +450,58 @@ export class Ledger implements LedgerCore {
     // Another process appended (or crashed mid-append): catch up in O(drift).
     const { report, frontier } = reconcile({
       jsonl: this.jsonl, projection: this.projection, tree: this.tree, keyring: this.keyring,
-      io: this.io, tornDir: this.paths.torn, crash: this.options.crashHook,
+      io: this.io, tornDir: this.paths.torn, crash: this.options.crashHook, policy: this.readPolicy,
+      checkpointFloor: () => checkpointFloor(this.projection, this.paths),
     });
     this.head = report.after;
     this.frontier = frontier;
     this.evidence = { size: this.jsonl.size(), watermark: this.projection.watermark() };
+  }
+
+  /** What reconcile enforces on lines it did not write (spec §3.1.1, §7.1). */
+  private readPolicy: ReadPolicy = OPEN_POLICY;
+  private sqliteId: FileIdentity | undefined;
+
+  /**
+   * Refuse to write when events.jsonl or ledger.db at their paths are no longer the files this
+   * writer holds (removed, renamed, replaced by a rebuild): its lock and its end offset then
+   * belong to files nobody else sees, and a second writer on the new files would take the same
+   * seqs (spec §13.2). One fstat and two stats per flush; the ledger is poisoned, so nothing
+   * written after this is acknowledged.
+   */
+  assertStillAtPaths(): void {
+    const moved = !this.jsonl.stillAtPath() ? this.paths.jsonl : !sameIdentity(this.sqliteId, fileIdentity(this.paths.sqlite)) ? this.paths.sqlite : undefined;
+    if (moved === undefined) return;
+    const e = new LedgerStateError('IO_ERROR', `${moved} is no longer the file this writer opened (removed or replaced); refusing to write: reopen the ledger`, {
+      details: { path: moved },
+    });
+    this.poison(e);
+    throw e;
+  }
+
+  /**
+   * Record a signing policy in ledger.json from the next seq on (spec §7.1): history before it
+   * stays as it is, every later event must be signed, and reconcile, replay, doctor and verify
+   * enforce it without a flag. Returns the first seq it covers. Idempotent.
+   */
+  async requireSignaturesFromNow(): Promise<number> {
+    this.assertWritable();
+    await this.commits.settle();
+    await this.acquireWriterLock();
+    try {
+      this.healInLock();
+      const current = this.metadata.signaturesRequiredFrom;
+      if (current !== undefined) return current;
+      const from = this.head.seq + 1;
+      const meta: LedgerMetadata = { ...this.metadata, signaturesRequiredFrom: from };
+      writeMetadata(this.paths.metadata, meta, this.io);
+      (this as { metadata: LedgerMetadata }).metadata = meta;
+      (this as { requireSignatures: boolean }).requireSignatures = true;
+      this.readPolicy = readPolicyOf(meta, this.options.requireSignatures);
+      return from;
+    } finally {
+      this.projection.rollback();
+    }
   }
 
   /** Read under the lock by healInLock, just before: one fstat and one watermark read per flush. */
@@ -453,15 +541,41 @@ export class Ledger implements LedgerCore {
   }
 }
 
+interface FileIdentity {
+  dev: number;
+  ino: number;
+}
+
+function fileIdentity(path: string): FileIdentity | undefined {
+  try {
+    const st = fs.statSync(path);
+    return { dev: st.dev, ino: st.ino };
+  } catch {
+    return undefined;
+  }
+}
+
+function sameIdentity(a: FileIdentity | undefined, b: FileIdentity | undefined): boolean {
+  return a !== undefined && b !== undefined && a.dev === b.dev && a.ino === b.ino;
+}
+
+/** Events covered by the largest checkpoint ledger.db or checkpoints.jsonl records. */
+function checkpointFloor(projection: Projection, paths: LedgerPaths): number {
+  const row = projection.db.prepare<[], { m: number | null }>('SELECT max(size) AS m FROM checkpoints').get();
+  let floor = row?.m ?? 0;
+  for (const r of readCheckpointRecords(paths.checkpoints)) floor = Math.max(floor, r.size);
+  return floor;
+}
+
 function sameMark(a: Watermark, b: Watermark): boolean {
   return a.seq === b.seq && a.hash === b.hash && a.offset === b.offset && a.lineStart === b.lineStart;
 }
 
 /** Check or create the folder; returns true when this call created events.jsonl. */
 function prepareFolder(paths: LedgerPaths, options: LedgerOptions, io: FileIO): boolean {
-  if (fs.existsSync(paths.jsonl)) return false;
+  if (existsOrThrow(paths.jsonl)) return false;
   if (!options.create) {
-    const why = fs.existsSync(paths.dir) ? `${paths.dir} is not a ledger folder (no events.jsonl)` : `${paths.dir} does not exist`;
+    const why = existsOrThrow(paths.dir) ? `${paths.dir} is not a ledger folder (no events.jsonl)` : `${paths.dir} does not exist`;
     throw new LedgerStateError('LEDGER_NOT_FOUND', why, { details: { dir: paths.dir } });
   }
   if (fs.existsSync(paths.sqlite)) {

@@ -14,37 +14,75 @@ export interface LineBatch {
   offset: number;
   /** 1-based number of the batch's first line. */
   firstLineNo: number;
+  /**
+   * Set (with empty `bytes`) for one line longer than the reader's limit: its bytes were skipped,
+   * never buffered (spec §7.2).
+   */
+  overlong?: { offset: number; lineNo: number; length: number };
 }
 
 const NEWLINE = 0x0a;
 
-/** Batches of about `batchBytes` (a longer line makes a longer batch) up to `end`. */
-export function* lineBatches(jsonl: JsonlFile, end: number, batchBytes: number, onTornTail?: (tail: TornTail) => void): Generator<LineBatch> {
-  let carry: Uint8Array = new Uint8Array(0);
+/**
+ * Batches of about `batchBytes` up to `end`. A line that is still open when the carried bytes
+ * pass `maxLineBytes` is skipped to its newline and reported as an `overlong` batch; a batch is
+ * therefore at most `batchBytes + maxLineBytes` bytes, and every byte is copied once.
+ */
+export function* lineBatches(jsonl: JsonlFile, end: number, batchBytes: number, onTornTail?: (tail: TornTail) => void, maxLineBytes = Infinity): Generator<LineBatch> {
+  let pieces: Uint8Array[] = [];
+  let carried = 0;
+  let skipping = false;
   let carryOffset = 0;
   let lineNo = 1;
   let position = 0;
   while (position < end) {
-    const chunk = jsonl.readRange(position, Math.min(batchBytes, end - position));
+    let chunk: Uint8Array = jsonl.readRange(position, Math.min(batchBytes, end - position));
     if (chunk.length === 0) break;
     position += chunk.length;
-    const data = new Uint8Array(carry.length + chunk.length);
-    data.set(carry, 0);
-    data.set(chunk, carry.length);
-    const last = data.lastIndexOf(NEWLINE);
+    if (skipping) {
+      const nl = chunk.indexOf(NEWLINE);
+      if (nl === -1) {
+        carried += chunk.length;
+        continue;
+      }
+      const length = carried + nl + 1;
+      yield { bytes: new Uint8Array(0), offset: carryOffset, firstLineNo: lineNo, overlong: { offset: carryOffset, lineNo, length } };
+      lineNo++;
+      carryOffset += length;
+      carried = 0;
+      skipping = false;
+      chunk = chunk.subarray(nl + 1);
+    }
+    const last = chunk.lastIndexOf(NEWLINE);
     if (last === -1) {
-      carry = data;
+      carried += chunk.length;
+      if (carried > maxLineBytes) {
+        skipping = true;
+        pieces = [];
+      } else if (chunk.length > 0) pieces.push(chunk);
       continue;
     }
-    const bytes = data.subarray(0, last + 1);
-    carry = data.slice(last + 1);
+    const bytes = new Uint8Array(carried + last + 1);
+    let at = 0;
+    for (const p of pieces) {
+      bytes.set(p, at);
+      at += p.length;
+    }
+    bytes.set(chunk.subarray(0, last + 1), at);
+    const rest = chunk.subarray(last + 1);
+    pieces = rest.length > 0 ? [rest.slice()] : [];
+    carried = rest.length;
     const batch = { bytes, offset: carryOffset, firstLineNo: lineNo };
     // Counted before yielding: the consumer may transfer the bytes to a worker.
     lineNo += countNewlines(bytes);
     carryOffset += bytes.length;
     yield batch;
   }
-  if (carry.length > 0) onTornTail?.({ offset: carryOffset, bytes: Buffer.from(carry) });
+  if (carried > 0) {
+    onTornTail?.(skipping
+      ? { offset: carryOffset, length: carried, bytes: Buffer.alloc(0), tooLong: true }
+      : { offset: carryOffset, length: carried, bytes: Buffer.concat(pieces) });
+  }
 }
 
 function countNewlines(bytes: Uint8Array): number {
@@ -59,7 +97,7 @@ export function* linesOf(batch: LineBatch): Generator<LineToCheck> {
   let lineNo = batch.firstLineNo;
   let start = 0;
   for (let nl = data.indexOf(NEWLINE, start); nl !== -1; nl = data.indexOf(NEWLINE, start)) {
-    const line: LineToCheck = { text: data.toString('utf8', start, nl), offset: batch.offset + start, lineNo: lineNo++ };
+    const line: LineToCheck = { text: data.toString('utf8', start, nl), offset: batch.offset + start, lineNo: lineNo++, length: nl - start + 1 };
     // Same rule as JsonlFile.lines: U+FFFD that the bytes do not spell is a decoding failure.
     if (line.text.includes('\ufffd') && !data.subarray(start, nl).equals(Buffer.from(line.text))) line.badUtf8 = true;
     yield line;

@@ -15,12 +15,28 @@ export interface LedgerMetadata {
   /** The first line of every checkpoint (C2SP tlog-checkpoint origin). */
   origin: string;
   createdAt: string;
+  /**
+   * Events from this seq on must be signed (spec §7.1): reconcile, replay, doctor and verify
+   * refuse an unsigned one without being told to. Absent: signatures are optional.
+   */
+  signaturesRequiredFrom?: number;
+  /** The ledger's payload limit when it is not the default 1 MiB (spec §3.1.1). */
+  maxPayloadBytes?: number;
+}
+
+export interface NewMetadataOptions {
+  origin?: string | undefined;
+  signaturesRequiredFrom?: number | undefined;
+  maxPayloadBytes?: number | undefined;
 }
 
 const ORIGIN = /^[\x21-\x7e][\x20-\x7e]{0,254}$/;
 
 /** A folder restored from events.jsonl alone gets fresh metadata; its old checkpoints name the old origin. */
-export function readOrCreateMetadata(path: string, origin: string | undefined, io: FileIO, readOnly = false): LedgerMetadata {
+export function readOrCreateMetadata(path: string, create: NewMetadataOptions | string | undefined, io: FileIO, readOnly = false): LedgerMetadata {
+  const o: NewMetadataOptions = typeof create === 'object' ? create : { origin: create };
+  const origin = o.origin;
+  assertNotLink(path);
   if (fs.existsSync(path)) {
     let m: unknown;
     try {
@@ -29,7 +45,8 @@ export function readOrCreateMetadata(path: string, origin: string | undefined, i
       throw new LedgerStateError('LEDGER_CORRUPT', `${path} is not valid JSON`, { cause: e });
     }
     const r = m as Partial<LedgerMetadata>;
-    if (r?.type !== 'sealed-ledger' || r.v !== 1 || typeof r.origin !== 'string' || !ORIGIN.test(r.origin) || typeof r.createdAt !== 'string') {
+    if (r?.type !== 'sealed-ledger' || r.v !== 1 || typeof r.origin !== 'string' || !ORIGIN.test(r.origin) || typeof r.createdAt !== 'string' ||
+        !optionalCount(r.signaturesRequiredFrom, 0) || !optionalCount(r.maxPayloadBytes, 1)) {
       throw new LedgerStateError('LEDGER_CORRUPT', `${path} is not sealed-ledger metadata`);
     }
     if (origin !== undefined && origin !== r.origin) {
@@ -48,7 +65,15 @@ export function readOrCreateMetadata(path: string, origin: string | undefined, i
     v: 1,
     origin: origin ?? `sealed-ledger.local/${uuidv7()}`,
     createdAt: new Date().toISOString(),
+    ...(o.signaturesRequiredFrom === undefined ? {} : { signaturesRequiredFrom: o.signaturesRequiredFrom }),
+    ...(o.maxPayloadBytes === undefined ? {} : { maxPayloadBytes: o.maxPayloadBytes }),
   };
+  writeMetadata(path, meta, io);
+  return meta;
+}
+
+/** Replace ledger.json whole (temp file + rename + folder fsync). */
+export function writeMetadata(path: string, meta: LedgerMetadata, io: FileIO): void {
   // Temp file + rename: a crash during creation leaves no ledger.json or a whole one, never a
   // partial file that would make every later open fail.
   const temp = `${path}.${process.pid}.tmp`;
@@ -61,5 +86,20 @@ export function readOrCreateMetadata(path: string, origin: string | undefined, i
   }
   fs.renameSync(temp, path);
   io.syncDir(dirname(path));
-  return meta;
+}
+
+function optionalCount(v: unknown, min: number): boolean {
+  return v === undefined || (typeof v === 'number' && Number.isSafeInteger(v) && v >= min);
+}
+
+/** ledger.json is read and replaced by path: a symlink would make the writer follow it. */
+function assertNotLink(path: string): void {
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
+  }
+  if (!st.isFile()) throw new LedgerStateError('LEDGER_CORRUPT', `${path} is not a regular file (a symlink or other entry); refusing to follow it`, { details: { path } });
 }

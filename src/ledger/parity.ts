@@ -6,7 +6,11 @@ import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import { LedgerStateError } from '../errors.js';
 import { NODE_FILE_IO } from '../store/file-io.js';
-import { JsonlFile, type JsonlLine } from '../store/jsonl-file.js';
+import { JsonlFile, type JsonlLine, type TornTail } from '../store/jsonl-file.js';
+import { openReadOnlyDatabase } from '../store/readonly-db.js';
+import { ledgerPaths } from './layout.js';
+import { readOrCreateMetadata } from './metadata.js';
+import { readPolicyOf } from './read-policy.js';
 import { resolveStorePaths, type StorePaths } from './replay.js';
 import { rowDifferences, type EventsRow } from './row-check.js';
 
@@ -45,14 +49,21 @@ export interface EventSetParity {
   mismatches: EventMismatch[];
   /** Total mismatches; `mismatches` keeps the first `maxMismatches`. */
   mismatchCount: number;
-  /** JSONL lines that are not events at all (torn, not JSON, unordered seq). */
+  /** JSONL lines that are not events at all (torn, not JSON, unordered seq, over the line limit). */
   jsonlDefects: JsonlDefect[];
+  /** Total defects; `jsonlDefects` keeps the first `maxMismatches` (spec §14.4: bounded memory). */
+  jsonlDefectCount: number;
+  /** Ranges left out of `missingFromSqlite` and `missingFromJsonl` past the same cap. */
+  omittedRanges: number;
   watermark: { seq: number; offset: number } | null;
   inParity: boolean;
 }
 
 export interface ParityOptions {
+  /** Cap of each list in the report (mismatches, defects, ranges); default 1000. */
   maxMismatches?: number;
+  /** Lines longer than this are defects, never buffered (default: the ledger's limit, spec §3.1.1). */
+  maxLineBytes?: number;
   onProgress?: (scannedBytes: number, totalBytes: number) => void;
 }
 
@@ -65,10 +76,11 @@ interface Side {
   parsed: Record<string, unknown>;
 }
 
-function pushSeq(ranges: SeqRange[], seq: number): void {
+function pushSeq(ranges: SeqRange[], seq: number, report: EventSetParity, cap: number): void {
   const last = ranges.at(-1);
   if (last && last.to === seq - 1) last.to = seq;
-  else ranges.push({ from: seq, to: seq });
+  else if (ranges.length < cap) ranges.push({ from: seq, to: seq });
+  else report.omittedRanges++;
 }
 
 /** Cheap field extraction: the line is JSON; trust nothing else about it. */
@@ -87,7 +99,7 @@ function jsonlSide(line: JsonlLine): Side | string {
 function openReadOnly(file: string): Database.Database {
   let db: Database.Database | undefined;
   try {
-    db = new Database(file, { readonly: true, fileMustExist: true });
+    db = openReadOnlyDatabase(file);
     db.prepare('SELECT seq FROM watermark WHERE id = 1').get();
     return db;
   } catch (e) {
@@ -99,12 +111,14 @@ function openReadOnly(file: string): Database.Database {
 export async function verifyEventSetParity(paths: StorePaths, options: ParityOptions = {}): Promise<EventSetParity> {
   const files = resolveStorePaths(paths);
   const maxMismatches = options.maxMismatches ?? 1000;
+  const maxLineBytes = options.maxLineBytes ??
+    readPolicyOf('dir' in paths ? readOrCreateMetadata(ledgerPaths(paths.dir).metadata, undefined, NODE_FILE_IO, true) : undefined).maxLineBytes;
   if (!fs.existsSync(files.jsonl)) throw new LedgerStateError('LEDGER_NOT_FOUND', `${files.jsonl} does not exist`);
   const jsonl = JsonlFile.open(files.jsonl, NODE_FILE_IO, { readOnly: true });
   const db = fs.existsSync(files.sqlite) ? openReadOnly(files.sqlite) : undefined;
   const report: EventSetParity = {
     jsonlCount: 0, sqliteCount: 0, missingFromSqlite: [], missingFromJsonl: [], mismatches: [], mismatchCount: 0,
-    jsonlDefects: [], watermark: null, inParity: false,
+    jsonlDefects: [], jsonlDefectCount: 0, omittedRanges: 0, watermark: null, inParity: false,
   };
   try {
     // One read transaction: the SQLite side is a consistent snapshot while we stream it.
@@ -118,17 +132,26 @@ export async function verifyEventSetParity(paths: StorePaths, options: ParityOpt
     let row = rows.next();
     let lastJsonlSeq = -1;
     let n = 0;
-    for (const line of jsonl.lines(0, (t) => report.jsonlDefects.push({ offset: t.offset, reason: `incomplete last line (${t.bytes.length} bytes)` }), total)) {
-      const side = line.badUtf8 ? 'not valid UTF-8' : jsonlSide(line);
+    const defect = (d: JsonlDefect) => {
+      report.jsonlDefectCount++;
+      if (report.jsonlDefects.length < maxMismatches) report.jsonlDefects.push(d);
+    };
+    const onTorn = (t: TornTail) => {
+      report.jsonlDefectCount++;
+      // The torn tail is always listed: verify and doctor match it against the reported tail.
+      report.jsonlDefects.push({ offset: t.offset, reason: `incomplete last line (${t.length} bytes)` });
+    };
+    for (const line of jsonl.lines(0, onTorn, total, maxLineBytes)) {
+      const side = line.tooLong ? `longer than ${maxLineBytes} bytes (spec §3.1.1)` : line.badUtf8 ? 'not valid UTF-8' : jsonlSide(line);
       if (typeof side === 'string' || side.seq <= lastJsonlSeq) {
-        report.jsonlDefects.push({ offset: line.offset, ...(line.lineNo ? { lineNo: line.lineNo } : {}), reason: typeof side === 'string' ? side : `seq ${side.seq} out of order` });
+        defect({ offset: line.offset, ...(line.lineNo ? { lineNo: line.lineNo } : {}), reason: typeof side === 'string' ? side : `seq ${side.seq} out of order` });
         continue;
       }
       lastJsonlSeq = side.seq;
       report.jsonlCount++;
       while (!row.done && row.value.seq < side.seq) {
         report.sqliteCount++;
-        pushSeq(report.missingFromJsonl, row.value.seq);
+        pushSeq(report.missingFromJsonl, row.value.seq, report, maxMismatches);
         row = rows.next();
       }
       if (!row.done && row.value.seq === side.seq) {
@@ -142,13 +165,13 @@ export async function verifyEventSetParity(paths: StorePaths, options: ParityOpt
         }
         row = rows.next();
       } else {
-        pushSeq(report.missingFromSqlite, side.seq);
+        pushSeq(report.missingFromSqlite, side.seq, report, maxMismatches);
       }
       if (options.onProgress && ++n % 65536 === 0) options.onProgress(line.offset, total);
     }
     for (; !row.done; row = rows.next()) {
       report.sqliteCount++;
-      pushSeq(report.missingFromJsonl, row.value.seq);
+      pushSeq(report.missingFromJsonl, row.value.seq, report, maxMismatches);
     }
     options.onProgress?.(total, total);
   } finally {
@@ -158,6 +181,6 @@ export async function verifyEventSetParity(paths: StorePaths, options: ParityOpt
   }
   report.inParity =
     report.missingFromSqlite.length === 0 && report.missingFromJsonl.length === 0 &&
-    report.mismatchCount === 0 && report.jsonlDefects.length === 0 && db !== undefined;
+    report.mismatchCount === 0 && report.jsonlDefectCount === 0 && db !== undefined;
   return report;
 }

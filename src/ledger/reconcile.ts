@@ -16,6 +16,7 @@ import type { CrashHook } from './crash-points.js';
 import { rowDifferences } from './row-check.js';
 import { assertNothingValidAfter, replayTail, type TailDefect } from './tail-replay.js';
 import { moveTailAside, type MovedTail } from './torn-tail.js';
+import { OPEN_POLICY, type ReadPolicy } from './read-policy.js';
 
 export interface ReconcileReport {
   before: Watermark;
@@ -36,6 +37,12 @@ export interface ReconcileTarget {
   io: FileIO;
   tornDir: string;
   crash?: CrashHook | undefined;
+  policy?: ReadPolicy | undefined;
+  /**
+   * Events covered by the last checkpoint signed for this ledger (0: none). A torn tail is never
+   * cut below it: that would drop signed history and let the next append fork it (spec §7.3).
+   */
+  checkpointFloor?: (() => number) | undefined;
 }
 
 /** Requires an open BEGIN IMMEDIATE transaction; the caller commits. */
@@ -48,7 +55,7 @@ export function reconcile(t: ReconcileTarget): { report: ReconcileReport; fronti
   // write and its fsync): make them durable before ledger.db records them, or a power cut could
   // leave SQLite ahead of JSONL (I1).
   if (t.jsonl.size() > before.offset) t.jsonl.sync();
-  const tail = replayTail({ ...t, frontier }, before);
+  const tail = replayTail({ ...t, frontier, completeTornEvent: true }, before);
   t.crash?.('reconcile.replayed');
   const maxSeq = t.projection.maxSeq();
   if (maxSeq > tail.watermark.seq) {
@@ -63,7 +70,15 @@ export function reconcile(t: ReconcileTarget): { report: ReconcileReport; fronti
     alreadyPresent: tail.alreadyPresent,
     restored,
   };
-  if (tail.defect) report.tornTail = moveTailAside(t.jsonl, tail.defect, t.tornDir, t.io, t.crash);
+  if (tail.defect) {
+    const floor = t.checkpointFloor?.() ?? 0;
+    if (tail.watermark.seq + 1 < floor) {
+      throw new LedgerStateError('LEDGER_CORRUPT', `events.jsonl is damaged at byte ${tail.defect.offset} (${tail.defect.reason}) and its valid events end at seq ${tail.watermark.seq}, but a signed checkpoint covers ${floor} events: cutting the tail would drop signed history, so nothing is truncated; restore events.jsonl from a backup`, {
+        details: { offset: tail.defect.offset, lastValidSeq: tail.watermark.seq, checkpointSize: floor, reason: tail.defect.reason },
+      });
+    }
+    report.tornTail = moveTailAside(t.jsonl, tail.defect, t.tornDir, t.io, t.crash);
+  }
   return { report, frontier };
 }
 
@@ -138,7 +153,7 @@ function locateLine(t: ReconcileTarget, seq: number): { text: string; offset: nu
     .get(seq);
   const start = below ? below.offset + Buffer.byteLength(below.line) + 1 : 0;
   const wm = t.projection.watermark();
-  for (const line of t.jsonl.lines(start, undefined, wm.offset)) {
+  for (const line of t.jsonl.lines(start, undefined, wm.offset, (t.policy ?? OPEN_POLICY).maxLineBytes)) {
     const rec = parseEventLine(line.text, { offset: line.offset });
     if (rec.event.seq === seq) return { text: line.text, offset: line.offset };
     if (rec.event.seq > seq) return undefined;
@@ -158,7 +173,7 @@ export interface Inspection {
   problems: string[];
 }
 
-export function inspect(jsonl: JsonlFile, projection: Projection): { report: ReconcileReport; inspection: Inspection } {
+export function inspect(jsonl: JsonlFile, projection: Projection, policy: ReadPolicy = OPEN_POLICY): { report: ReconcileReport; inspection: Inspection } {
   const wm = projection.watermark();
   const problems: string[] = [];
   const note = (e: unknown) => {
@@ -177,7 +192,7 @@ export function inspect(jsonl: JsonlFile, projection: Projection): { report: Rec
   let prev = wm.hash;
   const total = jsonl.size();
   if (total >= wm.offset) {
-    for (const line of jsonl.lines(wm.offset, (t) => (tornTail = { offset: t.offset, length: total - t.offset, code: 'TORN_LINE', reason: 'incomplete last line' }), total)) {
+    for (const line of jsonl.lines(wm.offset, (t) => (tornTail = { offset: t.offset, length: total - t.offset, code: 'TORN_LINE', reason: 'incomplete last line' }), total, policy.maxLineBytes)) {
       try {
         const ev = parseEventLine(line.text, { offset: line.offset }).event;
         if (ev.seq !== seq + 1 || ev.prev !== prev) throw new LedgerStateError('LEDGER_CORRUPT', `seq ${ev.seq} does not continue the chain`);
@@ -188,7 +203,7 @@ export function inspect(jsonl: JsonlFile, projection: Projection): { report: Rec
         if (!(e instanceof SealedLedgerError)) throw e;
         tornTail = { offset: line.offset, length: total - line.offset, code: 'MALFORMED_LINE', reason: e.message };
         try {
-          assertNothingValidAfter(jsonl, tornTail, total);
+          assertNothingValidAfter(jsonl, tornTail, total, policy.maxLineBytes);
         } catch (damage) {
           note(damage);
         }

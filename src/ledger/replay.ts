@@ -9,9 +9,13 @@ import { LedgerStateError, SealedLedgerError } from '../errors.js';
 import { Keyring } from '../crypto/keyring.js';
 import { JsonlFile } from '../store/jsonl-file.js';
 import { NODE_FILE_IO } from '../store/file-io.js';
+import { withIoErrors } from '../store/os-error.js';
 import { Projection } from '../store/projection.js';
 import { TreeStore } from '../store/tree-store.js';
 import { ledgerPaths } from './layout.js';
+import { assertNoLinks } from './folder-safety.js';
+import { readOrCreateMetadata } from './metadata.js';
+import { readPolicyOf } from './read-policy.js';
 import { checkAnchor } from './reconcile.js';
 import { acquireWriterLock } from './writer-lock.js';
 import { importCheckpointRecords, readCheckpointRecords } from './checkpoint-log.js';
@@ -26,6 +30,10 @@ export interface ReplayOptions {
   commitEvery?: number;
   /** How long to wait for another writer's lock (default 10 s). */
   lockTimeoutMs?: number;
+  /** Refuse unsigned events from seq 0, on top of the policy ledger.json records (spec §7.1). */
+  requireSignatures?: boolean;
+  /** @internal Build into this SQLite file instead of the folder's ledger.db (rebuildProjection). */
+  into?: string;
 }
 
 export interface ReplayReport {
@@ -51,11 +59,20 @@ export function resolveStorePaths(p: StorePaths): { jsonl: string; sqlite: strin
 }
 
 export async function replayJsonlIntoSqlite(paths: StorePaths, options: ReplayOptions = {}): Promise<ReplayReport> {
+  const files = resolveStorePaths(paths);
+  return withIoErrors(options.into ?? files.sqlite, () => replayInto(paths, options));
+}
+
+async function replayInto(paths: StorePaths, options: ReplayOptions): Promise<ReplayReport> {
   const started = performance.now();
   const files = resolveStorePaths(paths);
+  if (options.into !== undefined) files.sqlite = options.into;
   if (!fs.existsSync(files.jsonl)) {
     throw new LedgerStateError('LEDGER_NOT_FOUND', `${files.jsonl} does not exist`, { details: { path: files.jsonl } });
   }
+  const folder = 'dir' in paths ? ledgerPaths(paths.dir) : undefined;
+  if (folder) assertNoLinks(folder);
+  const policy = readPolicyOf(folder ? readOrCreateMetadata(folder.metadata, undefined, NODE_FILE_IO, true) : undefined, options.requireSignatures);
   const keyring = options.keyring ?? (files.keyring && fs.existsSync(files.keyring) ? Keyring.load(files.keyring) : undefined);
   const jsonl = JsonlFile.open(files.jsonl, NODE_FILE_IO, { readOnly: true });
   const projection = await Projection.open(files.sqlite, { create: true });
@@ -67,7 +84,7 @@ export async function replayJsonlIntoSqlite(paths: StorePaths, options: ReplayOp
       // As in reconcile: never commit rows for lines that are not yet durable (I1).
       if (jsonl.size() > from.offset) jsonl.sync();
       const tree = new TreeStore(projection.db);
-      const tail = replayTail({ jsonl, projection, tree, frontier: tree.frontier(from.seq + 1), keyring }, from, {
+      const tail = replayTail({ jsonl, projection, tree, frontier: tree.frontier(from.seq + 1), keyring, policy }, from, {
         commitEvery: options.commitEvery ?? 20_000,
         reportDamage: true,
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
@@ -95,7 +112,7 @@ export async function replayJsonlIntoSqlite(paths: StorePaths, options: ReplayOp
         report.errors.push({ code: tail.defect.code, message: tail.defect.reason, offset: tail.defect.offset });
         if (tail.defect.code !== 'TORN_LINE') {
           try {
-            assertNothingValidAfter(jsonl, tail.defect, jsonl.size());
+            assertNothingValidAfter(jsonl, tail.defect, jsonl.size(), policy.maxLineBytes);
           } catch (e) {
             if (!(e instanceof SealedLedgerError)) throw e;
             report.errors.push({ code: e.code, message: e.message, offset: tail.defect.offset });

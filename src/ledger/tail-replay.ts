@@ -8,7 +8,9 @@ import type { Keyring } from '../crypto/keyring.js';
 import { parseEventLine } from '../format/event-line.js';
 import { verifyEventSignature } from '../format/signature.js';
 import type { CompactRange } from '../merkle/compact-range.js';
-import type { JsonlFile } from '../store/jsonl-file.js';
+import type { JsonlFile, TornTail } from '../store/jsonl-file.js';
+import type { SealedRecord } from '../format/seal.js';
+import { limitViolation, OPEN_POLICY, type ReadPolicy, signaturePolicyViolation } from './read-policy.js';
 import type { Projection, Watermark } from '../store/projection.js';
 import type { TreeStore } from '../store/tree-store.js';
 
@@ -35,6 +37,13 @@ export interface TailReplayTarget {
   tree: TreeStore;
   frontier: CompactRange;
   keyring?: Keyring | undefined;
+  /** Signing policy and limits (spec §3.1.1, §7.1); default: signatures optional, default limits. */
+  policy?: ReadPolicy | undefined;
+  /**
+   * Writable reconcile only: a last line that lacks nothing but its "\n" and passes every check
+   * a complete line does is completed (newline written and fsynced) and kept (spec §7.3).
+   */
+  completeTornEvent?: boolean;
 }
 
 export interface TailReplayOptions {
@@ -47,55 +56,59 @@ export interface TailReplayOptions {
 
 const TAMPER_CODES = new Set(['INVALID_SIGNATURE', 'UNKNOWN_KEY', 'KEY_NOT_VALID']);
 
+type Outcome = { defect: [TailDefect['code'], string] } | { rec: SealedRecord };
+
 /**
  * Requires an open write transaction on `projection` (BEGIN IMMEDIATE) and `frontier` at size
  * `from.seq + 1`. Stops at the first line that is torn or invalid and reports it as the defect;
- * throws for what is not a torn write: a bad signature (forgery) or a conflicting SQLite row.
+ * throws for what is not a torn write: a bad or missing required signature (forgery) or a
+ * conflicting SQLite row.
  */
 export function replayTail(target: TailReplayTarget, from: Watermark, options: TailReplayOptions = {}): TailReplayResult {
   const { jsonl, projection, tree, frontier } = target;
+  const policy = target.policy ?? OPEN_POLICY;
   let wm = { ...from };
   let scanned = 0;
   let inserted = 0;
   let alreadyPresent = 0;
   let defect: TailDefect | undefined;
-  const total = jsonl.size();
+  let total = jsonl.size();
   const setDefect = (offset: number, code: TailDefect['code'], reason: string) => {
     defect = { offset, length: total - offset, code, reason };
   };
-  for (const line of jsonl.lines(wm.offset, (torn) => setDefect(torn.offset, 'TORN_LINE', `incomplete last line (${torn.bytes.length} bytes, no newline)`), total)) {
-    scanned++;
-    if (line.badUtf8) {
-      setDefect(line.offset, 'MALFORMED_LINE', 'line is not valid UTF-8');
-      break;
-    }
-    let rec;
+
+  /** Every check of spec §14.1 on one line; throws for forgery and conflicts. */
+  const check = (text: string, offset: number, length: number): Outcome => {
+    if (length - 1 > policy.maxLineBytes) return { defect: ['MALFORMED_LINE', `line is longer than ${policy.maxLineBytes} bytes (spec §3.1.1)`] };
+    let rec: SealedRecord;
     try {
-      rec = parseEventLine(line.text, { offset: line.offset });
+      rec = parseEventLine(text, { offset });
     } catch (e) {
       if (!(e instanceof InvalidInputError || e instanceof VerificationError)) throw e;
-      setDefect(line.offset, e.code === 'SEAL_MISMATCH' ? 'SEAL_MISMATCH' : 'MALFORMED_LINE', e.message);
-      break;
+      return { defect: [e.code === 'SEAL_MISMATCH' ? 'SEAL_MISMATCH' : 'MALFORMED_LINE', e.message] };
     }
     const ev = rec.event;
-    if (ev.seq !== wm.seq + 1) {
-      setDefect(line.offset, 'SEQ_GAP', `expected seq ${wm.seq + 1}, found ${ev.seq}`);
-      break;
-    }
-    if (ev.prev !== wm.hash) {
-      setDefect(line.offset, 'CHAIN_BROKEN', `seq ${ev.seq}: prev ${ev.prev.slice(0, 12)}… does not match the hash of seq ${wm.seq}`);
-      break;
-    }
+    if (ev.seq !== wm.seq + 1) return { defect: ['SEQ_GAP', `expected seq ${wm.seq + 1}, found ${ev.seq}`] };
+    if (ev.prev !== wm.hash) return { defect: ['CHAIN_BROKEN', `seq ${ev.seq}: prev ${ev.prev.slice(0, 12)}… does not match the hash of seq ${wm.seq}`] };
+    const tooBig = limitViolation(length - 1, rec.payloadJson, policy);
+    if (tooBig) return { defect: ['MALFORMED_LINE', `seq ${ev.seq}: ${tooBig}`] };
     if (target.keyring && ev.sig) {
       try {
         verifyEventSignature(ev, target.keyring);
       } catch (e) {
         if (e instanceof VerificationError || e instanceof KeyError) {
-          if (TAMPER_CODES.has(e.code)) throw withSeq(e, ev.seq, line.offset);
+          if (TAMPER_CODES.has(e.code)) throw withSeq(e, ev.seq, offset);
         }
         throw e;
       }
     }
+    const unsigned = signaturePolicyViolation(ev, policy, { offset });
+    if (unsigned) throw unsigned;
+    return { rec };
+  };
+
+  const accept = (rec: SealedRecord, offset: number, length: number) => {
+    const ev = rec.event;
     const existing = projection.bySeq(ev.seq);
     if (existing) {
       if (existing.line !== rec.line) {
@@ -113,12 +126,12 @@ export function replayTail(target: TailReplayTarget, from: Watermark, options: T
       }
       projection.insert({
         seq: ev.seq, id: ev.id, at: ev.at, kind: ev.kind, actor: ev.actor ?? null,
-        hash: ev.hash, kid: ev.sig?.kid ?? null, line: rec.line, offset: line.offset,
+        hash: ev.hash, kid: ev.sig?.kid ?? null, line: rec.line, offset,
       });
       inserted++;
     }
     tree.put(frontier.append(rec.hash));
-    wm = { seq: ev.seq, hash: ev.hash, offset: line.offset + line.length, lineStart: line.offset };
+    wm = { seq: ev.seq, hash: ev.hash, offset: offset + length, lineStart: offset };
     if (options.commitEvery && inserted % options.commitEvery === 0) {
       projection.setWatermark(wm);
       projection.commit();
@@ -126,12 +139,68 @@ export function replayTail(target: TailReplayTarget, from: Watermark, options: T
       projection.db.exec('BEGIN IMMEDIATE');
       options.onProgress?.(wm.offset, total);
     }
+  };
+
+  let torn: TornTail | undefined;
+  for (const line of jsonl.lines(wm.offset, (t) => (torn = t), total, policy.maxLineBytes)) {
+    scanned++;
+    if (line.tooLong) {
+      setDefect(line.offset, 'MALFORMED_LINE', `line is longer than ${policy.maxLineBytes} bytes (spec §3.1.1)`);
+      break;
+    }
+    if (line.badUtf8) {
+      setDefect(line.offset, 'MALFORMED_LINE', 'line is not valid UTF-8');
+      break;
+    }
+    const out = check(line.text, line.offset, line.length);
+    if ('defect' in out) {
+      setDefect(line.offset, ...out.defect);
+      break;
+    }
+    accept(out.rec, line.offset, line.length);
+  }
+  if (!defect && torn) {
+    const t: TornTail = torn;
+    const completed = target.completeTornEvent && !t.tooLong ? completeTornEvent(target, t, check) : undefined;
+    if (completed) {
+      total = jsonl.size();
+      scanned++;
+      accept(completed, t.offset, t.length + 1);
+    } else {
+      setDefect(t.offset, 'TORN_LINE', `incomplete last line (${t.length} bytes, no newline)`);
+    }
   }
   projection.setWatermark(wm);
-  if (defect && defect.code !== 'TORN_LINE' && !options.reportDamage) assertNothingValidAfter(jsonl, defect, total);
+  if (defect && defect.code !== 'TORN_LINE' && !options.reportDamage) assertNothingValidAfter(jsonl, defect, total, policy.maxLineBytes);
   options.onProgress?.(defect ? defect.offset : wm.offset, total);
   return { scanned, inserted, alreadyPresent, watermark: wm, ...(defect ? { defect } : {}) };
 }
+
+/**
+ * A crash that kept every byte of the last line but its "\n" left a whole event: moving it aside
+ * would drop it and let the next append reuse its seq. When it passes every check a complete
+ * line does, write the newline, fsync, and keep it (spec §7.3). A fragment that fails a check
+ * stays a torn tail; a forged signature on it still throws, as on a complete line.
+ */
+function completeTornEvent(target: TailReplayTarget, t: TornTail, check: (text: string, offset: number, length: number) => Outcome): SealedRecord | undefined {
+  const text = t.bytes.toString('utf8');
+  if (!Buffer.from(text).equals(t.bytes)) return undefined;
+  let out: Outcome;
+  try {
+    out = check(text, t.offset, t.length + 1);
+  } catch (e) {
+    // An unsigned fragment under a signing policy is what no honest writer leaves behind; it is
+    // moved aside like any torn write, not kept, so the policy error does not apply to it.
+    if (e instanceof VerificationError && e.code === 'SIGNATURE_REQUIRED') return undefined;
+    throw e;
+  }
+  if ('defect' in out) return undefined;
+  target.jsonl.writeAt(t.offset + t.length, NEWLINE_BYTE);
+  target.jsonl.sync();
+  return out.rec;
+}
+
+const NEWLINE_BYTE = Buffer.from('\n');
 
 /**
  * A crash or power loss damages only the unsynced end of the file, after every acknowledged
@@ -139,13 +208,14 @@ export function replayTail(target: TailReplayTarget, from: Watermark, options: T
  * history (tampering, media corruption, or a lost ledger.db exposing an old defect): moving it
  * aside would drop acknowledged events and reuse their seqs, so it is refused (spec §7.3).
  */
-export function assertNothingValidAfter(jsonl: JsonlFile, defect: TailDefect, total: number): void {
+export function assertNothingValidAfter(jsonl: JsonlFile, defect: TailDefect, total: number, maxLineBytes = OPEN_POLICY.maxLineBytes): void {
   let first = true;
-  for (const line of jsonl.lines(defect.offset, undefined, total)) {
+  for (const line of jsonl.lines(defect.offset, undefined, total, maxLineBytes)) {
     if (first) {
       first = false;
       continue;
     }
+    if (line.tooLong) continue;
     let seq: number;
     try {
       seq = parseEventLine(line.text, { offset: line.offset }).event.seq;

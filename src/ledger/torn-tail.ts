@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { sha256 } from '../crypto/hash.js';
+import { createHash } from 'node:crypto';
 import type { FileIO } from '../store/file-io.js';
 import type { JsonlFile } from '../store/jsonl-file.js';
 import type { CrashHook } from './crash-points.js';
@@ -16,15 +16,22 @@ export interface MovedTail extends TailDefect {
   savedTo: string;
 }
 
+const COPY_CHUNK = 1 << 20;
+
 export function moveTailAside(jsonl: JsonlFile, defect: TailDefect, tornDir: string, io: FileIO, crash?: CrashHook): MovedTail {
-  const bytes = jsonl.readRange(defect.offset, defect.length);
+  // Hashed, then copied, a chunk at a time: a tail may be as long as the file (spec §7.2).
+  const digest = createHash('sha256');
+  for (let at = 0; at < defect.length; at += COPY_CHUNK) digest.update(jsonl.readRange(defect.offset + at, Math.min(COPY_CHUNK, defect.length - at)));
   const createdDir = !fs.existsSync(tornDir);
   if (createdDir) fs.mkdirSync(tornDir, { recursive: true });
-  const name = `events.jsonl.${defect.offset}.${sha256(bytes).toString('hex').slice(0, 16)}.torn`;
+  const name = `events.jsonl.${defect.offset}.${digest.digest('hex').slice(0, 16)}.torn`;
   const savedTo = path.join(tornDir, name);
-  const fd = io.open(savedTo, 'w', 0o600);
+  const c = fs.constants;
+  const fd = io.open(savedTo, c.O_WRONLY | c.O_CREAT | c.O_TRUNC | (c.O_NOFOLLOW ?? 0), 0o600);
   try {
-    io.write(fd, bytes, 0);
+    for (let at = 0; at < defect.length; at += COPY_CHUNK) {
+      io.write(fd, jsonl.readRange(defect.offset + at, Math.min(COPY_CHUNK, defect.length - at)), at);
+    }
     io.sync(fd);
   } finally {
     io.close(fd);

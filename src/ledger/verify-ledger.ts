@@ -22,11 +22,15 @@ import { CompactRange } from '../merkle/compact-range.js';
 import { verifyCheckpoint } from '../merkle/signed-checkpoint.js';
 import { verifierKeyString } from '../merkle/verifier-key.js';
 import { NODE_FILE_IO } from '../store/file-io.js';
+import { openReadOnlyDatabase } from '../store/readonly-db.js';
 import { JsonlFile, type TornTail } from '../store/jsonl-file.js';
 import { verifyEventSetParity, type EventSetParity } from './parity.js';
 import { resolveStorePaths, type StorePaths } from './replay.js';
 import { ledgerPaths } from './layout.js';
 import { readCheckpointRecords, type CheckpointRecord } from './checkpoint-log.js';
+import { folderWarnings } from './folder-safety.js';
+import { readOrCreateMetadata } from './metadata.js';
+import { limitViolation, readPolicyOf, signaturePolicyViolation } from './read-policy.js';
 import { lineBatches } from './line-batches.js';
 import { checkLine, type LineCheck, type VerifyProblem } from './verify-line.js';
 import { VerifyPool } from './verify-pool.js';
@@ -46,6 +50,10 @@ export interface VerifyReport {
   /** A torn last line: a crashed append, healed by the next open. */
   tornTail: { offset: number; length: number } | null;
   parity: EventSetParity;
+  /** Events from this seq on had to be signed (ledger.json or `requireSignatures`); null: none. */
+  signaturesRequiredFrom: number | null;
+  /** Group- or world-writable ledger files or folder (spec §7.1): anyone on the host could rewrite them. */
+  warnings: string[];
   ok: boolean;
 }
 
@@ -84,6 +92,8 @@ export async function verifyLedger(paths: StorePaths, options: VerifyOptions = {
   }
   const keyring = options.keyring ?? (files.keyring && fs.existsSync(files.keyring) ? Keyring.load(files.keyring) : new Keyring());
   const maxProblems = options.maxProblems ?? 1000;
+  const folder = 'dir' in paths ? ledgerPaths(paths.dir) : undefined;
+  const policy = readPolicyOf(folder ? readOrCreateMetadata(folder.metadata, undefined, NODE_FILE_IO, true) : undefined, options.requireSignatures);
   const problems: VerifyProblem[] = [];
   let problemCount = 0;
   const problem = (p: VerifyProblem) => {
@@ -96,7 +106,7 @@ export async function verifyLedger(paths: StorePaths, options: VerifyOptions = {
   const report = { events: 0, signed: 0, unsigned: 0 };
   const frontier = CompactRange.empty();
   let tornTail: VerifyReport['tornTail'] = null;
-  const onTornTail = (t: TornTail) => (tornTail = { offset: t.offset, length: t.bytes.length });
+  const onTornTail = (t: TornTail) => (tornTail = { offset: t.offset, length: t.length });
   let expectSeq = 0;
   let prev = GENESIS_PREV;
   let total = 0;
@@ -123,8 +133,11 @@ export async function verifyLedger(paths: StorePaths, options: VerifyOptions = {
       if (c.sigProblem) problem(c.sigProblem);
     } else {
       report.unsigned++;
-      if (options.requireSignatures) problem({ code: 'SIGNATURE_REQUIRED', message: `seq ${c.seq} is not signed`, seq: c.seq, ...where });
+      const unsigned = signaturePolicyViolation({ seq: c.seq } as Parameters<typeof signaturePolicyViolation>[0], policy);
+      if (unsigned) problem({ code: 'SIGNATURE_REQUIRED', message: unsigned.message, seq: c.seq, ...where });
     }
+    const tooBig = limitViolation(c.lineBytes, undefined, policy) ?? (c.payloadBytes > policy.limits.maxPayloadBytes ? `canonical payload exceeds the ${policy.limits.maxPayloadBytes}-byte limit (spec §3.1.1)` : undefined);
+    if (tooBig) problem({ code: 'MALFORMED_LINE', message: `seq ${c.seq}: ${tooBig}`, seq: c.seq, ...where });
     frontier.append(Buffer.from(c.hash, 'hex'));
     while (nextCheckpoint < checkpoints.length && checkpoints[nextCheckpoint]!.size === frontier.size) {
       if (!checkCheckpoint(checkpoints[nextCheckpoint]!, frontier, keyring, problem)) checkpointProblems++;
@@ -138,15 +151,16 @@ export async function verifyLedger(paths: StorePaths, options: VerifyOptions = {
     total = jsonl.size();
     const workers = options.workers ?? (total < PARALLEL_MIN_BYTES ? 0 : Math.min(os.availableParallelism(), MAX_DEFAULT_WORKERS));
     if (workers === 0) {
-      for (const line of jsonl.lines(0, onTornTail, total)) consume(checkLine(line, keyring));
+      for (const line of jsonl.lines(0, onTornTail, total, policy.maxLineBytes)) consume(checkLine(line, keyring));
     } else {
       const workerUrl = options.workerUrl ?? new URL('./verify-worker.js', import.meta.url);
       parityRun = parityInWorker(paths, new URL('./parity-worker.js', workerUrl));
       const pool = new VerifyPool(workers, workerUrl, JSON.stringify(keyring));
       try {
         const inFlight: Promise<LineCheck[]>[] = [];
-        for (const batch of lineBatches(jsonl, total, options.batchBytes ?? BATCH_BYTES, onTornTail)) {
-          inFlight.push(pool.check(batch));
+        for (const batch of lineBatches(jsonl, total, options.batchBytes ?? BATCH_BYTES, onTornTail, policy.maxLineBytes)) {
+          const o = batch.overlong;
+          inFlight.push(o ? Promise.resolve([checkLine({ text: '', tooLong: true, offset: o.offset, lineNo: o.lineNo }, keyring)]) : pool.check(batch));
           if (inFlight.length >= workers * IN_FLIGHT_PER_WORKER) for (const c of await inFlight.shift()!) consume(c);
         }
         for (const next of inFlight) for (const c of await next) consume(c);
@@ -169,7 +183,7 @@ export async function verifyLedger(paths: StorePaths, options: VerifyOptions = {
     checkpointProblems++;
     problem({ code: 'CHECKPOINT_INCONSISTENT', message: `checkpoint of size ${cp.size} covers more events than events.jsonl holds (${frontier.size})` });
   }
-  const parity = (await parityRun?.result) ?? (await verifyEventSetParity(paths));
+  const parity = (await parityRun?.result) ?? (await verifyEventSetParity(paths, { maxLineBytes: policy.maxLineBytes }));
   const ok = problemCount === 0 && tornTail === null && parity.inParity;
   return {
     ...report,
@@ -179,6 +193,8 @@ export async function verifyLedger(paths: StorePaths, options: VerifyOptions = {
     problemCount,
     tornTail,
     parity,
+    signaturesRequiredFrom: policy.signaturesRequiredFrom ?? null,
+    warnings: folder ? folderWarnings(folder) : [],
     ok,
   };
 }
@@ -221,7 +237,7 @@ function mergeCheckpoints(rows: CheckpointRow[], records: CheckpointRecord[]): C
 
 function readCheckpoints(sqlitePath: string): CheckpointRow[] {
   if (!fs.existsSync(sqlitePath)) return [];
-  const db = new Database(sqlitePath, { readonly: true, fileMustExist: true });
+  const db = openReadOnlyDatabase(sqlitePath);
   try {
     return db.prepare<[], CheckpointRow>('SELECT size, root, note, created_at FROM checkpoints ORDER BY size').all();
   } catch {

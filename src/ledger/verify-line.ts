@@ -22,6 +22,10 @@ export interface LineToCheck {
   offset: number;
   lineNo?: number;
   badUtf8?: boolean;
+  /** Longer than the reader's line limit; its bytes were not read into memory (spec §7.2). */
+  tooLong?: boolean;
+  /** Byte length with the "\n", when the reader knows it. */
+  length?: number;
 }
 
 /**
@@ -38,6 +42,9 @@ export type LineCheck =
       offset: number;
       lineNo?: number;
       signed: boolean;
+      /** UTF-8 bytes of the line (without "\n") and of its canonical payload, for the §3.1.1 limits. */
+      lineBytes: number;
+      payloadBytes: number;
       /** Set when the signature does not verify against the keyring (spec §4.2, §5.3). */
       sigProblem?: VerifyProblem;
     };
@@ -45,6 +52,9 @@ export type LineCheck =
 /** Throws only for errors that are not a verdict on the line (bugs, not tampering). */
 export function checkLine(line: LineToCheck, keyring: Keyring): LineCheck {
   const where = { offset: line.offset, ...(line.lineNo ? { lineNo: line.lineNo } : {}) };
+  if (line.tooLong) {
+    return { kind: 'problem', problem: { code: 'MALFORMED_LINE', message: `line ${line.lineNo}: longer than the line limit (spec §3.1.1); not read`, ...where } };
+  }
   if (line.badUtf8) {
     return { kind: 'problem', problem: { code: 'MALFORMED_LINE', message: `line ${line.lineNo}: not valid UTF-8`, ...where } };
   }
@@ -57,7 +67,11 @@ export function checkLine(line: LineToCheck, keyring: Keyring): LineCheck {
     return { kind: 'problem', problem: { code: e.code, message: e.message, ...where, ...(seq === undefined ? {} : { seq }) } };
   }
   const ev = rec.event;
-  const check: LineCheck = { kind: 'event', seq: ev.seq, prev: ev.prev, hash: ev.hash, ...where, signed: ev.sig !== undefined };
+  const check: LineCheck = {
+    kind: 'event', seq: ev.seq, prev: ev.prev, hash: ev.hash, ...where, signed: ev.sig !== undefined,
+    lineBytes: line.length === undefined ? Buffer.byteLength(line.text) : line.length - 1,
+    payloadBytes: Buffer.byteLength(rec.payloadJson),
+  };
   if (ev.sig) {
     try {
       verifyEventSignature(ev, keyring);

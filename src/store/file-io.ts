@@ -5,7 +5,8 @@
 import fs from 'node:fs';
 
 export interface FileIO {
-  open(path: string, flags: string, mode?: number): number;
+  /** `flags` as fs.openSync takes them; numeric flags carry O_NOFOLLOW for ledger files. */
+  open(path: string, flags: string | number, mode?: number): number;
   close(fd: number): void;
   size(fd: number): number;
   /** Write all of `data` at `position`. */

@@ -3,11 +3,14 @@
  * prepared better-sqlite3 statements (ADR 0005); readers get a typed Kysely over the same
  * connection.
  */
+import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { ConflictError, LedgerStateError } from '../errors.js';
 import { GENESIS_PREV } from '../format/event.js';
 import { migrateToLatest } from './migrations.js';
+import { asIoError } from './os-error.js';
+import { openReadOnlyDatabase } from './readonly-db.js';
 import type { EventsTable, LedgerSchema } from './schema.js';
 
 export interface Watermark {
@@ -68,8 +71,11 @@ export class Projection {
   static async open(path: string, options: ProjectionOptions = {}): Promise<Projection> {
     let db: Database.Database;
     try {
-      db = new Database(path, { readonly: options.readOnly ?? false, fileMustExist: !options.create });
+      db = options.readOnly ? openReadOnlyDatabase(path) : new Database(path, { fileMustExist: !options.create });
     } catch (e) {
+      // A file the OS refuses (EACCES, EROFS) is an I/O error, not a missing ledger.
+      const io = fs.existsSync(path) || options.create ? asIoError(e, path) : e;
+      if (io !== e) throw io;
       throw new LedgerStateError('LEDGER_NOT_FOUND', `cannot open ${path}: ${(e as Error).message}`, { cause: e });
     }
     try {
@@ -86,6 +92,8 @@ export class Projection {
     } catch (e) {
       db.close();
       if (e instanceof LedgerStateError || e instanceof ConflictError) throw e;
+      const io = asIoError(e, path);
+      if (io !== e) throw io;
       throw new LedgerStateError('LEDGER_CORRUPT', `${path} is not a usable ledger database: ${(e as Error).message}`, { cause: e });
     }
   }

@@ -25,6 +25,7 @@ describe('simulated crashes', () => {
     expect(stats.powerCuts).toBeGreaterThan(MIN_CRASHES / 5);
     expect(stats.crashesDuringOpen).toBeGreaterThan(MIN_CRASHES / 10);
     expect(stats.tornMoved).toBeGreaterThan(10);
+    expect(stats.tornCompleted).toBeGreaterThan(0);
     const places = Object.keys(byWhere).join(' ');
     // (reconcile-crash.test.ts reaches every reconcile point deterministically)
     for (const point of ['append.locked', 'append.sealed', 'jsonl.written', 'jsonl.synced', 'sqlite.inserted', 'sqlite.committed', 'write events.jsonl',

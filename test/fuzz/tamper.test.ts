@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   buildPristine, EVENT_COLUMNS, exhaustiveFlips, flipArb, lineProbes, probeByteFlip, probeTruncation, signatureProbes, sqliteProbes, tamperRoot,
+  signatureStripProbes, symlinkProbes,
   type Pristine,
 } from '../../fuzz/lib/tamper.mjs';
 import { srcLibrary } from '../crash/src-library.js';
@@ -54,6 +55,14 @@ describe('tamper probes', () => {
 
   it('swapped signatures, foreign / misnamed / retired keys, re-sealed forgeries', async () => {
     expect(await signatureProbes(srcLibrary, p)).toBeGreaterThanOrEqual(20);
+  });
+
+  it('signature strip under a recorded signing policy: every line stripped, and a hand-sealed unsigned event appended', async () => {
+    expect(await signatureStripProbes(srcLibrary, p)).toBe(p.n + 1);
+  });
+
+  it('every ledger file replaced by a symlink to a victim file, with and without ledger.db', async () => {
+    expect(await symlinkProbes(srcLibrary, p)).toBe(13);
   });
 
   it('ledger.db: every column of a row edited, a deleted row, an extra row, an edited watermark, at every seq', async () => {

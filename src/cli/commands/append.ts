@@ -7,6 +7,8 @@ import { readSigningKeyFile, type SigningKey } from '../../crypto/signing-key.js
 import { canonicalize } from '../../format/canonical.js';
 import type { SealedEvent } from '../../format/event.js';
 import { Ledger } from '../../ledger/ledger.js';
+import { readOrCreateMetadata } from '../../ledger/metadata.js';
+import { NODE_FILE_IO } from '../../store/file-io.js';
 import type { CliContext } from '../context.js';
 import { requireLedger } from '../ledger-folder.js';
 import { ChunkedWriter } from '../output.js';
@@ -48,10 +50,19 @@ async function readInputs(o: AppendFlags, stdin: NodeJS.ReadStream): Promise<Num
 }
 
 export async function append(ctx: CliContext, dir: string, o: AppendFlags, stdin: NodeJS.ReadStream = process.stdin): Promise<void> {
-  requireLedger(dir);
+  const paths = requireLedger(dir);
+  if (o.key === undefined) {
+    const from = readOrCreateMetadata(paths.metadata, undefined, NODE_FILE_IO, true).signaturesRequiredFrom;
+    if (from !== undefined) {
+      throw new InvalidInputError('INVALID_ARGUMENT', `this ledger requires signed events from seq ${from} (ledger.json); give --key <file>. Nothing was written`, {
+        details: { dir: paths.dir, requiredFrom: from },
+      });
+    }
+  }
   const key: SigningKey | undefined = o.key === undefined ? undefined : readSigningKeyFile(o.key);
   const inputs = await readInputs(o, stdin);
   const ledger = await Ledger.open({ dir, signer: key, lockTimeoutMs: ctx.lockTimeoutMs });
+  for (const w of ledger.warnings) ctx.note(`warning: ${w}`);
   let events: SealedEvent[];
   let before: number;
   try {

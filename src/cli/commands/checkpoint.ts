@@ -13,6 +13,7 @@ export async function checkpoint(ctx: CliContext, dir: string, o: { key: string;
   requireLedger(dir);
   const key = readSigningKeyFile(o.key);
   const ledger = await Ledger.open({ dir, signer: key, lockTimeoutMs: ctx.lockTimeoutMs });
+  for (const w of ledger.warnings) ctx.note(`warning: ${w}`);
   let note: string;
   try {
     note = await ledger.checkpoint(key);

@@ -88,6 +88,7 @@ export async function doctor(ctx: CliContext, dir: string, o: DoctorOptions): Pr
   // Ledger.open reconciles (spec §14.2); its typed errors (SQLITE_AHEAD, MIRROR_CONFLICT,
   // LEDGER_CORRUPT) name the seqs and reach the user as one line with exit 2.
   const ledger = await Ledger.open({ dir, lockTimeoutMs: ctx.lockTimeoutMs });
+  for (const w of ledger.warnings) ctx.note(`warning: ${w}`);
   const healed: ReconcileReport = ledger.lastReconcile;
   await ledger.close();
   const after = await verifyEventSetParity({ dir });

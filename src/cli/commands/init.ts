@@ -16,6 +16,7 @@ export interface InitOptions {
   newKey?: string;
   name?: string;
   origin?: string;
+  requireSignatures?: boolean;
   json?: boolean;
 }
 
@@ -41,18 +42,23 @@ export async function initLedger(ctx: CliContext, dir: string, o: InitOptions): 
     key = generateSigningKey(o.name === undefined ? {} : { name: o.name });
     writeSigningKeyFile(key, o.newKey);
   }
-  const ledger = await Ledger.open({ dir, create: true, lockTimeoutMs: ctx.lockTimeoutMs, ...(o.origin === undefined ? {} : { origin: o.origin }), signer: key });
+  const ledger = await Ledger.open({
+    dir, create: true, lockTimeoutMs: ctx.lockTimeoutMs, ...(o.origin === undefined ? {} : { origin: o.origin }), signer: key,
+    requireSignatures: o.requireSignatures === true,
+  });
   const origin = ledger.metadata.origin;
+  const signing = ledger.metadata.signaturesRequiredFrom === undefined ? 'optional' : 'required';
   await ledger.close();
   const abs = path.resolve(dir);
   const described = key ? describeKey(key) : undefined;
   const keyFile = o.newKey ?? o.key;
   if (o.json) {
-    await ctx.out.json({ dir: abs, origin, key: described ? { ...described, file: path.resolve(keyFile!) } : null });
+    await ctx.out.json({ dir: abs, origin, signatures: signing, key: described ? { ...described, file: path.resolve(keyFile!) } : null });
     return;
   }
   await ctx.out.say(`created ledger ${abs}`);
   await ctx.out.say(`origin       ${origin}`);
+  await ctx.out.say(`signatures   ${signing}${signing === 'required' ? ' (recorded in ledger.json; append needs --key)' : ''}`);
   if (described) {
     for (const line of keyLines(described)) await ctx.out.say(line);
     await ctx.out.say(`key file     ${path.resolve(keyFile!)}${o.newKey ? ' (new, mode 0600: keep it secret, outside the ledger folder)' : ''}`);

@@ -9,7 +9,8 @@ import { requireLedger } from '../ledger-folder.js';
 
 async function withLedger<T>(ctx: CliContext, dir: string, f: (l: Ledger) => T): Promise<T> {
   requireLedger(dir);
-  const ledger = await Ledger.open({ dir, lockTimeoutMs: ctx.lockTimeoutMs });
+  // Read-only: proofs come from the projection as it is, so they work on a read-only copy too.
+  const ledger = await Ledger.open({ dir, readOnly: true });
   try {
     return f(ledger);
   } finally {

@@ -1,0 +1,92 @@
+/**
+ * rebuildProjection (spec §14.3): build a fresh ledger.db from events.jsonl beside the old one,
+ * and swap it in only when it reaches at least the old projection's head. A rebuild from a
+ * damaged events.jsonl that stops short would otherwise replace a complete projection by a
+ * shorter one, leaving the only complete copy as a backup nobody reads: then the old ledger.db
+ * stays in place and nothing changes. The old file is kept aside, never deleted.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { SealedLedgerError } from '../errors.js';
+import { NODE_FILE_IO } from '../store/file-io.js';
+import { type LedgerPaths, ledgerPaths } from './layout.js';
+import { withIoErrors } from '../store/os-error.js';
+import { replayJsonlIntoSqlite, type ReplayOptions, type ReplayReport } from './replay.js';
+
+export interface RebuildReport extends ReplayReport {
+  /** The old projection's head (largest seq of its rows or watermark); -1 when none or unreadable. */
+  oldHead: number;
+  /** True when the new projection replaced the old one; false: nothing was changed. */
+  replaced: boolean;
+  /** Where the old ledger.db files went. */
+  movedAside: { from: string; to: string }[];
+}
+
+const SUFFIXES = ['', '-wal', '-shm'];
+
+export async function rebuildProjection(dir: string, options: Omit<ReplayOptions, 'into'> = {}, now = new Date()): Promise<RebuildReport> {
+  const paths = ledgerPaths(dir);
+  return withIoErrors(paths.sqlite, () => rebuild(paths, dir, options, now));
+}
+
+async function rebuild(paths: LedgerPaths, dir: string, options: Omit<ReplayOptions, 'into'>, now: Date): Promise<RebuildReport> {
+  const oldHead = projectionHead(paths.sqlite);
+  const temp = `${paths.sqlite}.rebuild-${process.pid}`;
+  removeDb(temp);
+  let report: ReplayReport;
+  try {
+    report = await replayJsonlIntoSqlite({ dir }, { ...options, into: temp });
+  } catch (e) {
+    removeDb(temp);
+    throw e;
+  }
+  if (report.toSeq < oldHead) {
+    removeDb(temp);
+    return { ...report, oldHead, replaced: false, movedAside: [] };
+  }
+  const movedAside = moveDatabaseAside(paths.sqlite, now);
+  // The replay closed its connection, so the WAL was checkpointed into the main file; any file
+  // left behind moves with it.
+  for (const s of SUFFIXES) if (fs.existsSync(temp + s)) fs.renameSync(temp + s, paths.sqlite + s);
+  NODE_FILE_IO.syncDir(path.dirname(paths.sqlite));
+  return { ...report, oldHead, replaced: true, movedAside };
+}
+
+/** The highest seq the old projection names, or -1 when it is missing or not readable as one. */
+function projectionHead(sqlitePath: string): number {
+  if (!fs.existsSync(sqlitePath)) return -1;
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(sqlitePath, { readonly: true, fileMustExist: true });
+    const wm = db.prepare<[], { seq: number }>('SELECT seq FROM watermark WHERE id = 1').get()?.seq ?? -1;
+    const max = db.prepare<[], { m: number | null }>('SELECT max(seq) AS m FROM events').get()?.m ?? -1;
+    return Math.max(wm, max);
+  } catch (e) {
+    // A projection that cannot be read holds nothing a rebuild could lose.
+    if (e instanceof SealedLedgerError) throw e;
+    return -1;
+  } finally {
+    db?.close();
+  }
+}
+
+function removeDb(file: string): void {
+  for (const s of SUFFIXES) fs.rmSync(file + s, { force: true });
+}
+
+/** Renames ledger.db, -wal and -shm to ledger.db.bak-<time>[-wal|-shm]; returns what moved. */
+export function moveDatabaseAside(sqlitePath: string, now = new Date()): { from: string; to: string }[] {
+  const stamp = now.toISOString().replace(/[:.]/g, '-');
+  let base = `${sqlitePath}.bak-${stamp}`;
+  for (let n = 1; fs.existsSync(base); n++) base = `${sqlitePath}.bak-${stamp}-${n}`;
+  const moved: { from: string; to: string }[] = [];
+  // The main file first: once it is gone, no new connection will open the old WAL with it.
+  for (const suffix of SUFFIXES) {
+    const from = sqlitePath + suffix;
+    if (!fs.existsSync(from)) continue;
+    fs.renameSync(from, base + suffix);
+    moved.push({ from, to: base + suffix });
+  }
+  return moved;
+}
