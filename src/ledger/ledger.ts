@@ -27,7 +27,7 @@ import { type LedgerPaths, ledgerPaths } from './layout.js';
 import { readOrCreateMetadata, type LedgerMetadata } from './metadata.js';
 import { QuarantineFile } from './quarantine.js';
 import { inspect, type Inspection, reconcile, type ReconcileReport } from './reconcile.js';
-import { appendCheckpointRecord, importCheckpointRecords, readCheckpointRecords } from './checkpoint-log.js';
+import { appendCheckpointRecord, checkpointRecordsNewestFirst, importCheckpointRecords, readCheckpointRecords } from './checkpoint-log.js';
 import type { NoteSigner } from '../merkle/signed-note.js';
 import {
   type ConsistencyProofJson,
@@ -347,9 +347,16 @@ export class Ledger implements LedgerCore {
         if (!this.keyring) throw new KeyError('UNKNOWN_KEY', `key ${key.kid} is not in the ledger's keyring`);
         this.keyring.keyFor(key.kid, { seq: Math.max(0, this.head.seq), at: new Date().toISOString() });
       }
-      const note = issueCheckpoint(this.projection, this.tree, this.frontier, this.metadata.origin, key, (r) =>
-        appendCheckpointRecord(this.paths.checkpoints, r, this.io),
-      );
+      const note = issueCheckpoint({
+        projection: this.projection,
+        jsonl: this.jsonl,
+        frontier: this.frontier,
+        end: this.head.offset,
+        origin: this.metadata.origin,
+        signer: key,
+        recordsNewestFirst: { [Symbol.iterator]: () => checkpointRecordsNewestFirst(this.paths.checkpoints) },
+        persist: (r) => appendCheckpointRecord(this.paths.checkpoints, r, this.io),
+      });
       this.projection.commit();
       return note;
     } finally {

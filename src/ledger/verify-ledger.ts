@@ -30,6 +30,7 @@ import { readCheckpointRecords, type CheckpointRecord } from './checkpoint-log.j
 import { lineBatches } from './line-batches.js';
 import { checkLine, type LineCheck, type VerifyProblem } from './verify-line.js';
 import { VerifyPool } from './verify-pool.js';
+import { StoredTreeCheck } from './tree-check.js';
 
 export type { VerifyProblem } from './verify-line.js';
 
@@ -104,14 +105,17 @@ export async function verifyLedger(paths: StorePaths, options: VerifyOptions = {
   let parityRun: ParityRun | undefined;
 
   /** The checks that need line order, applied to each line's own result in file order. */
+  const treeCheck = StoredTreeCheck.open(files.sqlite, problem);
   const consume = (c: LineCheck) => {
     if (c.kind === 'problem') {
       problem(c.problem);
+      treeCheck?.stop();
       return;
     }
     const where = { offset: c.offset, ...(c.lineNo ? { lineNo: c.lineNo } : {}) };
     report.events++;
     if (c.seq !== expectSeq) {
+      treeCheck?.stop();
       problem({ code: 'SEQ_GAP', message: `line ${c.lineNo}: expected seq ${expectSeq}, found ${c.seq}`, seq: c.seq, ...where });
     } else if (c.prev !== prev) {
       problem({ code: 'CHAIN_BROKEN', message: `seq ${c.seq}: prev does not match the hash of seq ${c.seq - 1}`, seq: c.seq, ...where });
@@ -125,7 +129,9 @@ export async function verifyLedger(paths: StorePaths, options: VerifyOptions = {
       report.unsigned++;
       if (options.requireSignatures) problem({ code: 'SIGNATURE_REQUIRED', message: `seq ${c.seq} is not signed`, seq: c.seq, ...where });
     }
-    frontier.append(Buffer.from(c.hash, 'hex'));
+    const leaf = frontier.size;
+    const completed = frontier.append(Buffer.from(c.hash, 'hex'));
+    treeCheck?.completed(leaf, c.hash, completed);
     while (nextCheckpoint < checkpoints.length && checkpoints[nextCheckpoint]!.size === frontier.size) {
       if (!checkCheckpoint(checkpoints[nextCheckpoint]!, frontier, keyring, problem)) checkpointProblems++;
       nextCheckpoint++;
@@ -155,10 +161,12 @@ export async function verifyLedger(paths: StorePaths, options: VerifyOptions = {
       }
     }
     options.onProgress?.(total, total);
+    treeCheck?.finish(frontier.size);
   } catch (e) {
     await parityRun?.stop();
     throw e;
   } finally {
+    treeCheck?.close();
     jsonl.close();
   }
   for (const cp of checkpoints.slice(nextCheckpoint)) {
