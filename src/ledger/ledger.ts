@@ -22,6 +22,7 @@ import type { Kysely } from 'kysely';
 import { type CrashHook, type CrashPoint } from './crash-points.js';
 import { GroupCommit } from './group-commit.js';
 import { acquireWriterLock } from './writer-lock.js';
+import { loadFolderKeyring } from './folder-keyring.js';
 import type { LedgerCore } from './ledger-core.js';
 import { type LedgerPaths, ledgerPaths } from './layout.js';
 import { readOrCreateMetadata, type LedgerMetadata } from './metadata.js';
@@ -149,7 +150,7 @@ export class Ledger implements LedgerCore {
     if (options.readOnly) return Ledger.openReadOnly(paths, options, io);
     prepareFolder(paths, options, io);
     const metadata = readOrCreateMetadata(paths.metadata, options.origin, io);
-    let keyring = options.keyring ?? (fs.existsSync(paths.keyring) ? Keyring.load(paths.keyring) : undefined);
+    let keyring = options.keyring ?? loadFolderKeyring(paths.keyring);
     const signer = options.signer;
     if (signer && !keyring?.has(signer.kid)) {
       if (keyring && keyring.size > 0) {
@@ -197,7 +198,7 @@ export class Ledger implements LedgerCore {
     if (options.create) throw new InvalidInputError('INVALID_ARGUMENT', 'readOnly and create exclude each other');
     prepareFolder(paths, options, io);
     const metadata = readOrCreateMetadata(paths.metadata, undefined, io, true);
-    const keyring = options.keyring ?? (fs.existsSync(paths.keyring) ? Keyring.load(paths.keyring) : undefined);
+    const keyring = options.keyring ?? loadFolderKeyring(paths.keyring);
     const jsonl = JsonlFile.open(paths.jsonl, io, { readOnly: true });
     try {
       const projection = await Projection.open(paths.sqlite, { readOnly: true });

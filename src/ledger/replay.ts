@@ -13,6 +13,7 @@ import { Projection } from '../store/projection.js';
 import { TreeStore } from '../store/tree-store.js';
 import { ledgerPaths } from './layout.js';
 import { checkAnchor } from './reconcile.js';
+import { loadFolderKeyring } from './folder-keyring.js';
 import { acquireWriterLock } from './writer-lock.js';
 import { importCheckpointRecords, readCheckpointRecords } from './checkpoint-log.js';
 import { assertNothingValidAfter, replayTail, type TailDefect } from './tail-replay.js';
@@ -56,7 +57,7 @@ export async function replayJsonlIntoSqlite(paths: StorePaths, options: ReplayOp
   if (!fs.existsSync(files.jsonl)) {
     throw new LedgerStateError('LEDGER_NOT_FOUND', `${files.jsonl} does not exist`, { details: { path: files.jsonl } });
   }
-  const keyring = options.keyring ?? (files.keyring && fs.existsSync(files.keyring) ? Keyring.load(files.keyring) : undefined);
+  const keyring = options.keyring ?? (files.keyring ? loadFolderKeyring(files.keyring) : undefined);
   const jsonl = JsonlFile.open(files.jsonl, NODE_FILE_IO, { readOnly: true });
   const projection = await Projection.open(files.sqlite, { create: true });
   try {

@@ -31,6 +31,10 @@ import { lineBatches } from './line-batches.js';
 import { checkLine, type LineCheck, type VerifyProblem } from './verify-line.js';
 import { VerifyPool } from './verify-pool.js';
 import { StoredTreeCheck } from './tree-check.js';
+import { loadFolderKeyring } from './folder-keyring.js';
+import { checkProjection, type ProjectionFindings } from './projection-check.js';
+import { ExternalCheckpoints, trustStatement } from './external-checkpoints.js';
+import type { TrustedKeys } from './trusted-keys.js';
 
 export type { VerifyProblem } from './verify-line.js';
 
@@ -47,10 +51,45 @@ export interface VerifyReport {
   /** A torn last line: a crashed append, healed by the next open. */
   tornTail: { offset: number; length: number } | null;
   parity: EventSetParity;
+  /** What ledger.db says about events.jsonl (spec §8.2, §8.3); null without a readable ledger.db. */
+  projection: ProjectionFindings | null;
+  /** What this verification proves, and against whom (spec §17). */
+  trust: TrustStatement;
   ok: boolean;
 }
 
+export interface TrustStatement {
+  /**
+   * `trusted`: signatures and checkpoints were checked against keys given by the caller (obtained
+   * out of band). `folder`: against the folder's own keyring.json (or the caller's `keyring`),
+   * which whoever can write the folder also controls.
+   */
+  keys: 'trusted' | 'folder';
+  statement: string;
+  /** Checkpoints held outside the folder, each checked against the recomputed tree. */
+  externalCheckpoints: { size: number; rootHash: string; consistent: boolean }[];
+  /** What no local verification can detect. */
+  limits: string;
+}
+
+/** A checkpoint held outside the ledger folder (spec §17.3). */
+export interface ExternalCheckpoint {
+  /** The signed note, as published. */
+  note: string;
+  /** Verifier keys (spec §12.3) to check it with; default: `trustedKeys.verifierKeys`. */
+  verifierKeys?: readonly string[];
+}
+
 export interface VerifyOptions {
+  /**
+   * Keys obtained out of band (spec §17.2): event signatures are checked against
+   * `trustedKeys.keyring` only and stored checkpoints against `trustedKeys.verifierKeys` only.
+   * Without them the folder's keyring (or `keyring`) is used, and the report says that this proves
+   * integrity against accidents, not against whoever can write the folder.
+   */
+  trustedKeys?: TrustedKeys;
+  /** Checkpoints held outside the folder that the ledger must extend (spec §17.3). */
+  externalCheckpoints?: readonly ExternalCheckpoint[];
   keyring?: Keyring;
   /** Report unsigned events as problems. */
   requireSignatures?: boolean;
@@ -83,7 +122,9 @@ export async function verifyLedger(paths: StorePaths, options: VerifyOptions = {
   if (options.batchBytes !== undefined && (!Number.isSafeInteger(options.batchBytes) || options.batchBytes < 1)) {
     throw new InvalidInputError('INVALID_ARGUMENT', 'batchBytes must be a positive integer');
   }
-  const keyring = options.keyring ?? (files.keyring && fs.existsSync(files.keyring) ? Keyring.load(files.keyring) : new Keyring());
+  const keyring = options.trustedKeys?.keyring ?? options.keyring ?? (files.keyring ? loadFolderKeyring(files.keyring) : undefined) ?? new Keyring();
+  const checkpointKeys = options.trustedKeys?.verifierKeys;
+  const external = prepareExternal(options, files);
   const maxProblems = options.maxProblems ?? 1000;
   const problems: VerifyProblem[] = [];
   let problemCount = 0;
@@ -133,9 +174,10 @@ export async function verifyLedger(paths: StorePaths, options: VerifyOptions = {
     const completed = frontier.append(Buffer.from(c.hash, 'hex'));
     treeCheck?.completed(leaf, c.hash, completed);
     while (nextCheckpoint < checkpoints.length && checkpoints[nextCheckpoint]!.size === frontier.size) {
-      if (!checkCheckpoint(checkpoints[nextCheckpoint]!, frontier, keyring, problem)) checkpointProblems++;
+      if (!checkCheckpoint(checkpoints[nextCheckpoint]!, frontier, keyring, checkpointKeys, problem)) checkpointProblems++;
       nextCheckpoint++;
     }
+    external.at(frontier, problem);
     if (options.onProgress && report.events % 65536 === 0) options.onProgress(c.offset, total);
   };
 
@@ -171,16 +213,20 @@ export async function verifyLedger(paths: StorePaths, options: VerifyOptions = {
   }
   for (const cp of checkpoints.slice(nextCheckpoint)) {
     if (cp.size === 0) {
-      if (!checkCheckpoint(cp, CompactRange.empty(), keyring, problem)) checkpointProblems++;
+      if (!checkCheckpoint(cp, CompactRange.empty(), keyring, checkpointKeys, problem)) checkpointProblems++;
       continue;
     }
     checkpointProblems++;
     problem({ code: 'CHECKPOINT_INCONSISTENT', message: `checkpoint of size ${cp.size} covers more events than events.jsonl holds (${frontier.size})` });
   }
+  external.finish(frontier, problem);
   const parity = (await parityRun?.result) ?? (await verifyEventSetParity(paths));
+  const projection = checkProjection(files.sqlite, { size: total, lastSeq: expectSeq - 1 }, parity.missingFromSqlite, problem);
   const ok = problemCount === 0 && tornTail === null && parity.inParity;
   return {
     ...report,
+    projection,
+    trust: trustStatement(options, external.results),
     rootHash: frontier.root().toString('hex'),
     checkpoints: { checked: checkpoints.length, problems: checkpointProblems },
     problems,
@@ -189,6 +235,10 @@ export async function verifyLedger(paths: StorePaths, options: VerifyOptions = {
     parity,
     ok,
   };
+}
+
+function prepareExternal(options: VerifyOptions, files: { sqlite: string }): ExternalCheckpoints {
+  return new ExternalCheckpoints(options.externalCheckpoints ?? [], options.trustedKeys?.verifierKeys, files.sqlite);
 }
 
 interface ParityRun {
@@ -240,9 +290,15 @@ function readCheckpoints(sqlitePath: string): CheckpointRow[] {
 }
 
 /** A stored checkpoint must be signed by a keyring key valid for it and name the recomputed root. */
-function checkCheckpoint(cp: CheckpointRow, frontier: CompactRange, keyring: Keyring, problem: (p: VerifyProblem) => void): boolean {
+function checkCheckpoint(
+  cp: CheckpointRow,
+  frontier: CompactRange,
+  keyring: Keyring,
+  trustedVerifiers: readonly string[] | undefined,
+  problem: (p: VerifyProblem) => void,
+): boolean {
   const use = { seq: Math.max(0, cp.size - 1), at: cp.created_at };
-  const verifiers = keyring.list().flatMap((k) => {
+  const verifiers = trustedVerifiers ?? keyring.list().flatMap((k) => {
     try {
       keyring.keyFor(k.kid, use);
       return [verifierKeyString(k.name, k.publicKey)];
@@ -254,7 +310,8 @@ function checkCheckpoint(cp: CheckpointRow, frontier: CompactRange, keyring: Key
     const v = verifyCheckpoint(cp.note, verifiers);
     const root = frontier.root();
     if (v.size !== cp.size || v.rootHash.toString('hex') !== cp.root) {
-      problem({ code: 'CHECKPOINT_INCONSISTENT', message: `stored checkpoint of size ${cp.size} does not match its own signed note` });
+      // The note verifies; the row beside it was edited (a projection or record edit, not JSONL damage).
+      problem({ code: 'CHECKPOINT_RECORD_MISMATCH', message: `the stored size or root of the checkpoint of size ${cp.size} does not match its own signed note: the checkpoints table or checkpoints.jsonl was edited` });
       return false;
     }
     if (!v.rootHash.equals(root)) {
