@@ -68,15 +68,21 @@ async function exportFrom(ctx: CliContext, jsonl: JsonlFile, start: number, o: E
         if (pending ? ev.prev !== pending.hash : start === 0 && ev.prev !== GENESIS_PREV) {
           throw new VerificationError('CHAIN_BROKEN', `seq ${ev.seq}: prev does not match the hash of seq ${ev.seq - 1}`, { details: { seq: ev.seq } });
         }
-        if (ev.sig) verifyEventSignature(ev, keyring);
       } catch (e) {
         await w.flush(); // the lines before the bad one's predecessor are good: deliver them (not that one)
         throw corrupt(e, line.offset, dir);
       }
       if (n++ === 0 && start > 0 && ev.seq !== o.from) return false;
       if (n % 65536 === 0) bar.update(line.offset, total);
+      // This line chains to the pending one: that one is confirmed.
       if (pending && !(await emit(pending))) return true; // the reader went away
       pending = undefined;
+      try {
+        if (ev.sig) verifyEventSignature(ev, keyring);
+      } catch (e) {
+        await w.flush();
+        throw corrupt(e, line.offset, dir);
+      }
       if (o.to !== undefined && ev.seq > o.to) break;
       pending = { text: line.text, seq: ev.seq, hash: ev.hash, kind: ev.kind, actor: ev.actor };
     }
