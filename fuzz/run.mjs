@@ -162,6 +162,14 @@ const SUITES = {
       let m = 0;
       for (let seq = 0; seq < p.n; seq++) m += await T.sqliteProbes(lib, p, seq);
       console.log(`✓ line, signature and ledger.db probes: ${n + m} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      const t0 = Date.now();
+      const trust = [
+        ['merkle_nodes', await T.merkleNodeProbes(lib, p)],
+        ['watermark', await T.watermarkProbes(lib, p)],
+        ['checkpoints table', await T.checkpointTableProbes(lib, p)],
+        ['keyring swap', await T.keyringSwapProbes(lib, p)],
+      ];
+      console.log(`✓ trust-model probes: ${trust.map(([k, c]) => `${k} ${c}`).join(', ')} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     };
     if (args.seed === undefined) await others();
     await run('truncations', fc.asyncProperty(fc.integer({ min: 0, max: p.bytes.length - 1 }), (t) => T.probeTruncation(lib, p, t)), 300);

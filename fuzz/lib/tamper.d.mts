@@ -21,3 +21,8 @@ export declare function sqliteProbes(lib: Library, p: Pristine, seq: number, col
 export declare function signatureProbes(lib: Library, p: Pristine): Promise<number>;
 export declare function tamperRoot(): string;
 export declare const EVENT_COLUMNS: readonly string[];
+export declare function merkleNodeProbes(lib: Library, p: Pristine): Promise<number>;
+export declare function watermarkProbes(lib: Library, p: Pristine): Promise<number>;
+export declare function checkpointTableProbes(lib: Library, p: Pristine): Promise<number>;
+export declare function keyringSwapProbes(lib: Library, p: Pristine): Promise<number>;
+export declare function trustProbes(lib: Library, p: Pristine): Promise<number>;
