@@ -27,6 +27,8 @@ export function checkProjection(
   sqlitePath: string,
   jsonl: { size: number; lastSeq: number },
   missingFromSqlite: readonly SeqRange[],
+  /** Rows parity already reports as differing: their update records add nothing. */
+  mismatched: ReadonlySet<number>,
   problem: (p: VerifyProblem) => void,
 ): ProjectionFindings | null {
   if (!fs.existsSync(sqlitePath)) return null;
@@ -65,6 +67,7 @@ export function checkProjection(
     for (const r of records) {
       // A deleted row events.jsonl still holds is restored by reconcile: drift, reported by parity.
       if (r.op === 'delete' && r.seq <= jsonl.lastSeq) continue;
+      if (r.op === 'update' && mismatched.has(r.seq)) continue;
       problem({
         code: 'PROJECTION_TAMPER',
         seq: r.seq,

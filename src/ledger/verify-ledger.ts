@@ -221,7 +221,13 @@ export async function verifyLedger(paths: StorePaths, options: VerifyOptions = {
   }
   external.finish(frontier, problem);
   const parity = (await parityRun?.result) ?? (await verifyEventSetParity(paths));
-  const projection = checkProjection(files.sqlite, { size: total, lastSeq: expectSeq - 1 }, parity.missingFromSqlite, problem);
+  const projection = checkProjection(
+    files.sqlite,
+    { size: total, lastSeq: expectSeq - 1 },
+    parity.missingFromSqlite,
+    new Set(parity.mismatches.map((m) => m.seq)),
+    problem,
+  );
   const ok = problemCount === 0 && tornTail === null && parity.inParity;
   return {
     ...report,

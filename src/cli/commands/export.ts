@@ -62,6 +62,13 @@ async function exportFrom(ctx: CliContext, jsonl: JsonlFile, start: number, o: E
       let ev;
       try {
         ev = parseEventLine(line.text, { offset: line.offset, ...(line.lineNo ? { lineNo: line.lineNo } : {}) }).event;
+      } catch (e) {
+        // This line is damaged in itself; nothing says the one before it is: deliver it.
+        if (pending && isSealedLedgerError(e)) await emit(pending);
+        await w.flush();
+        throw corrupt(e, line.offset, dir);
+      }
+      try {
         if (pending ? ev.seq !== pending.seq + 1 : start === 0 && ev.seq !== 0) {
           throw new VerificationError('SEQ_GAP', `seq ${ev.seq} follows seq ${pending?.seq ?? 'nothing'}`, { details: { seq: ev.seq } });
         }
@@ -69,7 +76,7 @@ async function exportFrom(ctx: CliContext, jsonl: JsonlFile, start: number, o: E
           throw new VerificationError('CHAIN_BROKEN', `seq ${ev.seq}: prev does not match the hash of seq ${ev.seq - 1}`, { details: { seq: ev.seq } });
         }
       } catch (e) {
-        await w.flush(); // the lines before the bad one's predecessor are good: deliver them (not that one)
+        await w.flush(); // a broken link may be the predecessor's doing: it is not delivered
         throw corrupt(e, line.offset, dir);
       }
       if (n++ === 0 && start > 0 && ev.seq !== o.from) return false;
