@@ -273,13 +273,22 @@ interface CheckpointRow {
   root: string;
   note: string;
   created_at: string;
+  /** Where the row came from, for findings about the row itself. */
+  source?: string;
 }
 
-/** ledger.db's checkpoints and checkpoints.jsonl's, each distinct note once, by size. */
+/**
+ * ledger.db's checkpoints and checkpoints.jsonl's, each distinct (note, size, root) once, by
+ * size: a note stored twice with the same size and root is checked once, and a copy whose size
+ * or root was edited is checked (and reported) on its own.
+ */
 function mergeCheckpoints(rows: CheckpointRow[], records: CheckpointRecord[]): CheckpointRow[] {
   const seen = new Map<string, CheckpointRow>();
-  for (const r of rows) seen.set(r.note, r);
-  for (const r of records) if (!seen.has(r.note)) seen.set(r.note, { size: r.size, root: r.root, note: r.note, created_at: r.createdAt });
+  const key = (r: { note: string; size: number; root: string }) => `${r.size}\n${r.root}\n${r.note}`;
+  for (const r of rows) seen.set(key(r), { ...r, source: 'the checkpoints table of ledger.db' });
+  for (const r of records) {
+    if (!seen.has(key(r))) seen.set(key(r), { size: r.size, root: r.root, note: r.note, created_at: r.createdAt, source: 'checkpoints.jsonl' });
+  }
   return [...seen.values()].sort((a, b) => a.size - b.size);
 }
 
@@ -317,7 +326,7 @@ function checkCheckpoint(
     const root = frontier.root();
     if (v.size !== cp.size || v.rootHash.toString('hex') !== cp.root) {
       // The note verifies; the row beside it was edited (a projection or record edit, not JSONL damage).
-      problem({ code: 'CHECKPOINT_RECORD_MISMATCH', message: `the stored size or root of the checkpoint of size ${cp.size} does not match its own signed note: the checkpoints table or checkpoints.jsonl was edited` });
+      problem({ code: 'CHECKPOINT_RECORD_MISMATCH', message: `the size or root stored in ${cp.source ?? 'ledger.db'} for the checkpoint of size ${cp.size} does not match its own signed note: it was edited (the note is intact)` });
       return false;
     }
     if (!v.rootHash.equals(root)) {
