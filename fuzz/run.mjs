@@ -166,6 +166,14 @@ const SUITES = {
       const folder = Date.now();
       const s = (await T.signatureStripProbes(lib, p)) + (await T.symlinkProbes(lib, p));
       console.log(`✓ signature-strip and symlink probes: ${s} in ${((Date.now() - folder) / 1000).toFixed(1)} s`);
+      const t0 = Date.now();
+      const trust = [
+        ['merkle_nodes', await T.merkleNodeProbes(lib, p)],
+        ['watermark', await T.watermarkProbes(lib, p)],
+        ['checkpoints table', await T.checkpointTableProbes(lib, p)],
+        ['keyring swap', await T.keyringSwapProbes(lib, p)],
+      ];
+      console.log(`✓ trust-model probes: ${trust.map(([k, c]) => `${k} ${c}`).join(', ')} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     };
     if (args.seed === undefined) await others();
     await run('truncations', fc.asyncProperty(fc.integer({ min: 0, max: p.bytes.length - 1 }), (t) => T.probeTruncation(lib, p, t)), 300);

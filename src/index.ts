@@ -56,7 +56,9 @@ export type { ReplayReport, ReplayOptions, StorePaths } from './ledger/replay.js
 export { verifyEventSetParity } from './ledger/parity.js';
 export type { EventSetParity, EventMismatch, SeqRange, JsonlDefect } from './ledger/parity.js';
 export { verifyLedger } from './ledger/verify-ledger.js';
-export type { VerifyReport, VerifyProblem, VerifyOptions } from './ledger/verify-ledger.js';
+export type { VerifyReport, VerifyProblem, VerifyOptions, TrustStatement, ExternalCheckpoint } from './ledger/verify-ledger.js';
+export { loadTrustedKeys, trustedKeysFromKeyring, trustedKeysFromVerifierKeys } from './ledger/trusted-keys.js';
+export type { TrustedKeys } from './ledger/trusted-keys.js';
 export type { LedgerSchema } from './store/schema.js';
 
 // Verifiable log (spec §11, §12)

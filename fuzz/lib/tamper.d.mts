@@ -23,3 +23,8 @@ export declare function signatureStripProbes(lib: Library, p: Pristine): Promise
 export declare function symlinkProbes(lib: Library, p: Pristine): Promise<number>;
 export declare function tamperRoot(): string;
 export declare const EVENT_COLUMNS: readonly string[];
+export declare function merkleNodeProbes(lib: Library, p: Pristine): Promise<number>;
+export declare function watermarkProbes(lib: Library, p: Pristine): Promise<number>;
+export declare function checkpointTableProbes(lib: Library, p: Pristine): Promise<number>;
+export declare function keyringSwapProbes(lib: Library, p: Pristine): Promise<number>;
+export declare function trustProbes(lib: Library, p: Pristine): Promise<number>;

@@ -512,6 +512,111 @@ export async function signatureStripProbes(lib, p) {
   return count;
 }
 
+// ---- Trust-model probes (spec §12.6, §17): SQLite-side and folder-side edits an attacker who
+// can write the folder makes without a signing key. Each is self-contained.
+
+function checkpointsLines(dir) {
+  const file = path.join(dir, 'checkpoints.jsonl');
+  return fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+}
+
+/**
+ * Every merkle_nodes row of the pristine ledger replaced by another hash: verify names the node
+ * (MERKLE_NODE_MISMATCH), and a checkpoint signed afterwards is refused when the node is on the
+ * frontier (its root would be forged) and never signs a root other than that of the JSONL leaves.
+ */
+export async function merkleNodeProbes(lib, p) {
+  const nodes = (() => {
+    const db = new Database(path.join(p.dir, O.SQLITE), { readonly: true });
+    try {
+      return db.prepare('SELECT level, idx FROM merkle_nodes ORDER BY level, idx').all();
+    } finally {
+      db.close();
+    }
+  })();
+  const leaves = p.lines.map((l) => Buffer.from(JSON.parse(l.bytes.toString()).hash, 'hex'));
+  const honestRoot = lib.rootFromLeaves(leaves);
+  const vkey = lib.verifierKeyString(p.keyA.name, p.keyA.publicKey);
+  let count = 0;
+  for (const { level, idx } of nodes) {
+    const name = `poisoned merkle_nodes (${level}, ${idx})`;
+    const dir = copy(p);
+    try {
+      editSqlite(dir, 'UPDATE merkle_nodes SET hash = ? WHERE level = ? AND idx = ?', Buffer.alloc(32, 0xee), level, idx);
+      const v = await lib.verifyLedger({ dir }, { keyring: p.keyring, ...lib.verifyDefaults });
+      if (!v.problems.some((q) => q.code === 'MERKLE_NODE_MISMATCH' && q.message.includes(`(${level}, ${idx})`))) {
+        throw new O.PropertyViolation('tamper-detected', `${name}: verify does not name the node: ${JSON.stringify(v.problems.slice(0, 3))}`);
+      }
+      const before = checkpointsLines(dir);
+      let note;
+      try {
+        const l = await lib.Ledger.open({ dir, keyring: p.keyring, signer: p.keyA });
+        try {
+          note = await l.checkpoint(p.keyA);
+        } finally {
+          await l.close();
+        }
+      } catch (e) {
+        if (e.code !== 'LEDGER_CORRUPT') throw new O.PropertyViolation('tamper-detected', `${name}: checkpoint failed with ${O.describeError(e)}, expected LEDGER_CORRUPT`);
+        if (checkpointsLines(dir) !== before) throw new O.PropertyViolation('tamper-detected', `${name}: a refused checkpoint changed checkpoints.jsonl`);
+      }
+      if (note !== undefined && !lib.verifyCheckpoint(note, [vkey]).rootHash.equals(honestRoot)) {
+        throw new O.PropertyViolation('tamper-detected', `${name}: the honest key signed a root that is not the root of events.jsonl's leaves`);
+      }
+      count++;
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return count;
+}
+
+/** The last k lines cut from events.jsonl and their rows deleted: the watermark and the tamper log say so. */
+export async function watermarkProbes(lib, p) {
+  let count = 0;
+  for (let k = 1; k < p.n; k++) {
+    const name = `last ${k} lines and rows removed`;
+    const dir = copy(p);
+    try {
+      withLines(p, dir, p.lines.slice(0, p.n - k).map((l) => l.bytes));
+      editSqlite(dir, 'DELETE FROM events WHERE seq >= ?', p.n - k);
+      const v = await lib.verifyLedger({ dir }, { keyring: p.keyring, ...lib.verifyDefaults });
+      const codes = v.problems.map((q) => q.code);
+      if (v.ok || !codes.includes('WATERMARK_PAST_END') || codes.filter((c) => c === 'PROJECTION_TAMPER').length !== k) {
+        throw new O.PropertyViolation('tamper-detected', `${name}: expected WATERMARK_PAST_END and ${k} PROJECTION_TAMPER, got ${JSON.stringify(codes)}`);
+      }
+      count++;
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return count;
+}
+
+/** A checkpoint's size or root edited in the checkpoints table: reported as a record edit, not as JSONL damage. */
+export async function checkpointTableProbes(lib, p) {
+  let count = 0;
+  for (const [column, value] of [['root', 'ab'.repeat(32)], ['size', p.n - 1]]) {
+    const name = `checkpoints.${column} edited`;
+    const dir = copy(p);
+    try {
+      const l = await lib.Ledger.open({ dir, keyring: p.keyring, signer: p.keyA });
+      await l.checkpoint(p.keyA);
+      await l.close();
+      editSqlite(dir, `UPDATE checkpoints SET "${column}" = ?`, value);
+      const v = await lib.verifyLedger({ dir }, { keyring: p.keyring, ...lib.verifyDefaults });
+      const codes = v.problems.map((q) => q.code);
+      if (v.ok || !codes.includes('CHECKPOINT_RECORD_MISMATCH') || codes.some((c) => c !== 'CHECKPOINT_RECORD_MISMATCH')) {
+        throw new O.PropertyViolation('tamper-detected', `${name}: expected only CHECKPOINT_RECORD_MISMATCH, got ${JSON.stringify(v.problems.slice(0, 3))}`);
+      }
+      count++;
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return count;
+}
+
 /**
  * Symlinks (spec §7.1): any ledger file replaced by a symlink to a victim file makes open and
  * replay refuse with LEDGER_CORRUPT naming it; the victim is never read into the ledger, moved,
@@ -557,4 +662,42 @@ export async function symlinkProbes(lib, p) {
     }
   }
   return count;
+}
+
+/**
+ * keyring.json swapped for one holding only key C, history re-signed by C: the folder vouches for
+ * itself (verify with its own keyring is ok), keys obtained out of band fail every event.
+ */
+export async function keyringSwapProbes(lib, p) {
+  const dir = copy(p);
+  try {
+    const entry = (k) => ({ kid: k.kid, name: k.name, publicKey: k.publicKey });
+    new lib.Keyring([entry(p.keyC)]).save(path.join(dir, 'keyring.json'));
+    const events = p.lines.map((l) => JSON.parse(l.bytes.toString()));
+    const resigned = [];
+    for (const [i, e] of events.entries()) {
+      const sealed = lib.sealEvent({ kind: e.kind, id: e.id, at: e.at, ...(e.actor === undefined ? {} : { actor: e.actor }), payload: e.payload }, { seq: i, prev: i === 0 ? O.GENESIS_PREV : resigned[i - 1].hash });
+      resigned.push(lib.signEvent(sealed, p.keyC));
+    }
+    withLines(p, dir, resigned.map((e) => lineOf(lib, e)));
+    for (const f of ['ledger.db', 'ledger.db-wal', 'ledger.db-shm']) fs.rmSync(path.join(dir, f), { force: true });
+    await lib.replayJsonlIntoSqlite({ dir });
+    const folder = await lib.verifyLedger({ dir }, lib.verifyDefaults);
+    if (!folder.ok || folder.trust.keys !== 'folder' || !/not against whoever can write the folder/.test(folder.trust.statement)) {
+      throw new O.PropertyViolation('tamper-detected', `keyring swap: the folder-keyring verify should pass and say what it proves: ${JSON.stringify(folder.trust)} ${JSON.stringify(folder.problems.slice(0, 2))}`);
+    }
+    const trusted = await lib.verifyLedger({ dir }, { trustedKeys: lib.trustedKeysFromKeyring(p.keyring), ...lib.verifyDefaults });
+    const unknown = trusted.problems.filter((q) => q.code === 'UNKNOWN_KEY').map((q) => q.seq);
+    if (trusted.ok || unknown.length !== p.n || unknown.some((s, i) => s !== i)) {
+      throw new O.PropertyViolation('tamper-detected', `keyring swap: trusted keys should fail every seq with UNKNOWN_KEY, got ${JSON.stringify(trusted.problems.slice(0, 3))}`);
+    }
+    return 2;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** All trust-model probes; returns how many ran. */
+export async function trustProbes(lib, p) {
+  return (await merkleNodeProbes(lib, p)) + (await watermarkProbes(lib, p)) + (await checkpointTableProbes(lib, p)) + (await keyringSwapProbes(lib, p));
 }

@@ -11,10 +11,13 @@ import type { InitOptions } from './commands/init.js';
 import type { KeygenOptions } from './commands/keygen.js';
 import type { AddOptions } from './commands/keys.js';
 import type { TailOptions } from './commands/tail.js';
+import type { VerifyFlags } from './commands/verify.js';
 import type { CliContext } from './context.js';
 import { parseCount, parsePositive } from './option-parsers.js';
 
 type Json = { json?: boolean };
+
+const collect = (value: string, previous: string[]) => [...previous, value];
 
 export function registerCommands(program: Command, ctx: CliContext): void {
   program
@@ -102,13 +105,16 @@ export function registerCommands(program: Command, ctx: CliContext): void {
     .command('verify')
     .summary('check seals, chain, signatures, checkpoints and JSONL <-> SQLite parity')
     .description(
-      "Check every event's canonical form, seal, chain link and signature (against keyring.json), every stored checkpoint, and JSONL <-> SQLite parity. Changes nothing.\nExit 0: all holds. 1: drift that doctor --reconcile heals. 2: tampering or corruption.",
+      "Check every event's canonical form, seal, chain link and signature, every stored checkpoint, ledger.db's Merkle nodes, watermark and tamper records, and JSONL <-> SQLite parity. Changes nothing.\nWithout --trusted-keys, signatures are checked against the folder's own keyring.json: that proves integrity against accidents, not against whoever can write the folder. With --trusted-keys and --checkpoint, against keys and checkpoints kept elsewhere (spec §17).\nExit 0: all holds. 1: drift that doctor --reconcile heals. 2: tampering or corruption.",
     )
     .argument('<dir>', 'ledger folder')
     .option('--json', 'print the VerifyReport as JSON')
     .option('--require-signatures', 'report unsigned events as problems')
     .option('--workers <n>', 'worker threads checking seals and signatures; 0: all on one thread (default: one per core, up to 8; none below 1 MiB)', parseCount)
-    .action(async (dir: string, o: Json & { requireSignatures?: boolean; workers?: number }) => (await import('./commands/verify.js')).verify(ctx, dir, o));
+    .option('--trusted-keys <file>', 'check signatures and checkpoints only against these keys, obtained out of band: a keyring file, or verifier keys one per line (default: the folder\'s own keyring, which proves nothing against whoever can write the folder)')
+    .option('--checkpoint <note-file>', 'a signed checkpoint held outside the folder: the ledger must extend it (repeatable)', collect, [])
+    .option('--verifier-key <vkey>', 'verifier key (name+id+base64) for --checkpoint (repeatable; default: the --trusted-keys)', collect, [])
+    .action(async (dir: string, o: VerifyFlags) => (await import('./commands/verify.js')).verify(ctx, dir, o));
 
   program
     .command('doctor')

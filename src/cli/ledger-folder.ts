@@ -54,3 +54,11 @@ export function assertKeyOutsideLedger(keyPath: string, dir: string): void {
     );
   }
 }
+
+/** INVALID_ARGUMENT when `keyPath` lies inside any ledger folder (one holding events.jsonl). */
+export function assertKeyOutsideAnyLedger(keyPath: string): void {
+  for (let dir = path.dirname(realish(keyPath)); ; dir = path.dirname(dir)) {
+    if (isLedger(dir)) assertKeyOutsideLedger(keyPath, dir);
+    if (path.dirname(dir) === dir) return;
+  }
+}

@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { ReconcileReport } from '../ledger/reconcile.js';
 import type { ReplayReport } from '../ledger/replay.js';
 import type { VerifyReport } from '../ledger/verify-ledger.js';
-import { countSeqs, describeRanges, findingCount, tamperFindings, verdictOf } from './verdict.js';
+import { countSeqs, describeRanges, findingCount, tamperAdvice, tamperFindings, verdictOf } from './verdict.js';
 
 const MAX_LISTED = 20;
 
@@ -34,6 +34,14 @@ export function verifyReportText(report: VerifyReport, dir: string): string[] {
   lines.push(row('torn tail', report.tornTail ? `${report.tornTail.length} bytes at offset ${report.tornTail.offset} (an unfinished append)` : 'none'));
   lines.push(row('signing', report.signaturesRequiredFrom === null ? 'optional (no signing policy)' : `required from seq ${report.signaturesRequiredFrom}`));
   for (const w of report.warnings) lines.push(row('warning', w));
+  const pr = report.projection;
+  if (pr?.watermarkPastEnd) lines.push(row('watermark', `seq ${pr.watermarkPastEnd.seq} at byte ${pr.watermarkPastEnd.offset}: past the end of events.jsonl`));
+  if (pr && pr.tamperRecordCount > 0) lines.push(row('tamper log', `${pr.tamperRecordCount} projection_tamper record${pr.tamperRecordCount === 1 ? '' : 's'} (seq ${pr.tamperRecords.slice(0, 8).map((r) => `${r.seq} ${r.op}`).join(', ')}${pr.tamperRecordCount > 8 ? ', …' : ''})`));
+  const t = report.trust;
+  lines.push(row('trust', t.keys === 'trusted' ? 'keys given out of band (--trusted-keys)' : "the folder's own keyring.json"));
+  lines.push(row('', t.statement));
+  for (const c of t.externalCheckpoints) lines.push(row('', `external checkpoint of size ${c.size}: ${c.consistent ? 'extended by this ledger' : 'NOT extended by this ledger'}`));
+  lines.push(row('', t.limits));
   const findings = tamperFindings(report);
   if (findings.length === 0) lines.push(row('problems', 'none'));
   else {
@@ -43,7 +51,7 @@ export function verifyReportText(report: VerifyReport, dir: string): string[] {
     if (total > MAX_LISTED) lines.push(`  … ${total - MAX_LISTED} more (use --json for the full list)`);
   }
   const v = verdictOf(report);
-  lines.push(row('verdict', v === 'ok' ? 'OK' : v === 'drift' ? `DRIFT: heal with: sealed-ledger doctor ${dir} --reconcile` : 'TAMPERED: do not reconcile; investigate the seqs above'));
+  lines.push(row('verdict', v === 'ok' ? 'OK' : v === 'drift' ? `DRIFT: heal with: sealed-ledger doctor ${dir} --reconcile` : `TAMPERED: ${tamperAdvice(report, dir)}`));
   return lines;
 }
 

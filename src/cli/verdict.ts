@@ -60,6 +60,39 @@ export function describeRanges(ranges: readonly SeqRange[], max = 8): string {
   return ranges.length > max ? `${shown}, and ${ranges.length - max} more ranges` : shown;
 }
 
+/**
+ * Where the damage is, which decides the advice (spec §15.3): only in ledger.db (rebuild it
+ * from events.jsonl), events.jsonl lost events ledger.db still remembers (restore events.jsonl;
+ * never rebuild over the evidence), or events.jsonl itself fails (investigate, restore).
+ */
+export type DamageScope = 'projection' | 'lost-tail' | 'canonical';
+
+const PROJECTION_CODES = new Set(['MIRROR_CONFLICT', 'MERKLE_NODE_MISMATCH', 'CHECKPOINT_RECORD_MISMATCH', 'PROJECTION_TAMPER']);
+const LOST_TAIL_CODES = new Set(['SQLITE_AHEAD', 'WATERMARK_PAST_END']);
+
+export function damageScope(report: VerifyReport): DamageScope {
+  const findings = tamperFindings(report);
+  const lastSeq = report.events - 1;
+  const lost = (f: Finding) => LOST_TAIL_CODES.has(f.code) || (f.code === 'PROJECTION_TAMPER' && f.seq !== undefined && f.seq > lastSeq);
+  // Findings past the report's caps are unseen: then nothing is known to be only in ledger.db.
+  if (findingCount(report) === findings.length && findings.every((f) => PROJECTION_CODES.has(f.code) || lost(f))) {
+    return findings.some(lost) ? 'lost-tail' : 'projection';
+  }
+  return 'canonical';
+}
+
+/** What to do about a tampered verdict, for the stderr line, the report and doctor's refusal. */
+export function tamperAdvice(report: VerifyReport, dir: string): string {
+  switch (damageScope(report)) {
+    case 'projection':
+      return `events.jsonl verifies; only ledger.db differs from it: rebuild ledger.db with: sealed-ledger replay ${dir} --rebuild (the old ledger.db is kept aside)`;
+    case 'lost-tail':
+      return 'events.jsonl lost events that ledger.db mirrored: restore events.jsonl from a backup or an off-host copy; do not rebuild ledger.db, it holds the evidence';
+    default:
+      return 'events.jsonl itself fails verification: do not reconcile; investigate the seqs above and restore events.jsonl from a backup or an off-host copy';
+  }
+}
+
 export function verdictOf(report: VerifyReport): Verdict {
   if (report.ok) return 'ok';
   return findingCount(report) > 0 ? 'tampered' : 'drift';
@@ -90,5 +123,5 @@ export function verdictLine(report: VerifyReport, dir: string): string | undefin
   const first = findings[0]!;
   const total = findingCount(report);
   return `TAMPERED: ${first.code}${first.seq === undefined ? '' : ` at seq ${first.seq}`}: ${first.message}` +
-    (total > 1 ? ` (and ${total - 1} more)` : '');
+    (total > 1 ? ` (and ${total - 1} more)` : '') + `; ${tamperAdvice(report, dir)}`;
 }

@@ -14,6 +14,24 @@ export interface CheckpointRecord {
   root: string;
   note: string;
   createdAt: string;
+  /**
+   * The compact range of the signed tree, hex, largest subtree first (spec §12.6), and the byte
+   * offset in events.jsonl just past its last leaf's line: where the next checkpoint's derivation
+   * starts. Unsigned; trusted only when the range hashes to the note's signed root. Absent in
+   * records written before §12.6.
+   */
+  range?: string[];
+  offset?: number;
+}
+
+const HASH_HEX = /^[0-9a-f]{64}$/;
+
+function parseRecord(line: string): CheckpointRecord {
+  const r = JSON.parse(line) as CheckpointRecord;
+  if (!Number.isSafeInteger(r.size) || typeof r.root !== 'string' || typeof r.note !== 'string' || typeof r.createdAt !== 'string') throw new Error('fields');
+  if (r.range !== undefined && !(Array.isArray(r.range) && r.range.every((h) => typeof h === 'string' && HASH_HEX.test(h)))) throw new Error('range');
+  if (r.offset !== undefined && !(Number.isSafeInteger(r.offset) && r.offset >= 0)) throw new Error('offset');
+  return r;
 }
 
 export function appendCheckpointRecord(path: string, record: CheckpointRecord, io: FileIO): void {
@@ -33,13 +51,77 @@ export function readCheckpointRecords(path: string): CheckpointRecord[] {
   const complete = lines.slice(0, -1);
   return complete.map((line, i) => {
     try {
-      const r = JSON.parse(line) as CheckpointRecord;
-      if (!Number.isSafeInteger(r.size) || typeof r.root !== 'string' || typeof r.note !== 'string' || typeof r.createdAt !== 'string') throw new Error('fields');
-      return r;
+      return parseRecord(line);
     } catch (e) {
       throw new LedgerStateError('LEDGER_CORRUPT', `${path} line ${i + 1} is not a checkpoint record`, { cause: e, details: { lineNo: i + 1 } });
     }
   });
+}
+
+const TAIL_CHUNK = 64 << 10;
+
+/**
+ * Records from the last complete line backwards, reading the file from its end in chunks, so the
+ * newest checkpoint costs O(its line) however many were issued. A torn last line is skipped.
+ */
+export function* checkpointRecordsNewestFirst(path: string): Generator<CheckpointRecord> {
+  let fd: number;
+  try {
+    fd = fs.openSync(path, 'r');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new LedgerStateError('IO_ERROR', `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e, details: { path } });
+  }
+  const readAt = (start: number, end: number) => {
+    const b = Buffer.alloc(end - start);
+    let got = 0;
+    while (got < b.length) {
+      const n = fs.readSync(fd, b, got, b.length - got, start + got);
+      if (n === 0) break;
+      got += n;
+    }
+    return b.subarray(0, got);
+  };
+  try {
+    // The end of the last complete line: bytes after it are a torn record, never returned.
+    let end = fs.fstatSync(fd).size;
+    for (;;) {
+      if (end === 0) return;
+      const start = Math.max(0, end - TAIL_CHUNK);
+      const nl = readAt(start, end).lastIndexOf(0x0a);
+      if (nl !== -1) {
+        end = start + nl + 1;
+        break;
+      }
+      end = start;
+    }
+    // Walk back: `head` holds the bytes of a line whose start is further back.
+    let head = Buffer.alloc(0);
+    while (end > 0) {
+      const start = Math.max(0, end - TAIL_CHUNK);
+      const data = Buffer.concat([readAt(start, end), head]);
+      const parts: Buffer[] = [];
+      let from = 0;
+      for (let i = data.indexOf(0x0a); i !== -1; i = data.indexOf(0x0a, from)) {
+        parts.push(data.subarray(from, i));
+        from = i + 1;
+      }
+      // data ends with a newline, so parts[0] is the only line that may begin before `start`.
+      for (let i = parts.length - 1; i >= (start === 0 ? 0 : 1); i--) {
+        const line = parts[i]!.toString('utf8');
+        try {
+          yield parseRecord(line);
+        } catch (e) {
+          throw new LedgerStateError('LEDGER_CORRUPT', `${path} holds a line that is not a checkpoint record`, { cause: e, details: { path } });
+        }
+      }
+      if (start === 0) return;
+      head = Buffer.concat([parts[0]!, Buffer.of(0x0a)]);
+      end = start;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /** Copy records into ledger.db that it lacks (after a rebuild); requires a write transaction. */

@@ -23,6 +23,7 @@ import type { Kysely } from 'kysely';
 import { type CrashHook, type CrashPoint } from './crash-points.js';
 import { GroupCommit } from './group-commit.js';
 import { acquireWriterLock } from './writer-lock.js';
+import { loadFolderKeyring } from './folder-keyring.js';
 import type { LedgerCore } from './ledger-core.js';
 import { type LedgerPaths, ledgerPaths } from './layout.js';
 import { readOrCreateMetadata, writeMetadata, type LedgerMetadata } from './metadata.js';
@@ -30,7 +31,7 @@ import { assertNoLinks, folderWarnings } from './folder-safety.js';
 import { OPEN_POLICY, readPolicyOf, type ReadPolicy } from './read-policy.js';
 import { QuarantineFile } from './quarantine.js';
 import { inspect, type Inspection, reconcile, type ReconcileReport } from './reconcile.js';
-import { appendCheckpointRecord, importCheckpointRecords, readCheckpointRecords } from './checkpoint-log.js';
+import { appendCheckpointRecord, checkpointRecordsNewestFirst, importCheckpointRecords, readCheckpointRecords } from './checkpoint-log.js';
 import type { NoteSigner } from '../merkle/signed-note.js';
 import {
   type ConsistencyProofJson,
@@ -177,7 +178,7 @@ export class Ledger implements LedgerCore {
         details: { limit: policy.limits.maxPayloadBytes },
       });
     }
-    let keyring = options.keyring ?? (fs.existsSync(paths.keyring) ? Keyring.load(paths.keyring) : undefined);
+    let keyring = options.keyring ?? loadFolderKeyring(paths.keyring);
     const signer = options.signer;
     if (signer && !keyring?.has(signer.kid)) {
       if (keyring && keyring.size > 0) {
@@ -233,7 +234,7 @@ export class Ledger implements LedgerCore {
     if (options.create) throw new InvalidInputError('INVALID_ARGUMENT', 'readOnly and create exclude each other');
     prepareFolder(paths, options, io);
     const metadata = readOrCreateMetadata(paths.metadata, undefined, io, true);
-    const keyring = options.keyring ?? (fs.existsSync(paths.keyring) ? Keyring.load(paths.keyring) : undefined);
+    const keyring = options.keyring ?? loadFolderKeyring(paths.keyring);
     const jsonl = JsonlFile.open(paths.jsonl, io, { readOnly: true });
     try {
       const projection = await Projection.open(paths.sqlite, { readOnly: true });
@@ -387,9 +388,16 @@ export class Ledger implements LedgerCore {
         if (!this.keyring) throw new KeyError('UNKNOWN_KEY', `key ${key.kid} is not in the ledger's keyring`);
         this.keyring.keyFor(key.kid, { seq: Math.max(0, this.head.seq), at: new Date().toISOString() });
       }
-      const note = issueCheckpoint(this.projection, this.tree, this.frontier, this.metadata.origin, key, (r) =>
-        appendCheckpointRecord(this.paths.checkpoints, r, this.io),
-      );
+      const note = issueCheckpoint({
+        projection: this.projection,
+        jsonl: this.jsonl,
+        frontier: this.frontier,
+        end: this.head.offset,
+        origin: this.metadata.origin,
+        signer: key,
+        recordsNewestFirst: { [Symbol.iterator]: () => checkpointRecordsNewestFirst(this.paths.checkpoints) },
+        persist: (r) => appendCheckpointRecord(this.paths.checkpoints, r, this.io),
+      });
       this.projection.commit();
       return note;
     } finally {

@@ -101,10 +101,11 @@ function openReadOnly(file: string): Database.Database {
   try {
     db = openReadOnlyDatabase(file);
     db.prepare('SELECT seq FROM watermark WHERE id = 1').get();
+    db.prepare('SELECT seq FROM events LIMIT 0').all(); // a dropped table is damage, not a bug
     return db;
   } catch (e) {
     db?.close();
-    throw new LedgerStateError('LEDGER_CORRUPT', `${file} is not a readable ledger database: ${(e as Error).message}`, { cause: e });
+    throw new LedgerStateError('LEDGER_CORRUPT', `${file} is not a readable ledger database: ${(e as Error).message}; events.jsonl is the record: if it verifies, rebuild ledger.db with replay --rebuild`, { cause: e });
   }
 }
 

@@ -17,6 +17,7 @@ import { assertNoLinks } from './folder-safety.js';
 import { readOrCreateMetadata } from './metadata.js';
 import { readPolicyOf } from './read-policy.js';
 import { checkAnchor } from './reconcile.js';
+import { loadFolderKeyring } from './folder-keyring.js';
 import { acquireWriterLock } from './writer-lock.js';
 import { importCheckpointRecords, readCheckpointRecords } from './checkpoint-log.js';
 import { assertNothingValidAfter, replayTail, type TailDefect } from './tail-replay.js';
@@ -73,7 +74,7 @@ async function replayInto(paths: StorePaths, options: ReplayOptions): Promise<Re
   const folder = 'dir' in paths ? ledgerPaths(paths.dir) : undefined;
   if (folder) assertNoLinks(folder);
   const policy = readPolicyOf(folder ? readOrCreateMetadata(folder.metadata, undefined, NODE_FILE_IO, true) : undefined, options.requireSignatures);
-  const keyring = options.keyring ?? (files.keyring && fs.existsSync(files.keyring) ? Keyring.load(files.keyring) : undefined);
+  const keyring = options.keyring ?? (files.keyring ? loadFolderKeyring(files.keyring) : undefined);
   const jsonl = JsonlFile.open(files.jsonl, NODE_FILE_IO, { readOnly: true });
   const projection = await Projection.open(files.sqlite, { create: true });
   try {

@@ -3,7 +3,12 @@
  * consistency proofs from O(log n) stored nodes, and signed checkpoints that are checked against
  * the last one issued before they are signed.
  */
-import { InvalidInputError, ProofError } from '../errors.js';
+import { InvalidInputError, LedgerStateError, ProofError, SealedLedgerError } from '../errors.js';
+import { parseCheckpoint } from '../merkle/checkpoint.js';
+import { parseNote } from '../merkle/signed-note.js';
+import { verifierKeyString } from '../merkle/verifier-key.js';
+import type { JsonlFile } from '../store/jsonl-file.js';
+import { deriveTreeFromJsonl, type IssuedCheckpoint } from './signed-root.js';
 import { CompactRange, compactRangeIds } from '../merkle/compact-range.js';
 import { consistencyProof, inclusionProof } from '../merkle/proofs.js';
 import { signCheckpoint } from '../merkle/signed-checkpoint.js';
@@ -85,43 +90,75 @@ export function storedCheckpoints(projection: Projection): StoredCheckpoint[] {
     .all();
 }
 
+export interface IssueInput {
+  projection: Projection;
+  jsonl: JsonlFile;
+  /** The in-memory tree state, restored from merkle_nodes at open and extended by appends. */
+  frontier: CompactRange;
+  /** End of the head's line in events.jsonl. */
+  end: number;
+  origin: string;
+  signer: NoteSigner;
+  /** Records of checkpoints.jsonl, newest first. */
+  recordsNewestFirst: Iterable<CheckpointRecord>;
+  persist: (record: CheckpointRecord) => void;
+}
+
 /**
- * Sign a checkpoint of the current tree and store it (spec §12.4). Requires the writer lock.
- * Refuses (CHECKPOINT_INCONSISTENT) when the tree no longer extends the last checkpoint issued.
+ * Sign a checkpoint of the current tree and store it (spec §12.4, §12.6). Requires the writer
+ * lock. The signed root is derived from events.jsonl's bytes (signed-root.ts), never from
+ * ledger.db; when ledger.db's tree disagrees with it, nothing is signed (LEDGER_CORRUPT), and
+ * nothing is signed that does not extend every checkpoint issued before (CHECKPOINT_INCONSISTENT).
  */
-export function issueCheckpoint(
-  projection: Projection,
-  tree: TreeStore,
-  frontier: CompactRange,
-  origin: string,
-  signer: NoteSigner,
-  persist: (record: CheckpointRecord) => void,
-): string {
-  const size = frontier.size;
-  const root = frontier.root();
-  const last = projection.db
-    .prepare<[], { size: number; root: string }>('SELECT size, root FROM checkpoints ORDER BY size DESC LIMIT 1')
-    .get();
-  if (last) {
-    if (last.size > size) {
-      throw new ProofError('CHECKPOINT_INCONSISTENT', `a checkpoint of size ${last.size} was issued, but the tree has only ${size} leaves`, {
-        details: { issuedSize: last.size, treeSize: size },
-      });
-    }
-    const then = hex(rootAt(tree, last.size));
-    if (then !== last.root) {
-      throw new ProofError('CHECKPOINT_INCONSISTENT', `the tree no longer extends the checkpoint issued at size ${last.size}`, {
-        expected: last.root,
-        actual: then,
-        details: { size: last.size },
-      });
-    }
+export function issueCheckpoint(t: IssueInput): string {
+  const size = t.frontier.size;
+  const derived = deriveTreeFromJsonl({
+    jsonl: t.jsonl,
+    size,
+    end: t.end,
+    origin: t.origin,
+    anchorKeys: [verifierKeyString(t.signer.name, t.signer.publicKey)],
+    recordsNewestFirst: t.recordsNewestFirst,
+    issuedAbove: (above) => issuedAbove(t.projection, above),
+  });
+  const root = derived.range.root();
+  const projected = t.frontier.root();
+  if (!root.equals(projected)) {
+    throw new LedgerStateError(
+      'LEDGER_CORRUPT',
+      `ledger.db's Merkle tree (merkle_nodes) disagrees with events.jsonl at size ${size}; nothing signed. ` +
+        'Run sealed-ledger verify to locate the node, then sealed-ledger replay --rebuild',
+      { details: { treeSize: size, expected: hex(root), actual: hex(projected) } },
+    );
   }
-  const note = signCheckpoint({ origin, size, rootHash: root }, [signer]);
-  const record: CheckpointRecord = { size, root: hex(root), note, createdAt: new Date().toISOString() };
-  persist(record);
-  projection.db
+  const note = signCheckpoint({ origin: t.origin, size, rootHash: root }, [t.signer]);
+  const record: CheckpointRecord = {
+    size,
+    root: hex(root),
+    note,
+    createdAt: new Date().toISOString(),
+    range: derived.range.nodes().map((n) => hex(n.hash)),
+    offset: derived.offset,
+  };
+  t.persist(record);
+  t.projection.db
     .prepare('INSERT OR REPLACE INTO checkpoints (size, root, note, created_at) VALUES (?, ?, ?, ?)')
     .run(record.size, record.root, record.note, record.createdAt);
   return note;
+}
+
+/** The checkpoints table's rows of `size` or larger, by the root column and by the note's own root. */
+function issuedAbove(projection: Projection, size: number): IssuedCheckpoint[] {
+  const out: IssuedCheckpoint[] = [];
+  const rows = projection.db.prepare<[number], { size: number; root: string; note: string }>('SELECT size, root, note FROM checkpoints WHERE size >= ?').all(size);
+  for (const r of rows) {
+    out.push({ size: r.size, root: r.root, source: 'the checkpoints table of ledger.db' });
+    try {
+      const body = parseCheckpoint(parseNote(r.note).text);
+      out.push({ size: body.size, root: hex(body.rootHash), source: 'the checkpoints table of ledger.db, its note' });
+    } catch (e) {
+      if (!(e instanceof SealedLedgerError)) throw e;
+    }
+  }
+  return out;
 }

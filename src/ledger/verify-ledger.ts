@@ -34,6 +34,11 @@ import { limitViolation, readPolicyOf, signaturePolicyViolation } from './read-p
 import { lineBatches } from './line-batches.js';
 import { checkLine, type LineCheck, type VerifyProblem } from './verify-line.js';
 import { VerifyPool } from './verify-pool.js';
+import { StoredTreeCheck } from './tree-check.js';
+import { loadFolderKeyring } from './folder-keyring.js';
+import { checkProjection, type ProjectionFindings } from './projection-check.js';
+import { ExternalCheckpoints, trustStatement } from './external-checkpoints.js';
+import type { TrustedKeys } from './trusted-keys.js';
 
 export type { VerifyProblem } from './verify-line.js';
 
@@ -54,10 +59,45 @@ export interface VerifyReport {
   signaturesRequiredFrom: number | null;
   /** Group- or world-writable ledger files or folder (spec §7.1): anyone on the host could rewrite them. */
   warnings: string[];
+  /** What ledger.db says about events.jsonl (spec §8.2, §8.3); null without a readable ledger.db. */
+  projection: ProjectionFindings | null;
+  /** What this verification proves, and against whom (spec §17). */
+  trust: TrustStatement;
   ok: boolean;
 }
 
+export interface TrustStatement {
+  /**
+   * `trusted`: signatures and checkpoints were checked against keys given by the caller (obtained
+   * out of band). `folder`: against the folder's own keyring.json (or the caller's `keyring`),
+   * which whoever can write the folder also controls.
+   */
+  keys: 'trusted' | 'folder';
+  statement: string;
+  /** Checkpoints held outside the folder, each checked against the recomputed tree. */
+  externalCheckpoints: { size: number; rootHash: string; consistent: boolean }[];
+  /** What no local verification can detect. */
+  limits: string;
+}
+
+/** A checkpoint held outside the ledger folder (spec §17.3). */
+export interface ExternalCheckpoint {
+  /** The signed note, as published. */
+  note: string;
+  /** Verifier keys (spec §12.3) to check it with; default: `trustedKeys.verifierKeys`. */
+  verifierKeys?: readonly string[];
+}
+
 export interface VerifyOptions {
+  /**
+   * Keys obtained out of band (spec §17.2): event signatures are checked against
+   * `trustedKeys.keyring` only and stored checkpoints against `trustedKeys.verifierKeys` only.
+   * Without them the folder's keyring (or `keyring`) is used, and the report says that this proves
+   * integrity against accidents, not against whoever can write the folder.
+   */
+  trustedKeys?: TrustedKeys;
+  /** Checkpoints held outside the folder that the ledger must extend (spec §17.3). */
+  externalCheckpoints?: readonly ExternalCheckpoint[];
   keyring?: Keyring;
   /** Report unsigned events as problems. */
   requireSignatures?: boolean;
@@ -90,7 +130,9 @@ export async function verifyLedger(paths: StorePaths, options: VerifyOptions = {
   if (options.batchBytes !== undefined && (!Number.isSafeInteger(options.batchBytes) || options.batchBytes < 1)) {
     throw new InvalidInputError('INVALID_ARGUMENT', 'batchBytes must be a positive integer');
   }
-  const keyring = options.keyring ?? (files.keyring && fs.existsSync(files.keyring) ? Keyring.load(files.keyring) : new Keyring());
+  const keyring = options.trustedKeys?.keyring ?? options.keyring ?? (files.keyring ? loadFolderKeyring(files.keyring) : undefined) ?? new Keyring();
+  const checkpointKeys = options.trustedKeys?.verifierKeys;
+  const external = prepareExternal(options, files);
   const maxProblems = options.maxProblems ?? 1000;
   const folder = 'dir' in paths ? ledgerPaths(paths.dir) : undefined;
   const policy = readPolicyOf(folder ? readOrCreateMetadata(folder.metadata, undefined, NODE_FILE_IO, true) : undefined, options.requireSignatures);
@@ -114,14 +156,17 @@ export async function verifyLedger(paths: StorePaths, options: VerifyOptions = {
   let parityRun: ParityRun | undefined;
 
   /** The checks that need line order, applied to each line's own result in file order. */
+  const treeCheck = StoredTreeCheck.open(files.sqlite, problem);
   const consume = (c: LineCheck) => {
     if (c.kind === 'problem') {
       problem(c.problem);
+      treeCheck?.stop();
       return;
     }
     const where = { offset: c.offset, ...(c.lineNo ? { lineNo: c.lineNo } : {}) };
     report.events++;
     if (c.seq !== expectSeq) {
+      treeCheck?.stop();
       problem({ code: 'SEQ_GAP', message: `line ${c.lineNo}: expected seq ${expectSeq}, found ${c.seq}`, seq: c.seq, ...where });
     } else if (c.prev !== prev) {
       problem({ code: 'CHAIN_BROKEN', message: `seq ${c.seq}: prev does not match the hash of seq ${c.seq - 1}`, seq: c.seq, ...where });
@@ -138,11 +183,14 @@ export async function verifyLedger(paths: StorePaths, options: VerifyOptions = {
     }
     const tooBig = limitViolation(c.lineBytes, undefined, policy) ?? (c.payloadBytes > policy.limits.maxPayloadBytes ? `canonical payload exceeds the ${policy.limits.maxPayloadBytes}-byte limit (spec §3.1.1)` : undefined);
     if (tooBig) problem({ code: 'MALFORMED_LINE', message: `seq ${c.seq}: ${tooBig}`, seq: c.seq, ...where });
-    frontier.append(Buffer.from(c.hash, 'hex'));
+    const leaf = frontier.size;
+    const completed = frontier.append(Buffer.from(c.hash, 'hex'));
+    treeCheck?.completed(leaf, c.hash, completed);
     while (nextCheckpoint < checkpoints.length && checkpoints[nextCheckpoint]!.size === frontier.size) {
-      if (!checkCheckpoint(checkpoints[nextCheckpoint]!, frontier, keyring, problem)) checkpointProblems++;
+      if (!checkCheckpoint(checkpoints[nextCheckpoint]!, frontier, keyring, checkpointKeys, problem)) checkpointProblems++;
       nextCheckpoint++;
     }
+    external.at(frontier, problem);
     if (options.onProgress && report.events % 65536 === 0) options.onProgress(c.offset, total);
   };
 
@@ -169,24 +217,36 @@ export async function verifyLedger(paths: StorePaths, options: VerifyOptions = {
       }
     }
     options.onProgress?.(total, total);
+    treeCheck?.finish(frontier.size);
   } catch (e) {
     await parityRun?.stop();
     throw e;
   } finally {
+    treeCheck?.close();
     jsonl.close();
   }
   for (const cp of checkpoints.slice(nextCheckpoint)) {
     if (cp.size === 0) {
-      if (!checkCheckpoint(cp, CompactRange.empty(), keyring, problem)) checkpointProblems++;
+      if (!checkCheckpoint(cp, CompactRange.empty(), keyring, checkpointKeys, problem)) checkpointProblems++;
       continue;
     }
     checkpointProblems++;
     problem({ code: 'CHECKPOINT_INCONSISTENT', message: `checkpoint of size ${cp.size} covers more events than events.jsonl holds (${frontier.size})` });
   }
+  external.finish(frontier, problem);
   const parity = (await parityRun?.result) ?? (await verifyEventSetParity(paths, { maxLineBytes: policy.maxLineBytes }));
+  const projection = checkProjection(
+    files.sqlite,
+    { size: total, lastSeq: expectSeq - 1 },
+    parity.missingFromSqlite,
+    new Set(parity.mismatches.map((m) => m.seq)),
+    problem,
+  );
   const ok = problemCount === 0 && tornTail === null && parity.inParity;
   return {
     ...report,
+    projection,
+    trust: trustStatement(options, external.results),
     rootHash: frontier.root().toString('hex'),
     checkpoints: { checked: checkpoints.length, problems: checkpointProblems },
     problems,
@@ -197,6 +257,10 @@ export async function verifyLedger(paths: StorePaths, options: VerifyOptions = {
     warnings: folder ? folderWarnings(folder) : [],
     ok,
   };
+}
+
+function prepareExternal(options: VerifyOptions, files: { sqlite: string }): ExternalCheckpoints {
+  return new ExternalCheckpoints(options.externalCheckpoints ?? [], options.trustedKeys?.verifierKeys, files.sqlite);
 }
 
 interface ParityRun {
@@ -225,13 +289,22 @@ interface CheckpointRow {
   root: string;
   note: string;
   created_at: string;
+  /** Where the row came from, for findings about the row itself. */
+  source?: string;
 }
 
-/** ledger.db's checkpoints and checkpoints.jsonl's, each distinct note once, by size. */
+/**
+ * ledger.db's checkpoints and checkpoints.jsonl's, each distinct (note, size, root) once, by
+ * size: a note stored twice with the same size and root is checked once, and a copy whose size
+ * or root was edited is checked (and reported) on its own.
+ */
 function mergeCheckpoints(rows: CheckpointRow[], records: CheckpointRecord[]): CheckpointRow[] {
   const seen = new Map<string, CheckpointRow>();
-  for (const r of rows) seen.set(r.note, r);
-  for (const r of records) if (!seen.has(r.note)) seen.set(r.note, { size: r.size, root: r.root, note: r.note, created_at: r.createdAt });
+  const key = (r: { note: string; size: number; root: string }) => `${r.size}\n${r.root}\n${r.note}`;
+  for (const r of rows) seen.set(key(r), { ...r, source: 'the checkpoints table of ledger.db' });
+  for (const r of records) {
+    if (!seen.has(key(r))) seen.set(key(r), { size: r.size, root: r.root, note: r.note, created_at: r.createdAt, source: 'checkpoints.jsonl' });
+  }
   return [...seen.values()].sort((a, b) => a.size - b.size);
 }
 
@@ -248,9 +321,15 @@ function readCheckpoints(sqlitePath: string): CheckpointRow[] {
 }
 
 /** A stored checkpoint must be signed by a keyring key valid for it and name the recomputed root. */
-function checkCheckpoint(cp: CheckpointRow, frontier: CompactRange, keyring: Keyring, problem: (p: VerifyProblem) => void): boolean {
+function checkCheckpoint(
+  cp: CheckpointRow,
+  frontier: CompactRange,
+  keyring: Keyring,
+  trustedVerifiers: readonly string[] | undefined,
+  problem: (p: VerifyProblem) => void,
+): boolean {
   const use = { seq: Math.max(0, cp.size - 1), at: cp.created_at };
-  const verifiers = keyring.list().flatMap((k) => {
+  const verifiers = trustedVerifiers ?? keyring.list().flatMap((k) => {
     try {
       keyring.keyFor(k.kid, use);
       return [verifierKeyString(k.name, k.publicKey)];
@@ -262,7 +341,8 @@ function checkCheckpoint(cp: CheckpointRow, frontier: CompactRange, keyring: Key
     const v = verifyCheckpoint(cp.note, verifiers);
     const root = frontier.root();
     if (v.size !== cp.size || v.rootHash.toString('hex') !== cp.root) {
-      problem({ code: 'CHECKPOINT_INCONSISTENT', message: `stored checkpoint of size ${cp.size} does not match its own signed note` });
+      // The note verifies; the row beside it was edited (a projection or record edit, not JSONL damage).
+      problem({ code: 'CHECKPOINT_RECORD_MISMATCH', message: `the size or root stored in ${cp.source ?? 'ledger.db'} for the checkpoint of size ${cp.size} does not match its own signed note: it was edited (the note is intact)` });
       return false;
     }
     if (!v.rootHash.equals(root)) {

@@ -65,7 +65,8 @@ export function parseVerifierKey(text: string): NoteVerifier {
   const idHex = text.slice(first + 1, second);
   const keyB64 = text.slice(second + 1);
   if (!isValidKeyName(name)) throw invalidKey('invalid note key name', { name });
-  if (!/^[0-9a-fA-F]{8}$/.test(idHex)) throw invalidKey('key id must be 8 hex digits', { name });
+  // One accepted encoding (spec §12.3): the lower-case hex verifierKeyString writes.
+  if (!/^[0-9a-f]{8}$/.test(idHex)) throw invalidKey('key id must be 8 lower-case hex digits', { name });
   const key = decodeBase64Strict(keyB64);
   if (key === undefined || key.length === 0) throw invalidKey('key is not canonical base64', { name });
   if (key[0] !== NOTE_ED25519_TYPE) throw invalidKey('unsupported note signature algorithm', { name, algorithm: key[0] });

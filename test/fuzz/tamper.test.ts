@@ -9,8 +9,7 @@ import fs from 'node:fs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  buildPristine, EVENT_COLUMNS, exhaustiveFlips, flipArb, lineProbes, probeByteFlip, probeTruncation, signatureProbes, sqliteProbes, tamperRoot,
-  signatureStripProbes, symlinkProbes,
+  buildPristine, checkpointTableProbes, signatureStripProbes, symlinkProbes, EVENT_COLUMNS, exhaustiveFlips, keyringSwapProbes, merkleNodeProbes, watermarkProbes, flipArb, lineProbes, probeByteFlip, probeTruncation, signatureProbes, sqliteProbes, tamperRoot,
   type Pristine,
 } from '../../fuzz/lib/tamper.mjs';
 import { srcLibrary } from '../crash/src-library.js';
@@ -70,4 +69,12 @@ describe('tamper probes', () => {
     for (let seq = 0; seq < p.n; seq++) n += await sqliteProbes(srcLibrary, p, seq);
     expect(n).toBe(p.n * (EVENT_COLUMNS.length + 3));
   });
+
+  it('trust model: every merkle_nodes row poisoned, watermark past the end, checkpoints table edited, keyring swapped (spec §12.6, §17)', async () => {
+    // 6 leaves: 6 - popcount(6) = 4 interior nodes.
+    expect(await merkleNodeProbes(srcLibrary, p)).toBe(4);
+    expect(await watermarkProbes(srcLibrary, p)).toBe(p.n - 1);
+    expect(await checkpointTableProbes(srcLibrary, p)).toBe(2);
+    expect(await keyringSwapProbes(srcLibrary, p)).toBe(2);
+  }, 60_000);
 });

@@ -46,8 +46,20 @@ describe('verifier keys (golang.org/x/mod/sumdb/note vectors)', () => {
     }
   });
 
-  it('accepts an upper-case key id like Go does, and only well-formed names', () => {
-    expect(parseVerifierKey(go.peterVerifierKey.replace('c74f20a3', 'C74F20A3')).name).toBe('PeterNeumann');
+  it('accepts exactly one encoding: an upper-case or mixed-case key id is INVALID_KEY (spec §12.3)', () => {
+    // Go's sumdb/note would parse these; a verifier key, like every signed or hashed input, has
+    // one accepted encoding, the one verifierKeyString writes.
+    expect(parseVerifierKey(go.peterVerifierKey).name).toBe('PeterNeumann');
+    for (const id of ['C74F20A3', 'c74F20a3', 'C74f20a3']) {
+      expect(() => parseVerifierKey(go.peterVerifierKey.replace('c74f20a3', id))).toThrow(expect.objectContaining({ code: 'INVALID_KEY' }));
+    }
+    // The fuzz finding, replayed: npm run fuzz -- --suite verifierKey --seed -1970672058 --path "1919191"
+    const found = 'example.org/fuzz+7559C004+Af0XJDhaoMdbZPt4zWAvodmR/ev3axPFjtcC6sg16fYY';
+    expect(() => parseVerifierKey(found)).toThrow(expect.objectContaining({ code: 'INVALID_KEY' }));
+    expect(parseVerifierKey(found.replace('7559C004', '7559c004')).name).toBe('example.org/fuzz');
+  });
+
+  it('accepts only well-formed names', () => {
     for (const bad of ['', 'a+b', 'a b', 'a\u00a0b', 'a\u2028b', 'a\u0085b', 'a\tb', '\ud800x']) {
       expect(isValidKeyName(bad)).toBe(false);
     }

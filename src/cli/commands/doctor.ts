@@ -10,7 +10,7 @@ import type { ReconcileReport } from '../../ledger/reconcile.js';
 import type { VerifyReport } from '../../ledger/verify-ledger.js';
 import type { CliContext } from '../context.js';
 import { reconcileReportText, verifyReportText } from '../report-text.js';
-import { countSeqs, describeRanges, driftCount, exitCodeOfVerdict, tamperFindings, type Verdict, verdictLine, verdictOf } from '../verdict.js';
+import { countSeqs, describeRanges, driftCount, exitCodeOfVerdict, tamperAdvice, tamperFindings, type Verdict, verdictLine, verdictOf } from '../verdict.js';
 import { runVerify } from './verify.js';
 
 export interface DoctorOptions {
@@ -44,9 +44,7 @@ function refusal(report: VerifyReport, dir: string): string {
     what = `${first.code}${first.seq === undefined ? '' : ` at seq ${first.seq}`}: ${first.message}` +
       (seqs.length > 1 ? ` (seqs involved: ${seqs.slice(0, 20).join(', ')}${seqs.length > 20 ? ', …' : ''})` : '');
   }
-  const remedy = storesOnly
-    ? `events.jsonl is intact: rebuild ledger.db from it with: sealed-ledger replay ${dir} --rebuild (the old ledger.db is kept aside)`
-    : 'events.jsonl itself is damaged: restore it from a backup or investigate; reconcile would not be safe';
+  const remedy = tamperAdvice(report, dir);
   return `${first.code}: cannot heal: ${what}; ${remedy}; nothing was changed`;
 }
 

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { generateSigningKey, writeSigningKeyFile } from '../../crypto/signing-key.js';
 import type { CliContext } from '../context.js';
 import { describeKey, keyLines } from '../key-output.js';
+import { assertKeyOutsideAnyLedger } from '../ledger-folder.js';
 
 export interface KeygenOptions {
   out: string;
@@ -14,6 +15,8 @@ export interface KeygenOptions {
 }
 
 export async function keygen(ctx: CliContext, o: KeygenOptions): Promise<void> {
+  // Spec §7.1: a private key never lives in a ledger folder (a copy of the folder would carry it).
+  assertKeyOutsideAnyLedger(o.out);
   const key = generateSigningKey(o.name === undefined ? {} : { name: o.name });
   writeSigningKeyFile(key, o.out);
   const d = { ...describeKey(key), file: path.resolve(o.out) };

@@ -1,0 +1,107 @@
+/**
+ * I7 in verifyLedger (spec §10, §14.6): every merkle_nodes row must be the node the tree of
+ * events.jsonl's leaves gives. verify recomputes that tree anyway; as each append completes
+ * interior nodes, they are compared with the stored rows of the same (level, idx), and the rows
+ * are counted, so a poisoned, missing or extra node is reported. Proofs are served from these
+ * rows (spec §11.3); a poisoned one makes a proof fail at the client, and this is where the
+ * operator learns which node it was. Reads one snapshot of ledger.db through its own connection.
+ */
+import fs from 'node:fs';
+import Database from 'better-sqlite3';
+import type { TreeNode } from '../merkle/node-id.js';
+import type { VerifyProblem } from './verify-line.js';
+
+const CODE = 'MERKLE_NODE_MISMATCH';
+
+export class StoredTreeCheck {
+  #stopped = false;
+  #checked = 0;
+
+  private constructor(
+    private readonly db: Database.Database,
+    private readonly get: Database.Statement<[number, number], { hash: Buffer }>,
+    private readonly getLeaf: Database.Statement<[number], { hash: string }>,
+    /** Leaves the projection mirrors in this snapshot: nodes over later leaves are not stored yet. */
+    readonly size: number,
+    private readonly report: (p: VerifyProblem) => void,
+  ) {}
+
+  /** undefined when there is no readable projection (parity reports that). */
+  static open(sqlitePath: string, report: (p: VerifyProblem) => void): StoredTreeCheck | undefined {
+    if (!fs.existsSync(sqlitePath)) return undefined;
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(sqlitePath, { readonly: true, fileMustExist: true });
+      db.exec('BEGIN');
+      const wm = db.prepare<[], { seq: number }>('SELECT seq FROM watermark WHERE id = 1').get();
+      const get = db.prepare<[number, number], { hash: Buffer }>('SELECT hash FROM merkle_nodes WHERE level = ? AND idx = ?');
+      const getLeaf = db.prepare<[number], { hash: string }>('SELECT hash FROM events WHERE seq = ?');
+      return new StoredTreeCheck(db, get, getLeaf, (wm?.seq ?? -1) + 1, report);
+    } catch {
+      db?.close();
+      return undefined; // not a ledger.db this version reads: parity reports it
+    }
+  }
+
+  /** The recomputed tree no longer follows the file's leaves (a line was dropped or out of order). */
+  stop(): void {
+    this.#stopped = true;
+  }
+
+  /**
+   * Nodes completed by appending leaf `leaf` (0-based, hash `leafHash` hex) to the recomputed
+   * tree. Where ledger.db's row for the leaf is missing or differs, parity reports it and every
+   * node above it differs as a consequence: the node check ends there, so one edited line is one
+   * finding, not one per tree level.
+   */
+  completed(leaf: number, leafHash: string, nodes: readonly TreeNode[]): void {
+    if (this.#stopped) return;
+    if (leaf >= this.size || this.getLeaf.get(leaf)?.hash !== leafHash) {
+      this.#stopped = true;
+      return;
+    }
+    for (const n of nodes) {
+      const row = this.get.get(n.level, n.index);
+      this.#checked++;
+      if (!row) {
+        this.report({ code: CODE, message: `ledger.db lacks Merkle node (${n.level}, ${n.index}) over seq ${leaf + 1 - 2 ** n.level}..${leaf}` });
+      } else if (!Buffer.from(row.hash).equals(n.hash)) {
+        this.report({
+          code: CODE,
+          message: `Merkle node (${n.level}, ${n.index}) over seq ${leaf + 1 - 2 ** n.level}..${leaf} in ledger.db is not the hash of events.jsonl's leaves; proofs through it fail`,
+        });
+      }
+    }
+  }
+
+  /** With both stores' leaves equal, rows beyond the nodes of their tree are extra. */
+  finish(treeSize: number): void {
+    try {
+      if (this.#stopped || treeSize !== this.size) return;
+      const w = this.size;
+      const { n } = this.db.prepare<[], { n: number }>('SELECT count(*) AS n FROM merkle_nodes').get()!;
+      const expected = w - popcount(w);
+      if (n > expected) {
+        this.report({ code: CODE, message: `ledger.db holds ${n} Merkle nodes, the tree of its ${w} events has ${expected}: ${n - expected} rows are not nodes of this tree` });
+      }
+    } finally {
+      this.close();
+    }
+  }
+
+  close(): void {
+    if (!this.db.open) return;
+    if (this.db.inTransaction) this.db.exec('COMMIT');
+    this.db.close();
+  }
+
+  get checked(): number {
+    return this.#checked;
+  }
+}
+
+function popcount(n: number): number {
+  let c = 0;
+  for (let x = n; x > 0; x = Math.floor(x / 2)) c += x % 2;
+  return c;
+}
