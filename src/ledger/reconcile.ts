@@ -113,6 +113,11 @@ function healTamper(t: ReconcileTarget): number[] {
     if (line === undefined) continue; // beyond JSONL: SQLITE_AHEAD is reported after the tail
     const rec = parseEventLine(line.text, { offset: line.offset });
     const ev = rec.event;
+    // Its id at another seq: the row was renumbered by hand, not deleted (id is UNIQUE).
+    if (t.projection.byId(ev.id)) {
+      edited.push(seq);
+      continue;
+    }
     t.projection.insert({
       seq: ev.seq, id: ev.id, at: ev.at, kind: ev.kind, actor: ev.actor ?? null,
       hash: ev.hash, kid: ev.sig?.kid ?? null, line: rec.line, offset: line.offset,
