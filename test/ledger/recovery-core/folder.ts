@@ -8,7 +8,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { Keyring } from '../../../src/crypto/keyring.js';
 import { signingKeyFromSeed, type SigningKey } from '../../../src/crypto/signing-key.js';
-import { canonicalize } from '../../../src/format/canonical.js';
+import { canonicalize, type JsonValue } from '../../../src/format/canonical.js';
 import { GENESIS_PREV, type SealedEvent } from '../../../src/format/event.js';
 import { encodeLine, sealEvent } from '../../../src/format/seal.js';
 import { signEvent } from '../../../src/format/signature.js';
@@ -69,7 +69,7 @@ export function lineOf(ev: SealedEvent): string {
  */
 export function eventAfter(
   after: SealedEvent | undefined,
-  o: { seq?: number; prev?: string; id?: string; at?: string; payload?: unknown; signer?: SigningKey | null } = {},
+  o: { seq?: number; prev?: string; id?: string; at?: string; payload?: JsonValue; signer?: SigningKey | null } = {},
 ): SealedEvent {
   const seq = o.seq ?? (after ? after.seq + 1 : 0);
   const sealed = sealEvent({ kind: 'k', id: o.id ?? `ev-${seq}`, at: o.at ?? after?.at ?? AT, payload: o.payload ?? { i: seq } }, { seq, prev: o.prev ?? after?.hash ?? GENESIS_PREV });
