@@ -11,6 +11,8 @@ export default {
   mutate: ['src/ledger/reconcile.ts', 'src/ledger/tail-replay.ts', 'src/ledger/torn-tail.ts'],
   concurrency: 1,
   timeoutMS: 20_000,
+  // The machine is shared: the first, unmutated run of the test set can take minutes.
+  dryRunTimeoutMinutes: 30,
   ignorePatterns: ['dist', 'bench', 'reports', 'adr', '.stryker-tmp'],
   tempDirName: '.stryker-tmp',
   reporters: ['clear-text', 'progress', 'html', 'json'],
