@@ -10,7 +10,7 @@ export default {
   coverageAnalysis: 'perTest',
   mutate: ['src/ledger/reconcile.ts', 'src/ledger/tail-replay.ts', 'src/ledger/torn-tail.ts'],
   concurrency: 1,
-  timeoutMS: 20_000,
+  timeoutMS: 10_000,
   // The machine is shared: the first, unmutated run of the test set can take minutes.
   dryRunTimeoutMinutes: 30,
   ignorePatterns: ['dist', 'bench', 'reports', 'adr', '.stryker-tmp'],

@@ -18,6 +18,8 @@ export default defineConfig({
       'test/crash/*.test.ts',
     ],
     exclude: ['test/crash/simulated-crash.test.ts', 'test/crash/kill.test.ts', 'test/crash/mutants.test.ts'],
+    // One module graph for the whole set: a mutant run does not re-import every file.
+    isolate: false,
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },
