@@ -52,7 +52,7 @@ describe('inspect mode (spec §14.2)', () => {
       ['fork', (f) => Buffer.from(lineOf(eventAfter(events(f)[2], { prev: 'a'.repeat(64) })) + '\n'), 'CHAIN_BROKEN', /does not continue the chain/],
       ['gap', (f) => Buffer.from(lineOf(eventAfter(events(f)[2], { seq: 4 })) + '\n'), 'SEQ_GAP', /does not continue the chain \(expected seq 3\)/],
       ['seal', (f) => Buffer.from(lineOf(eventAfter(events(f)[2])).replace('"i":3', '"i":8') + '\n'), 'SEAL_MISMATCH', /hash does not match/],
-      ['utf8', (f) => Buffer.from(lineOf(eventAfter(events(f)[2], { payload: 'abc' })).replace('abc', 'a\u0000c') + '\n').map((b) => (b === 0 ? 0xff : b)), 'MALFORMED_LINE', /not valid UTF-8/],
+      ['utf8', (f) => Buffer.from(Buffer.from(lineOf(eventAfter(events(f)[2], { payload: "abc" })).replace("abc", "a\u0000c") + "\n").map((b) => (b === 0 ? 0xff : b))), 'MALFORMED_LINE', /not valid UTF-8/],
     ];
     for (const [name, make, code, reason] of cases) {
       const f = await folderWith(3);
