@@ -98,6 +98,18 @@ describe('tamper healing (spec §8.3)', () => {
     expect(snapshot(f)).toEqual(before);
   });
 
+  it('restoring a deleted row reads JSONL from the nearest intact row below it, not from the start (O(gap))', async () => {
+    const f = await folderWith(40);
+    withDb(f, (db) => db.exec('DELETE FROM events WHERE seq = 37'));
+    const ls = lines(f);
+    const io = countingIO();
+    const l = await Ledger.open({ dir: f.dir, keyring: f.keyring, io });
+    expect(l.lastReconcile.restored).toEqual([37]);
+    await l.close();
+    const fromLine37 = ls.slice(37).reduce((n, x) => n + Buffer.byteLength(x) + 1, 0);
+    expect(io.bytesRead).toBe(fromLine37 + Buffer.byteLength(ls[39]!) + 1);
+  });
+
   it('an edited row and a deleted row after it: the scan for the deleted one starts below the edited one', async () => {
     const f = await folderWith(5);
     withDb(f, (db) => {
