@@ -101,6 +101,8 @@ function damaged(ctx, jsonl, d) {
 
 /** Move the watermark back `back` rows; the rows stay (spec §14.1: already present). */
 function rowsAhead(ctx, back) {
+  // A power cut may have taken a ledger.db whose folder entry was never made durable.
+  if (!fs.existsSync(ctx.files.sqlite)) return undefined;
   const db = new Database(ctx.files.sqlite, { fileMustExist: true });
   try {
     db.pragma('busy_timeout = 5000');
