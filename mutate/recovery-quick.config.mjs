@@ -9,5 +9,5 @@ export default {
   ...recovery,
   vitest: { ...recovery.vitest, configFile: 'mutate/recovery-quick.vitest.config.mjs' },
   htmlReporter: { fileName: 'reports/mutation/recovery-quick.html' },
-  jsonReporter: { fileName: 'reports/mutation/recovery-quick.json' },
+  jsonReporter: { fileName: `reports/mutation/recovery-quick${process.env.MUTATE_REPORT_SUFFIX ?? ''}.json` },
 };
