@@ -45,6 +45,20 @@ describe('moving a torn tail aside (spec §7.3)', () => {
     expect([...io.open_.values()]).toEqual([]);
   });
 
+  it('fsyncs the ledger folder only when it created torn/, and torn/ each time', async () => {
+    const f = await folderWith(2);
+    const dirSyncs: string[] = [];
+    const io: FileIO = { ...NODE_FILE_IO, syncDir: (d) => (dirSyncs.push(path.relative(f.dir, d) || '.'), NODE_FILE_IO.syncDir(d)) };
+    for (const tail of ['{"first', '{"second']) {
+      appendRaw(f, tail);
+      dirSyncs.length = 0;
+      const l = await Ledger.open({ dir: f.dir, keyring: f.keyring, io });
+      await l.close();
+      // one sync of the folder by every open (spec §7.1), plus the torn move's own
+      expect(dirSyncs, tail).toEqual(tail === '{"first' ? ['.', 'torn', '.'] : ['.', 'torn']);
+    }
+  });
+
   it('a copy that cannot be written fails the open, closes the file and truncates nothing', async () => {
     const f = await folderWith(2);
     appendRaw(f, '{"torn');
