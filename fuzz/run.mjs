@@ -2,7 +2,7 @@
 /**
  * The long crash, kill and fuzz runs against the built package (dist/): `npm run fuzz -- ...`.
  *
- *   --suite <names>   comma-separated: sim, kill, tamper, flips, truncations, bounds, parsers, reader,
+ *   --suite <names>   comma-separated: sim, kill, tamper, flips, truncations, tails, bounds, parsers, reader,
  *                     parseEventLine, canonicalize, keyring, keyFile, note, verifierKey, stdin,
  *                     cli, or all
  *                     (default: sim,kill,tamper,parsers)
@@ -31,6 +31,7 @@ import * as P from './lib/parsers.mjs';
 import { newStats, simulatedCrashProperty } from './lib/sim-crash.mjs';
 import * as T from './lib/tamper.mjs';
 import * as B from './lib/bounds.mjs';
+import { tailProbeProperty } from './lib/tail-tamper.mjs';
 
 const USAGE = 'usage: npm run fuzz -- [--suite sim,kill,tamper,parsers|all] [--runs N] [--seconds S] [--seed N --path P] [--mutant M] [--only P,..] [--holes] [--no-shrink] [--verbose]';
 
@@ -178,9 +179,15 @@ const SUITES = {
     if (args.seed === undefined) await others();
     await run('truncations', fc.asyncProperty(fc.integer({ min: 0, max: p.bytes.length - 1 }), (t) => T.probeTruncation(lib, p, t)), 300);
   },
+  async tails() {
+    const p = await T.buildPristine(lib, path.join(root, 'tails'));
+    const counts = {};
+    await run('tails', tailProbeProperty(lib, p, counts), 1000, () => counts);
+  },
   async tamper() {
     await SUITES.flips();
     await SUITES.truncations();
+    await SUITES.tails();
   },
   async bounds() {
     const started = Date.now();

@@ -18,6 +18,8 @@ export interface SimStats {
   opens: number;
   /** Opens refused under `holes` (spec §7.3). */
   refusedOpens: number;
+  /** What sim-tail-damage.mjs did before recoveries, by kind (`<kind>-skipped` when it could not). */
+  tailDamage: Record<string, number>;
 }
 export interface SimConfig {
   stats?: SimStats;

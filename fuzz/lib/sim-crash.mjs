@@ -14,13 +14,14 @@ import fc from 'fast-check';
 import { Disk, SimProcess, makeRng } from './disk-model.mjs';
 import * as O from './oracle.mjs';
 import { scenarioArb } from './sim-scenario.mjs';
+import { applyTailDamage } from './sim-tail-damage.mjs';
 
 export { APPEND_POINTS, RECONCILE_POINTS, scenarioArb } from './sim-scenario.mjs';
 
 
 /** Counters a suite prints at the end. */
 export function newStats() {
-  return { scenarios: 0, crashes: 0, processCrashes: 0, powerCuts: 0, crashesDuringOpen: 0, byWhere: {}, acked: 0, tornMoved: 0, tornCompleted: 0, opens: 0, refusedOpens: 0 };
+  return { scenarios: 0, crashes: 0, processCrashes: 0, powerCuts: 0, crashesDuringOpen: 0, byWhere: {}, acked: 0, tornMoved: 0, tornCompleted: 0, opens: 0, refusedOpens: 0, tailDamage: {} };
 }
 
 /**
@@ -195,6 +196,7 @@ async function runSegment(ctx, seg) {
     if (seg.crash.kind === 'power') ctx.disk.cut = true;
   }
   const survivor = await afterCrash(ctx, seg.crash);
+  if (seg.tailDamage) await applyTailDamage(ctx, seg.tailDamage, survivor);
   ctx.primary = await recover(ctx, seg, survivor);
   ctx.other = undefined;
 }

@@ -4,6 +4,7 @@
  * recovery goes (including crashes during the recovering open).
  */
 import fc from 'fast-check';
+import { tailDamageArb } from './sim-tail-damage.mjs';
 
 export const APPEND_POINTS = ['append.locked', 'append.sealed', 'jsonl.written', 'jsonl.synced', 'sqlite.inserted', 'sqlite.committed'];
 export const RECONCILE_POINTS = ['reconcile.locked', 'reconcile.torn-saved', 'reconcile.truncated', 'reconcile.replayed', 'reconcile.committed'];
@@ -83,6 +84,8 @@ const segmentArb = fc.record({
   crash: crashArb,
   recovery: fc.constantFrom('open', 'open', 'open', 'replay', 'rebuild', 'survivor'),
   recoveryCrashes: fc.array(recoveryCrashArb, { maxLength: 2 }),
+  // Half the segments also damage the tail or the watermark before recovery (sim-tail-damage.mjs).
+  tailDamage: fc.option(tailDamageArb, { freq: 2, nil: undefined }),
 });
 
 export const scenarioArb = fc.record({

@@ -241,7 +241,7 @@ export class Ledger implements LedgerCore {
       const tree = new TreeStore(projection.db);
       projection.db.exec('BEGIN');
       try {
-        const { report, inspection } = inspect(jsonl, projection, readPolicyOf(metadata, options.requireSignatures));
+        const { report, inspection } = inspect(jsonl, projection, readPolicyOf(metadata, options.requireSignatures), keyring);
         let frontier = CompactRange.empty();
         try {
           frontier = tree.frontier(report.after.seq + 1);

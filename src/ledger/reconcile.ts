@@ -4,7 +4,7 @@
  * ledger.db by hand (restored from JSONL), a torn tail (moved aside). Refuses, with a typed error
  * naming the seqs: rows JSONL lacks, rows edited by hand, JSONL changed under the watermark.
  */
-import { LedgerStateError, SealedLedgerError } from '../errors.js';
+import { InvalidInputError, LedgerStateError, SealedLedgerError, VerificationError } from '../errors.js';
 import type { Keyring } from '../crypto/keyring.js';
 import { parseEventLine } from '../format/event-line.js';
 import type { CompactRange } from '../merkle/compact-range.js';
@@ -14,7 +14,7 @@ import type { Projection, Watermark } from '../store/projection.js';
 import type { TreeStore } from '../store/tree-store.js';
 import type { CrashHook } from './crash-points.js';
 import { rowDifferences } from './row-check.js';
-import { assertNothingValidAfter, replayTail, type TailDefect } from './tail-replay.js';
+import { assertNothingValidAfter, checkTailSignature, replayTail, type TailDefect } from './tail-replay.js';
 import { moveTailAside, type MovedTail } from './torn-tail.js';
 import { OPEN_POLICY, type ReadPolicy } from './read-policy.js';
 
@@ -128,6 +128,11 @@ function healTamper(t: ReconcileTarget): number[] {
     if (line === undefined) continue; // beyond JSONL: SQLITE_AHEAD is reported after the tail
     const rec = parseEventLine(line.text, { offset: line.offset });
     const ev = rec.event;
+    // Its id at another seq: the row was renumbered by hand, not deleted (id is UNIQUE).
+    if (t.projection.byId(ev.id)) {
+      edited.push(seq);
+      continue;
+    }
     t.projection.insert({
       seq: ev.seq, id: ev.id, at: ev.at, kind: ev.kind, actor: ev.actor ?? null,
       hash: ev.hash, kid: ev.sig?.kid ?? null, line: rec.line, offset: line.offset,
@@ -173,7 +178,7 @@ export interface Inspection {
   problems: string[];
 }
 
-export function inspect(jsonl: JsonlFile, projection: Projection, policy: ReadPolicy = OPEN_POLICY): { report: ReconcileReport; inspection: Inspection } {
+export function inspect(jsonl: JsonlFile, projection: Projection, policy: ReadPolicy = OPEN_POLICY, keyring?: Keyring): { report: ReconcileReport; inspection: Inspection } {
   const wm = projection.watermark();
   const problems: string[] = [];
   const note = (e: unknown) => {
@@ -194,14 +199,24 @@ export function inspect(jsonl: JsonlFile, projection: Projection, policy: ReadPo
   if (total >= wm.offset) {
     for (const line of jsonl.lines(wm.offset, (t) => (tornTail = { offset: t.offset, length: total - t.offset, code: 'TORN_LINE', reason: 'incomplete last line' }), total, policy.maxLineBytes)) {
       try {
+        if (line.badUtf8) throw new InvalidInputError('MALFORMED_LINE', 'line is not valid UTF-8');
         const ev = parseEventLine(line.text, { offset: line.offset }).event;
-        if (ev.seq !== seq + 1 || ev.prev !== prev) throw new LedgerStateError('LEDGER_CORRUPT', `seq ${ev.seq} does not continue the chain`);
+        if (ev.seq !== seq + 1) throw new VerificationError('SEQ_GAP', `seq ${ev.seq} does not continue the chain (expected seq ${seq + 1})`);
+        if (ev.prev !== prev) throw new VerificationError('CHAIN_BROKEN', `seq ${ev.seq} does not continue the chain (prev)`);
+        try {
+          checkTailSignature(ev, keyring, line.offset);
+        } catch (e) {
+          note(e); // a forgery: open refuses it, and nothing after it is pending
+          break;
+        }
         seq = ev.seq;
         prev = ev.hash;
         pendingLines++;
       } catch (e) {
         if (!(e instanceof SealedLedgerError)) throw e;
-        tornTail = { offset: line.offset, length: total - line.offset, code: 'MALFORMED_LINE', reason: e.message };
+        // The code tail replay would give the line (spec §7.3).
+        const code = e.code === 'SEAL_MISMATCH' || e.code === 'SEQ_GAP' || e.code === 'CHAIN_BROKEN' ? e.code : 'MALFORMED_LINE';
+        tornTail = { offset: line.offset, length: total - line.offset, code, reason: e.message };
         try {
           assertNothingValidAfter(jsonl, tornTail, total, policy.maxLineBytes);
         } catch (damage) {

@@ -5,6 +5,7 @@
  */
 import { type SealedLedgerError, LedgerStateError, InvalidInputError, VerificationError, KeyError } from '../errors.js';
 import type { Keyring } from '../crypto/keyring.js';
+import type { SealedEvent } from '../format/event.js';
 import { parseEventLine } from '../format/event-line.js';
 import { verifyEventSignature } from '../format/signature.js';
 import type { CompactRange } from '../merkle/compact-range.js';
@@ -92,16 +93,7 @@ export function replayTail(target: TailReplayTarget, from: Watermark, options: T
     if (ev.prev !== wm.hash) return { defect: ['CHAIN_BROKEN', `seq ${ev.seq}: prev ${ev.prev.slice(0, 12)}… does not match the hash of seq ${wm.seq}`] };
     const tooBig = limitViolation(length - 1, rec.payloadJson, policy);
     if (tooBig) return { defect: ['MALFORMED_LINE', `seq ${ev.seq}: ${tooBig}`] };
-    if (target.keyring && ev.sig) {
-      try {
-        verifyEventSignature(ev, target.keyring);
-      } catch (e) {
-        if (e instanceof VerificationError || e instanceof KeyError) {
-          if (TAMPER_CODES.has(e.code)) throw withSeq(e, ev.seq, offset);
-        }
-        throw e;
-      }
-    }
+    checkTailSignature(ev, target.keyring, offset);
     const unsigned = signaturePolicyViolation(ev, policy, { offset });
     if (unsigned) throw unsigned;
     return { rec };
@@ -225,6 +217,22 @@ export function assertNothingValidAfter(jsonl: JsonlFile, defect: TailDefect, to
     throw new LedgerStateError('LEDGER_CORRUPT', `events.jsonl is damaged at byte ${defect.offset} (${defect.reason}) but a valid event (seq ${seq}, byte ${line.offset}) follows it; this is not a torn write, so nothing is truncated`, {
       details: { offset: defect.offset, followingSeq: seq, followingOffset: line.offset, reason: defect.reason },
     });
+  }
+}
+
+/**
+ * With a keyring, a signed line past the watermark must verify: a bad signature is a forgery,
+ * not a torn write, and is thrown with the seq and offset (spec §7.3).
+ */
+export function checkTailSignature(ev: SealedEvent, keyring: Keyring | undefined, offset: number): void {
+  if (!keyring || !ev.sig) return;
+  try {
+    verifyEventSignature(ev, keyring);
+  } catch (e) {
+    if (e instanceof VerificationError || e instanceof KeyError) {
+      if (TAMPER_CODES.has(e.code)) throw withSeq(e, ev.seq, offset);
+    }
+    throw e;
   }
 }
 

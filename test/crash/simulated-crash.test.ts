@@ -26,6 +26,9 @@ describe('simulated crashes', () => {
     expect(stats.crashesDuringOpen).toBeGreaterThan(MIN_CRASHES / 10);
     expect(stats.tornMoved).toBeGreaterThan(10);
     expect(stats.tornCompleted).toBeGreaterThan(0);
+    // Tail damage before recovery (fuzz/lib/sim-tail-damage.mjs): most kinds were applied.
+    const damage = Object.keys(stats.tailDamage).filter((k) => !k.endsWith('-skipped'));
+    expect(damage.length, JSON.stringify(stats.tailDamage)).toBeGreaterThanOrEqual(4);
     const places = Object.keys(byWhere).join(' ');
     // (reconcile-crash.test.ts reaches every reconcile point deterministically)
     for (const point of ['append.locked', 'append.sealed', 'jsonl.written', 'jsonl.synced', 'sqlite.inserted', 'sqlite.committed', 'write events.jsonl',

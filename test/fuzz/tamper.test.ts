@@ -12,6 +12,7 @@ import {
   buildPristine, checkpointTableProbes, signatureStripProbes, symlinkProbes, EVENT_COLUMNS, exhaustiveFlips, keyringSwapProbes, merkleNodeProbes, watermarkProbes, flipArb, lineProbes, probeByteFlip, probeTruncation, signatureProbes, sqliteProbes, tamperRoot,
   type Pristine,
 } from '../../fuzz/lib/tamper.mjs';
+import { tailProbeProperty } from '../../fuzz/lib/tail-tamper.mjs';
 import { srcLibrary } from '../crash/src-library.js';
 
 describe('tamper probes', () => {
@@ -63,6 +64,14 @@ describe('tamper probes', () => {
   it('every ledger file replaced by a symlink to a victim file, with and without ledger.db', async () => {
     expect(await symlinkProbes(srcLibrary, p)).toBe(13);
   });
+  it('tails past the watermark: forged, foreign and misnamed signatures, forks, gaps, broken seals, junk, fragments', async () => {
+    const counts: Record<string, number> = {};
+    await fc.assert(tailProbeProperty(srcLibrary, p, counts), { numRuns: 150 });
+    console.log(`tail probes: ${JSON.stringify(counts)}`);
+    for (const k of ['mirrored', 'INVALID_SIGNATURE', 'UNKNOWN_KEY', 'LEDGER_CORRUPT', 'moved:CHAIN_BROKEN', 'moved:SEQ_GAP', 'moved:SEAL_MISMATCH', 'moved:MALFORMED_LINE']) {
+      expect(counts[k], k).toBeGreaterThan(0);
+    }
+  }, 120_000);
 
   it('ledger.db: every column of a row edited, a deleted row, an extra row, an edited watermark, at every seq', async () => {
     let n = 0;

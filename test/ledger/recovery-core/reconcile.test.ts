@@ -1,0 +1,144 @@
+// spec §8.2, §8.3, §14.2: the watermark anchor and tamper healing of src/ledger/reconcile.ts,
+// each case a check that no other test reached (mutation testing: mutate/recovery.*).
+import fs from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Ledger } from '../../../src/ledger/ledger.js';
+import { countingIO } from '../ledger-helpers.js';
+import { eventAfter, events, folderWith, lineOf, lines, rejection, removeFolders, rowCount, snapshot, tamperEntries, withDb } from './folder.js';
+
+afterEach(removeFolders);
+
+describe('the watermark anchor (spec §8.2)', () => {
+  it('a one-event ledger whose only line was changed is refused (the check runs at watermark seq 0)', async () => {
+    const f = await folderWith(1);
+    const hash = events(f)[0]!.hash;
+    fs.writeFileSync(f.jsonl, fs.readFileSync(f.jsonl, 'utf8').replace('"i":0', '"i":7'));
+    const e = await rejection(Ledger.open({ dir: f.dir, keyring: f.keyring }));
+    expect(e).toMatchObject({ code: 'LEDGER_CORRUPT', details: { seq: 0, offset: 0, expectedHash: hash } });
+  });
+
+  it('the watermark line replaced by another validly sealed and signed event of the same seq and length is refused', async () => {
+    const f = await folderWith(3);
+    const evs = events(f);
+    const ls = lines(f);
+    const replaced = lineOf(eventAfter(evs[1], { payload: { i: 7 } }));
+    expect(Buffer.byteLength(replaced)).toBe(Buffer.byteLength(ls[2]!));
+    fs.writeFileSync(f.jsonl, [ls[0], ls[1], replaced].join('\n') + '\n');
+    const e = await rejection(Ledger.open({ dir: f.dir, keyring: f.keyring }));
+    const lineStart = Buffer.byteLength(ls[0]! + ls[1]!) + 2;
+    expect(e).toMatchObject({ code: 'LEDGER_CORRUPT', details: { seq: 2, offset: lineStart, expectedHash: evs[2]!.hash } });
+    expect(e.message).toContain(`event seq 2 at bytes ${lineStart}..${lineStart + Buffer.byteLength(ls[2]!) + 1}`);
+  });
+
+  it('the watermark line without its newline (the byte replaced) is refused', async () => {
+    const f = await folderWith(2);
+    const bytes = fs.readFileSync(f.jsonl);
+    bytes[bytes.length - 1] = 0x20;
+    fs.writeFileSync(f.jsonl, bytes);
+    await expect(Ledger.open({ dir: f.dir, keyring: f.keyring })).rejects.toMatchObject({ code: 'LEDGER_CORRUPT', details: { seq: 1 } });
+  });
+
+  it('events.jsonl shorter than the watermark is SQLITE_AHEAD with both sizes', async () => {
+    const f = await folderWith(2);
+    const size = fs.statSync(f.jsonl).size;
+    fs.truncateSync(f.jsonl, size - 1);
+    const e = await rejection(Ledger.open({ dir: f.dir, keyring: f.keyring }));
+    expect(e).toMatchObject({ code: 'SQLITE_AHEAD', details: { jsonlSize: size - 1, watermarkOffset: size, seq: 1 } });
+  });
+
+  it('a clean reopen neither reads past the watermark line nor fsyncs events.jsonl', async () => {
+    const f = await folderWith(3);
+    const io = countingIO();
+    const l = await Ledger.open({ dir: f.dir, keyring: f.keyring, io });
+    expect(io.syncs).toBe(0);
+    expect(io.bytesRead).toBe(Buffer.byteLength(lines(f)[2]!) + 1);
+    await l.close();
+  });
+
+  it('rows past the end of JSONL are refused with SQLITE_AHEAD naming both last seqs', async () => {
+    const f = await folderWith(3);
+    const ls = lines(f);
+    withDb(f, (db) => {
+      db.prepare("INSERT INTO events (seq, id, at, kind, actor, hash, kid, line, offset) VALUES (3, 'ghost', 'x', 'k', NULL, ?, NULL, '{}', ?)").run('f'.repeat(64), 999);
+    });
+    const e = await rejection(Ledger.open({ dir: f.dir, keyring: f.keyring }));
+    expect(e).toMatchObject({ code: 'SQLITE_AHEAD', details: { sqliteMaxSeq: 3, jsonlLastSeq: 2 } });
+    expect(e.message).toContain('up to seq 3');
+    expect(lines(f)).toEqual(ls);
+  });
+});
+
+describe('tamper healing (spec §8.3)', () => {
+  it('a row touched by hand that still equals its line is cleared, not refused, and stays cleared', async () => {
+    const f = await folderWith(4);
+    withDb(f, (db) => db.exec('UPDATE events SET kind = kind WHERE seq IN (1, 2)'));
+    expect(tamperEntries(f)).toEqual([{ seq: 1, op: 'update' }, { seq: 2, op: 'update' }]);
+    const l = await Ledger.open({ dir: f.dir, keyring: f.keyring });
+    expect(l.lastReconcile.restored).toEqual([]);
+    await l.close();
+    expect(tamperEntries(f)).toEqual([]);
+  });
+
+  it('an edited row past the end of JSONL is refused with a typed error naming its seq', async () => {
+    const f = await folderWith(3);
+    withDb(f, (db) => {
+      db.prepare("INSERT INTO events (seq, id, at, kind, actor, hash, kid, line, offset) VALUES (7, 'ghost', 'x', 'k', NULL, ?, NULL, '{}', 9999)").run('f'.repeat(64));
+      db.exec("UPDATE events SET kind = 'edited' WHERE seq = 7");
+    });
+    const e = await rejection(Ledger.open({ dir: f.dir, keyring: f.keyring }));
+    expect(e).toMatchObject({ code: 'MIRROR_CONFLICT', details: { seqs: [7] } });
+  });
+
+  it('a row renumbered by hand (its id now at another seq) is refused with MIRROR_CONFLICT, not a raw SQLite error', async () => {
+    const f = await folderWith(4);
+    withDb(f, (db) => db.exec('UPDATE events SET seq = 70 WHERE seq = 2'));
+    const before = snapshot(f);
+    const e = await rejection(Ledger.open({ dir: f.dir, keyring: f.keyring }));
+    expect(e).toMatchObject({ code: 'MIRROR_CONFLICT', details: { seqs: [2] } });
+    expect(snapshot(f)).toEqual(before);
+  });
+
+  it('restoring a deleted row reads JSONL from the nearest intact row below it, not from the start (O(gap))', async () => {
+    const f = await folderWith(40);
+    withDb(f, (db) => db.exec('DELETE FROM events WHERE seq = 37'));
+    const ls = lines(f);
+    const io = countingIO();
+    const l = await Ledger.open({ dir: f.dir, keyring: f.keyring, io });
+    expect(l.lastReconcile.restored).toEqual([37]);
+    await l.close();
+    const fromLine37 = ls.slice(37).reduce((n, x) => n + Buffer.byteLength(x) + 1, 0);
+    expect(io.bytesRead).toBe(fromLine37 + Buffer.byteLength(ls[39]!) + 1);
+  });
+
+  it('an edited row and a deleted row after it: the scan for the deleted one starts below the edited one', async () => {
+    const f = await folderWith(5);
+    withDb(f, (db) => {
+      db.exec("UPDATE events SET actor = 'mallory' WHERE seq = 2");
+      db.exec('DELETE FROM events WHERE seq = 3');
+    });
+    const e = await rejection(Ledger.open({ dir: f.dir, keyring: f.keyring }));
+    expect(e).toMatchObject({ code: 'MIRROR_CONFLICT', details: { seqs: [2] } });
+    expect(e.message).toContain('at seq 2;');
+  });
+
+  it('adjacent deleted rows and a touched row below them are healed: each found from the nearest intact row', async () => {
+    const f = await folderWith(8);
+    withDb(f, (db) => {
+      db.exec('UPDATE events SET kind = kind WHERE seq = 2');
+      db.exec('DELETE FROM events WHERE seq IN (3, 4, 6)');
+    });
+    const l = await Ledger.open({ dir: f.dir, keyring: f.keyring });
+    expect(l.lastReconcile.restored).toEqual([3, 4, 6]);
+    await l.close();
+    const rows = withDb(f, (db) => db.prepare<[], { seq: number; line: string; offset: number }>('SELECT seq, line, offset FROM events ORDER BY seq').all());
+    const ls = lines(f);
+    let offset = 0;
+    expect(rows.map((r) => [r.seq, r.line, r.offset])).toEqual(ls.map((line, seq) => {
+      const row = [seq, line, offset];
+      offset += Buffer.byteLength(line) + 1;
+      return row;
+    }));
+    expect(tamperEntries(f)).toEqual([]);
+    expect(rowCount(f)).toBe(8);
+  });
+});

@@ -1,0 +1,72 @@
+// spec §7.3: moving a torn tail aside (src/ledger/torn-tail.ts) closes what it opens, and a copy
+// that could not be written leaves events.jsonl untouched.
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Ledger } from '../../../src/ledger/ledger.js';
+import { NODE_FILE_IO, type FileIO } from '../../../src/store/file-io.js';
+import { appendRaw, folderWith, removeFolders, tornFiles } from './folder.js';
+
+afterEach(removeFolders);
+
+/** NODE_FILE_IO that remembers which descriptors are open, and can fail writes to torn/. */
+function trackingIO(failTornWrites = false): FileIO & { open_: Map<number, string> } {
+  const open_ = new Map<number, string>();
+  return {
+    ...NODE_FILE_IO,
+    open_,
+    open(p, flags, mode) {
+      const fd = NODE_FILE_IO.open(p, flags, mode);
+      open_.set(fd, p);
+      return fd;
+    },
+    close(fd) {
+      open_.delete(fd);
+      NODE_FILE_IO.close(fd);
+    },
+    write(fd, data, position) {
+      if (failTornWrites && open_.get(fd)?.includes(`${path.sep}torn${path.sep}`)) {
+        throw Object.assign(new Error(`ENOSPC: no space left on device, write`), { code: 'ENOSPC' });
+      }
+      NODE_FILE_IO.write(fd, data, position);
+    },
+  };
+}
+
+describe('moving a torn tail aside (spec §7.3)', () => {
+  it('closes the torn file it wrote: after close() no descriptor opened through FileIO is left', async () => {
+    const f = await folderWith(2);
+    appendRaw(f, '{"torn');
+    const io = trackingIO();
+    const l = await Ledger.open({ dir: f.dir, keyring: f.keyring, io });
+    expect(l.lastReconcile.tornTail).toMatchObject({ code: 'TORN_LINE', length: 6 });
+    expect([...io.open_.values()].filter((p) => p.includes('torn'))).toEqual([]);
+    await l.close();
+    expect([...io.open_.values()]).toEqual([]);
+  });
+
+  it('fsyncs the ledger folder only when it created torn/, and torn/ each time', async () => {
+    const f = await folderWith(2);
+    const dirSyncs: string[] = [];
+    const io: FileIO = { ...NODE_FILE_IO, syncDir: (d) => (dirSyncs.push(path.relative(f.dir, d) || '.'), NODE_FILE_IO.syncDir(d)) };
+    for (const tail of ['{"first', '{"second']) {
+      appendRaw(f, tail);
+      dirSyncs.length = 0;
+      const l = await Ledger.open({ dir: f.dir, keyring: f.keyring, io });
+      await l.close();
+      // one sync of the folder by every open (spec §7.1), plus the torn move's own
+      expect(dirSyncs, tail).toEqual(tail === '{"first' ? ['.', 'torn', '.'] : ['.', 'torn']);
+    }
+  });
+
+  it('a copy that cannot be written fails the open, closes the file and truncates nothing', async () => {
+    const f = await folderWith(2);
+    appendRaw(f, '{"torn');
+    const before = fs.readFileSync(f.jsonl);
+    const io = trackingIO(true);
+    await expect(Ledger.open({ dir: f.dir, keyring: f.keyring, io })).rejects.toThrow(/ENOSPC/);
+    expect([...io.open_.values()]).toEqual([]);
+    expect(fs.readFileSync(f.jsonl)).toEqual(before);
+    expect(tornFiles(f)).toHaveLength(1); // created empty before the write failed; the tail is still in events.jsonl
+  });
+});
