@@ -27,6 +27,8 @@ export function checkProjection(
   sqlitePath: string,
   jsonl: { size: number; lastSeq: number },
   missingFromSqlite: readonly SeqRange[],
+  /** Rows ledger.db holds that events.jsonl lacks: parity reports those (SQLITE_AHEAD) already. */
+  sqliteAhead: boolean,
   /** Rows parity already reports as differing: their update records add nothing. */
   mismatched: ReadonlySet<number>,
   problem: (p: VerifyProblem) => void,
@@ -57,7 +59,8 @@ export function checkProjection(
       tamperRecordCount: count,
       missingTriggers: TRIGGERS.filter((t) => !present.has(t)),
     };
-    if (out.watermarkPastEnd) {
+    // With the rows still there, parity names the lost seqs; the watermark alone speaks when they are gone too.
+    if (out.watermarkPastEnd && !sqliteAhead) {
       problem({
         code: 'WATERMARK_PAST_END',
         message: `ledger.db mirrored events.jsonl up to seq ${wm!.seq} (byte ${wm!.offset}), but events.jsonl ends at seq ${jsonl.lastSeq} (byte ${jsonl.size}): events.jsonl lost its tail, or ledger.db belongs to another copy`,

@@ -239,6 +239,7 @@ export async function verifyLedger(paths: StorePaths, options: VerifyOptions = {
     files.sqlite,
     { size: total, lastSeq: expectSeq - 1 },
     parity.missingFromSqlite,
+    parity.missingFromJsonl.length > 0,
     new Set(parity.mismatches.map((m) => m.seq)),
     problem,
   );
