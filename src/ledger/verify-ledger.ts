@@ -311,7 +311,12 @@ function mergeCheckpoints(rows: CheckpointRow[], records: CheckpointRecord[]): C
 
 function readCheckpoints(sqlitePath: string): CheckpointRow[] {
   if (!fs.existsSync(sqlitePath)) return [];
-  const db = openReadOnlyDatabase(sqlitePath);
+  let db: Database.Database;
+  try {
+    db = openReadOnlyDatabase(sqlitePath);
+  } catch {
+    return []; // not a database at all: the parity pass reports it as LEDGER_CORRUPT
+  }
   try {
     return db.prepare<[], CheckpointRow>('SELECT size, root, note, created_at FROM checkpoints ORDER BY size').all();
   } catch {
