@@ -22,7 +22,6 @@ import type { Kysely } from 'kysely';
 import { type CrashHook, type CrashPoint } from './crash-points.js';
 import { GroupCommit } from './group-commit.js';
 import { acquireWriterLock } from './writer-lock.js';
-import type { LedgerCore } from './ledger-core.js';
 import { type LedgerPaths, ledgerPaths } from './layout.js';
 import { readOrCreateMetadata, type LedgerMetadata } from './metadata.js';
 import { QuarantineFile } from './quarantine.js';
@@ -73,9 +72,9 @@ export interface LedgerOptions {
   origin?: string;
   /** Clock for default timestamps. */
   now?: () => Date;
-  /** @internal Crash suites: the file-system seam and named crash points (spec §13.4). */
+  /** Crash suites only (types in `sealed-ledger/testing`): the file-system seam (spec §13.4). */
   io?: FileIO;
-  /** @internal */
+  /** Crash suites only: called at each named crash point; SimulatedCrash kills the writer. */
   crashHook?: CrashHook;
 }
 
@@ -105,12 +104,12 @@ export interface LedgerHead {
   size: number;
 }
 
-export class Ledger implements LedgerCore {
-  head: Watermark;
-  frontier: CompactRange;
-  readonly quarantine: QuarantineFile;
-  readonly policy: Policy;
-  readonly requireSignatures: boolean;
+export class Ledger {
+  /** @internal */ head: Watermark;
+  /** @internal */ frontier: CompactRange;
+  /** @internal */ readonly quarantine: QuarantineFile;
+  /** @internal */ readonly policy: Policy;
+  /** @internal */ readonly requireSignatures: boolean;
   private readonly commits: GroupCommit;
   private state: 'open' | 'read-only' | 'closed' | 'dead' = 'open';
   /** In read-only inspect mode: what a writable open would heal or refuse. */
@@ -118,13 +117,13 @@ export class Ledger implements LedgerCore {
   private poisonedBy: unknown;
 
   private constructor(
-    readonly paths: LedgerPaths,
-    readonly metadata: LedgerMetadata,
-    readonly jsonl: JsonlFile,
-    readonly projection: Projection,
-    readonly tree: TreeStore,
-    readonly keyring: Keyring | undefined,
-    readonly signer: EventSigner | undefined,
+    /** @internal */ readonly paths: LedgerPaths,
+    /** @internal */ readonly metadata: LedgerMetadata,
+    /** @internal */ readonly jsonl: JsonlFile,
+    /** @internal */ readonly projection: Projection,
+    /** @internal */ readonly tree: TreeStore,
+    /** @internal */ readonly keyring: Keyring | undefined,
+    /** @internal */ readonly signer: EventSigner | undefined,
     readonly lastReconcile: ReconcileReport,
     private readonly options: LedgerOptions,
     private readonly io: FileIO,
@@ -385,10 +384,12 @@ export class Ledger implements LedgerCore {
 
   // ---- LedgerCore: used by the group committer ----
 
+  /** @internal */
   crash(point: CrashPoint): void {
     this.options.crashHook?.(point);
   }
 
+  /** @internal */
   assertWritable(): void {
     if (this.state === 'read-only') throw new LedgerStateError('LEDGER_READ_ONLY', 'the ledger was opened read-only');
     if (this.state !== 'open') throw new LedgerStateError('LEDGER_CLOSED', 'the ledger is closed');
@@ -397,10 +398,12 @@ export class Ledger implements LedgerCore {
     }
   }
 
+  /** @internal */
   acquireWriterLock(): Promise<void> {
     return acquireWriterLock(this.projection, this.options.lockTimeoutMs);
   }
 
+  /** @internal */
   healInLock(): void {
     const wm = this.projection.watermark();
     const size = this.jsonl.size();
@@ -419,6 +422,7 @@ export class Ledger implements LedgerCore {
   /** Read under the lock by healInLock, just before: one fstat and one watermark read per flush. */
   private evidence: { size: number; watermark: Watermark } | undefined;
 
+  /** @internal */
   parityEvidence(): ParityEvidence {
     const { size, watermark: wm } = this.evidence ?? { size: this.jsonl.size(), watermark: this.projection.watermark() };
     this.evidence = undefined;
@@ -428,6 +432,7 @@ export class Ledger implements LedgerCore {
     };
   }
 
+  /** @internal */
   assertSignerValid(signer: EventSigner, event: SealedEvent): void {
     if (!this.keyring) {
       throw new KeyError('UNKNOWN_KEY', `signing key ${signer.kid} is not in a keyring; open the ledger with it as signer or add it`, {
@@ -437,6 +442,7 @@ export class Ledger implements LedgerCore {
     this.keyring.publicKeyFor(signer.kid, { seq: event.seq, at: event.at }); // throws outside its window
   }
 
+  /** @internal */
   die(): void {
     this.state = 'dead';
     try {
@@ -448,6 +454,7 @@ export class Ledger implements LedgerCore {
     }
   }
 
+  /** @internal */
   poison(cause: unknown): void {
     this.poisonedBy ??= cause;
   }

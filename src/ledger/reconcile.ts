@@ -10,7 +10,8 @@ import { parseEventLine } from '../format/event-line.js';
 import type { CompactRange } from '../merkle/compact-range.js';
 import type { FileIO } from '../store/file-io.js';
 import type { JsonlFile } from '../store/jsonl-file.js';
-import type { Projection, Watermark } from '../store/projection.js';
+import type { Projection } from '../store/projection.js';
+import type { Watermark } from '../store/watermark.js';
 import type { TreeStore } from '../store/tree-store.js';
 import type { CrashHook } from './crash-points.js';
 import { rowDifferences } from './row-check.js';
@@ -28,6 +29,7 @@ export interface ReconcileReport {
   tornTail?: MovedTail;
 }
 
+/** @internal: names a SQLite type; not part of the published declarations. */
 export interface ReconcileTarget {
   jsonl: JsonlFile;
   projection: Projection;
@@ -39,6 +41,7 @@ export interface ReconcileTarget {
 }
 
 /** Requires an open BEGIN IMMEDIATE transaction; the caller commits. */
+/** @internal: names a SQLite type; not part of the published declarations. */
 export function reconcile(t: ReconcileTarget): { report: ReconcileReport; frontier: CompactRange } {
   const before = t.projection.watermark();
   checkAnchor(t.jsonl, before);
@@ -158,6 +161,7 @@ export interface Inspection {
   problems: string[];
 }
 
+/** @internal: names a SQLite type; not part of the published declarations. */
 export function inspect(jsonl: JsonlFile, projection: Projection): { report: ReconcileReport; inspection: Inspection } {
   const wm = projection.watermark();
   const problems: string[] = [];

@@ -9,7 +9,8 @@ import { parseEventLine } from '../format/event-line.js';
 import { verifyEventSignature } from '../format/signature.js';
 import type { CompactRange } from '../merkle/compact-range.js';
 import type { JsonlFile } from '../store/jsonl-file.js';
-import type { Projection, Watermark } from '../store/projection.js';
+import type { Projection } from '../store/projection.js';
+import type { Watermark } from '../store/watermark.js';
 import type { TreeStore } from '../store/tree-store.js';
 
 /** Where the valid JSONL ends and why (spec §7.3). Bytes from `offset` on were never acknowledged. */
@@ -29,6 +30,7 @@ export interface TailReplayResult {
   defect?: TailDefect;
 }
 
+/** @internal: names a SQLite type; not part of the published declarations. */
 export interface TailReplayTarget {
   jsonl: JsonlFile;
   projection: Projection;
@@ -52,6 +54,7 @@ const TAMPER_CODES = new Set(['INVALID_SIGNATURE', 'UNKNOWN_KEY', 'KEY_NOT_VALID
  * `from.seq + 1`. Stops at the first line that is torn or invalid and reports it as the defect;
  * throws for what is not a torn write: a bad signature (forgery) or a conflicting SQLite row.
  */
+/** @internal: names a SQLite type; not part of the published declarations. */
 export function replayTail(target: TailReplayTarget, from: Watermark, options: TailReplayOptions = {}): TailReplayResult {
   const { jsonl, projection, tree, frontier } = target;
   let wm = { ...from };

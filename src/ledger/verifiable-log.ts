@@ -46,10 +46,12 @@ function checkSize(size: number, current: number, what: string): void {
 }
 
 /** MTH of the first `size` leaves, from popcount(size) stored nodes. Requires size <= tree size. */
+/** @internal: names a SQLite type; not part of the published declarations. */
 export function rootAt(tree: TreeStore, size: number): Buffer {
   return CompactRange.fromHashes(size, compactRangeIds(size).map((id) => tree.node(id.level, id.index))).root();
 }
 
+/** @internal: names a SQLite type; not part of the published declarations. */
 export function proveInclusion(tree: TreeStore, current: number, seq: number, treeSize = current): InclusionProofJson {
   checkSize(treeSize, current, 'treeSize');
   if (!Number.isSafeInteger(seq) || seq < 0 || seq >= treeSize) {
@@ -67,6 +69,7 @@ export function proveInclusion(tree: TreeStore, current: number, seq: number, tr
   };
 }
 
+/** @internal: names a SQLite type; not part of the published declarations. */
 export function proveConsistency(tree: TreeStore, current: number, fromSize: number, toSize = current): ConsistencyProofJson {
   checkSize(toSize, current, 'toSize');
   checkSize(fromSize, toSize, 'fromSize');
@@ -79,6 +82,7 @@ export function proveConsistency(tree: TreeStore, current: number, fromSize: num
   };
 }
 
+/** @internal: names a SQLite type; not part of the published declarations. */
 export function storedCheckpoints(projection: Projection): StoredCheckpoint[] {
   return projection.db
     .prepare<[], StoredCheckpoint>('SELECT size, root, note, created_at AS createdAt FROM checkpoints ORDER BY size')
@@ -89,6 +93,7 @@ export function storedCheckpoints(projection: Projection): StoredCheckpoint[] {
  * Sign a checkpoint of the current tree and store it (spec §12.4). Requires the writer lock.
  * Refuses (CHECKPOINT_INCONSISTENT) when the tree no longer extends the last checkpoint issued.
  */
+/** @internal: names a SQLite type; not part of the published declarations. */
 export function issueCheckpoint(
   projection: Projection,
   tree: TreeStore,
