@@ -43,6 +43,11 @@ beforeAll(() => {
   let r = run('npm', [...install, '--offline'], app);
   if (r.status !== 0) r = run('npm', [...install, '--prefer-offline'], app);
   if (r.status !== 0) throw new Error(`npm install of the tarball failed:\n${r.out}`);
+  // README's library example, type-checked with app.ts and run twice below.
+  const example = /## Library\n\n```ts\n([\s\S]*?)```/.exec(fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8'))?.[1];
+  if (!example) throw new Error("README.md has no ```ts block under ## Library");
+  fs.writeFileSync(path.join(app, 'readme-example.ts'), example);
+  fs.writeFileSync(path.join(app, 'readme-example.mjs'), example);
   const addon = path.join('node_modules', 'better-sqlite3', 'build');
   fs.cpSync(path.join(ROOT, addon), path.join(app, addon), { recursive: true });
 }, 120_000);
@@ -95,6 +100,18 @@ describe('the packed tarball', () => {
     expect(r.status, r.out).toBe(0);
     const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
     expect(JSON.parse(r.out)).toEqual({ ok: true, events: 1, version: pkg.version, code: 'LEDGER_NOT_FOUND' });
+  });
+
+  it("runs README's library example twice in one folder: the key is saved, then reloaded", () => {
+    const cwd = path.join(work, 'readme-run');
+    fs.mkdirSync(cwd);
+    const first = run(process.execPath, [path.join(app, 'readme-example.mjs')], cwd);
+    expect(first.out).toBe('0\n');
+    expect(first.status).toBe(0);
+    const second = run(process.execPath, [path.join(app, 'readme-example.mjs')], cwd);
+    expect(second.out).toBe('0\n5\n'); // order-42 is not appended twice
+    expect(second.status).toBe(0);
+    expect(fs.statSync(path.join(cwd, 'audit.key.json')).mode & 0o777).toBe(0o600);
   });
 
   it('runs the bin from node_modules/.bin', () => {
