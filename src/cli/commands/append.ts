@@ -51,6 +51,7 @@ export async function append(ctx: CliContext, dir: string, o: AppendFlags, stdin
   requireLedger(dir);
   const key: SigningKey | undefined = o.key === undefined ? undefined : readSigningKeyFile(o.key);
   const inputs = await readInputs(o, stdin);
+  if (inputs.length === 0) ctx.note('0 events on stdin: nothing appended');
   const ledger = await Ledger.open({ dir, signer: key, lockTimeoutMs: ctx.lockTimeoutMs });
   let events: SealedEvent[];
   let before: number;
