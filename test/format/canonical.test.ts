@@ -115,3 +115,18 @@ describe('properties (spec §2.2)', () => {
     );
   });
 });
+
+describe('maxLength at its boundary (what a mutation run showed untested)', () => {
+  it('output of exactly maxLength code units passes; one less fails with reason "too long"', () => {
+    const samples: unknown[] = ['abc', '', 0, -0, 1.5e-7, true, false, null, [], {}, [1, 'x', null], { b: [true, { a: -1 }], a: 'é' }];
+    const check = (v: unknown) => {
+      const text = canonicalize(v);
+      expect(canonicalize(v, { maxLength: text.length })).toBe(text);
+      expect(() => canonicalize(v, { maxLength: text.length - 1 })).toThrow(
+        expect.objectContaining({ code: 'INVALID_JSON', details: expect.objectContaining({ reason: 'too long' }) }),
+      );
+    };
+    samples.forEach(check);
+    fc.assert(fc.property(fc.jsonValue(), check), { numRuns: 300 });
+  });
+});
