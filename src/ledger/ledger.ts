@@ -134,7 +134,7 @@ export class Ledger {
     this.policy = options.policy ?? [];
     this.requireSignatures = options.requireSignatures ?? false;
     this.quarantine = new QuarantineFile(paths.quarantine, io);
-    this.commits = new GroupCommit(this, options.projectionLagMs ?? DEFAULT_PROJECTION_LAG_MS);
+    this.commits = new GroupCommit(this, options.projectionLagMs ?? DEFAULT_PROJECTION_LAG_MS, options.now);
   }
 
   /** Open (or with `create`, initialize) a ledger folder and reconcile it (spec §14.2). */
@@ -344,7 +344,7 @@ export class Ledger {
       this.healInLock();
       if (key.kid !== undefined) {
         if (!this.keyring) throw new KeyError('UNKNOWN_KEY', `key ${key.kid} is not in the ledger's keyring`);
-        this.keyring.keyFor(key.kid, { seq: Math.max(0, this.head.seq), at: new Date().toISOString() });
+        this.keyring.keyFor(key.kid, { seq: Math.max(0, this.head.seq), at: (this.options.now?.() ?? new Date()).toISOString() });
       }
       const note = issueCheckpoint(this.projection, this.tree, this.frontier, this.metadata.origin, key, (r) =>
         appendCheckpointRecord(this.paths.checkpoints, r, this.io),

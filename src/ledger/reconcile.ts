@@ -149,8 +149,6 @@ function locateLine(t: ReconcileTarget, seq: number): { text: string; offset: nu
   return undefined;
 }
 
-export type { TailDefect };
-
 /** What reconcile would do, found without writing (read-only inspect mode, spec §14.2). */
 export interface Inspection {
   /** Valid lines past the watermark that a writable open would replay. */
