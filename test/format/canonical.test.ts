@@ -130,3 +130,32 @@ describe('maxLength at its boundary (what a mutation run showed untested)', () =
     fc.assert(fc.property(fc.jsonValue(), check), { numRuns: 300 });
   });
 });
+
+describe('each rejection says why (details.reason; survivors of the mutation run)', () => {
+  const cyclic: Record<string, unknown> = {};
+  cyclic.self = cyclic;
+  let deep: unknown = 1;
+  for (let i = 0; i < 3; i++) deep = [deep];
+  const reasonOf = (value: unknown, options = {}) => {
+    try {
+      canonicalize(value, options);
+    } catch (e) {
+      return (e as SealedLedgerError).details.reason;
+    }
+    return 'accepted';
+  };
+  it.each([
+    ['a lone surrogate', '\ud800', {}, 'string contains a lone surrogate'],
+    ['a function', () => 1, {}, 'function is not a JSON value'],
+    ['a symbol', Symbol('x'), {}, 'symbol is not a JSON value'],
+    ['a cycle', cyclic, {}, 'cycle'],
+    ['too deep', deep, { maxDepth: 2 }, 'nesting deeper than 2'],
+    ['a Date', new Date(0), {}, 'Date object is not plain JSON'],
+    ['a class instance', new (class Thing {})(), {}, 'Thing object is not plain JSON'],
+    ['a null-prototype object with a prototype chain of its own', Object.create(Object.create(null)), {}, 'exotic object is not plain JSON'],
+    ['a sparse array', [1, , 3], {}, 'sparse array hole'], // eslint-disable-line no-sparse-arrays
+    ['a symbol key', { [Symbol('k')]: 1 }, {}, 'symbol-keyed property'],
+  ] as const)('%s', (_what, value, options, reason) => {
+    expect(reasonOf(value, options)).toBe(reason);
+  });
+});
