@@ -7,14 +7,15 @@
  */
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
-  mutate: ['src/format/*.ts', 'src/crypto/ed25519.ts', 'src/merkle/verify.ts'],
+  mutate: ['src/format/canonical.ts', 'src/crypto/ed25519.ts', 'src/merkle/verify.ts'],
   testRunner: 'vitest',
   vitest: { configFile: 'mutate/vitest.core.config.ts', related: false },
   coverageAnalysis: 'perTest',
   concurrency: 2,
-  timeoutMS: 20_000,
+  timeoutMS: 10_000,
+  dryRunTimeoutMinutes: 30,
   reporters: ['clear-text', 'progress', 'json'],
-  jsonReporter: { fileName: 'reports/mutation/core.json' },
+  jsonReporter: { fileName: `reports/mutation/${process.env.MUTATE_REPORT ?? 'core'}.json` },
   tempDirName: '.stryker-tmp',
   cleanTempDir: 'always',
   thresholds: { high: 90, low: 80, break: null },
