@@ -15,6 +15,8 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const FIXTURE = fileURLToPath(new URL('./consumer', import.meta.url));
 const TSC = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 const NPM_QUIET = ['--no-audit', '--no-fund', '--loglevel=error'];
+/** tsc without skipLibCheck reads all of @types/node: ~20 s of CPU, far more on a loaded machine. */
+const TSC_TIMEOUT_MS = 300_000;
 
 let work: string;
 let app: string;
@@ -50,7 +52,7 @@ beforeAll(() => {
   fs.writeFileSync(path.join(app, 'readme-example.mjs'), example);
   const addon = path.join('node_modules', 'better-sqlite3', 'build');
   fs.cpSync(path.join(ROOT, addon), path.join(app, addon), { recursive: true });
-}, 120_000);
+}, 300_000);
 
 afterAll(() => {
   if (work) fs.rmSync(work, { recursive: true, force: true });
@@ -81,13 +83,13 @@ describe('the packed tarball', () => {
     for (const f of ours) expect(fs.readFileSync(f.trim(), 'utf8'), f).not.toMatch(/from 'better-sqlite3'/);
     const ledger = fs.readFileSync(path.join(app, 'node_modules/sealed-ledger/dist/ledger/ledger.d.ts'), 'utf8');
     expect(ledger).not.toMatch(/\b(crash|die|poison|healInLock|acquireWriterLock)\(/);
-  });
+  }, TSC_TIMEOUT_MS);
 
   it('resolves sealed-ledger/testing under node10 resolution', () => {
     const r = run(process.execPath, [TSC, '-p', 'tsconfig.node10.json'], app);
     expect(r.out).toBe('');
     expect(r.status).toBe(0);
-  });
+  }, TSC_TIMEOUT_MS);
 
   it('runs an ESM program', () => {
     const r = run(process.execPath, ['esm.mjs', path.join(work, 'esm-ledger')], app);
