@@ -7,6 +7,7 @@ export type ErrorCode =
   // bad input: nothing was written
   | 'INVALID_EVENT'
   | 'INVALID_JSON'
+  | 'INPUT_TOO_LARGE'
   | 'INVALID_ARGUMENT'
   | 'INVALID_KEY'
   | 'INVALID_KEYRING'

@@ -44,11 +44,12 @@ export type { Policy, PolicyRule } from './policy/rules.js';
 // Ledger (spec §7, §8, §13, §14)
 export { Ledger } from './ledger/ledger.js';
 export type { LedgerOptions, AppendOptions, EventQuery, LedgerHead } from './ledger/ledger.js';
-export type { ReconcileReport } from './ledger/reconcile.js';
+export type { ReconcileReport, Inspection } from './ledger/reconcile.js';
+export type { Watermark } from './store/watermark.js';
 export type { TailDefect } from './ledger/tail-replay.js';
 export { appendEvent, appendSignedEvent } from './ledger/append.js';
 export { mirrorSingleEventIntoSqlite, mirrorSingleEventIntoSqliteInTx } from './ledger/mirror.js';
-export type { MirrorOutcome } from './ledger/mirror.js';
+export type { MirrorOutcome, SqliteConnection } from './ledger/mirror.js';
 export { replayJsonlIntoSqlite } from './ledger/replay.js';
 export { rebuildProjection } from './ledger/rebuild.js';
 export type { RebuildReport } from './ledger/rebuild.js';
@@ -70,5 +71,6 @@ export { verifyCheckpoint, signCheckpoint } from './merkle/signed-checkpoint.js'
 export { formatCheckpoint, parseCheckpoint } from './merkle/checkpoint.js';
 export type { CheckpointBody } from './merkle/checkpoint.js';
 export { signNote, verifyNote, parseNote } from './merkle/signed-note.js';
+export type { NoteSigner } from './merkle/signed-note.js';
 export { verifierKeyString, parseVerifierKey } from './merkle/verifier-key.js';
 export type { InclusionProofJson, ConsistencyProofJson, StoredCheckpoint } from './ledger/verifiable-log.js';

@@ -1,39 +1,101 @@
-// spec §1.2: the public surface is exactly what the export map publishes.
+// spec §1.2: the public surface is exactly what the export map publishes, and README names it.
 import fs from 'node:fs';
+import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
 const pkg = JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+const readme = fs.readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+const dist = (f: string) => new URL(`../dist/${f}`, import.meta.url).pathname;
+
+const LIBRARY_VALUES = [
+  'ConflictError', 'DEFAULT_LIMITS', 'EVENT_SIGNATURE_CONTEXT', 'FORMAT_VERSION', 'GENESIS_PREV', 'ID_PATTERN',
+  'InvalidInputError', 'KIND_PATTERN', 'KeyError', 'Keyring', 'Ledger', 'LedgerStateError', 'PARITY_INVARIANT_RULE_ID',
+  'PolicyError', 'ProofError', 'SealedLedgerError', 'VerificationError', 'allowActors', 'allowKinds', 'appendEvent',
+  'appendSignedEvent', 'assertValidPublicKey', 'canonicalize', 'computeEventHash', 'consistencyProof', 'encodeEventLine',
+  'eventSignatureMessage', 'formatCheckpoint', 'generateSigningKey', 'inclusionProof', 'isSealedLedgerError', 'keyIdFor',
+  'mirrorSingleEventIntoSqlite', 'mirrorSingleEventIntoSqliteInTx', 'parseCheckpoint', 'parseEventLine', 'parseNote',
+  'parseVerifierKey', 'payloadRule', 'publicKeyFromSeed', 'readSigningKeyFile', 'replayJsonlIntoSqlite', 'requireSignature',
+  'rootFromLeaves', 'sealEvent', 'signCheckpoint', 'signEd25519', 'signEvent', 'signNote', 'signingKeyFromSeed',
+  'verifierKeyString', 'verifyCheckpoint', 'verifyConsistency', 'verifyEd25519', 'verifyEventSeal', 'verifyEventSetParity',
+  'verifyEventSignature', 'verifyInclusion', 'verifyLedger', 'verifyNote', 'writeSigningKeyFile',
+];
+const LIBRARY_TYPES = [
+  'AppendOptions', 'CheckpointBody', 'ConsistencyProofJson', 'ErrorCode', 'EventInput', 'EventLimits', 'EventMismatch',
+  'EventQuery', 'EventSetParity', 'EventSignature', 'EventSigner', 'InclusionProofJson', 'Inspection', 'JsonValue',
+  'JsonlDefect', 'KeyUse', 'KeyringEntry', 'LedgerHead', 'LedgerOptions', 'LedgerSchema', 'MirrorOutcome', 'NodeReader',
+  'NoteSigner', 'Policy', 'PolicyDecision', 'PolicyOutcome', 'PolicyRule', 'ReconcileReport', 'ReplayOptions',
+  'ReplayReport', 'RuleResult', 'SealedEvent', 'SeqRange', 'SigningKey', 'SqliteConnection', 'StorePaths',
+  'StoredCheckpoint', 'TailDefect', 'VerifyOptions', 'VerifyProblem', 'VerifyReport', 'Watermark',
+];
+const TESTING_VALUES = ['NODE_FILE_IO', 'SimulatedCrash', 'mirrorPolicyDecisionTestAllow', 'verifyEd25519Portable'];
+const TESTING_TYPES = ['CrashHook', 'CrashPoint', 'FileIO'];
+/** Ledger's public instance members as the published .d.ts declares them (README's table). */
+const LEDGER_MEMBERS = [
+  'append', 'appendBatch', 'checkpoint', 'checkpoints', 'close', 'eventById', 'events', 'flush', 'get', 'headInfo',
+  'inspection', 'lastReconcile', 'proveConsistency', 'proveInclusion', 'query', 'rootHash',
+];
+
+/** What the published declarations export, and Ledger's non-private members, read with the compiler. */
+let program: ts.Program | undefined;
+function declarations(file: string) {
+  program ??= ts.createProgram([dist('index.d.ts'), dist('testing.d.ts')], {
+    module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, noEmit: true,
+  });
+  const checker = program.getTypeChecker();
+  const exports = checker.getExportsOfModule(checker.getSymbolAtLocation(program.getSourceFile(file)!)!);
+  const resolve = (s: ts.Symbol) => (s.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(s) : s);
+  const values = exports.filter((s) => (resolve(s).flags & ts.SymbolFlags.Value) !== 0);
+  const publicMembers = (name: string) => {
+    const sym = resolve(exports.find((s) => s.name === name)!);
+    return checker.getPropertiesOfType(checker.getDeclaredTypeOfSymbol(sym))
+      .filter((p) => !(ts.getCombinedModifierFlags(p.declarations![0]!) & (ts.ModifierFlags.Private | ts.ModifierFlags.Protected)))
+      .map((p) => p.name).sort();
+  };
+  return {
+    values: values.map((s) => s.name).sort(),
+    types: exports.filter((s) => !values.includes(s)).map((s) => s.name).sort(),
+    publicMembers,
+  };
+}
 
 describe('package exports', () => {
-  it('maps ".", "./testing" and the bin to built files', () => {
-    expect(Object.keys(pkg.exports).sort()).toEqual(['.', './package.json', './testing']);
-    for (const entry of ['.', './testing']) {
-      for (const file of Object.values(pkg.exports[entry]) as string[]) {
-        expect(fs.existsSync(new URL(`../${file}`, import.meta.url)), file).toBe(true);
-      }
-    }
+  it('maps ".", "./testing" and the bin to built files, for import and require', () => {
+    expect(pkg.exports).toEqual({
+      '.': { types: './dist/index.d.ts', default: './dist/index.js' },
+      './testing': { types: './dist/testing.d.ts', default: './dist/testing.js' },
+      './package.json': './package.json',
+    });
+    expect(pkg.typesVersions).toEqual({ '*': { testing: ['./dist/testing.d.ts'] } });
+    for (const file of ['index.js', 'index.d.ts', 'testing.js', 'testing.d.ts']) expect(fs.existsSync(dist(file)), file).toBe(true);
     expect(pkg.bin['sealed-ledger']).toBe('./dist/cli/main.js');
-    expect(fs.readFileSync(new URL('../dist/cli/main.js', import.meta.url), 'utf8').startsWith('#!/usr/bin/env node')).toBe(true);
+    expect(fs.readFileSync(dist('cli/main.js'), 'utf8').startsWith('#!/usr/bin/env node')).toBe(true);
   });
 
-  it('the library entry exports the names the issues fix, and no test helper', async () => {
+  it('the library entry exports exactly the public values; README names each', async () => {
     const lib = await import('../dist/index.js');
-    const required = [
-      'sealEvent', 'verifyEventSeal', 'signEvent', 'verifyEventSignature', 'canonicalize', 'generateSigningKey',
-      'Keyring', 'verifyEd25519', 'Ledger', 'appendEvent', 'appendSignedEvent', 'mirrorSingleEventIntoSqlite',
-      'mirrorSingleEventIntoSqliteInTx', 'replayJsonlIntoSqlite', 'verifyEventSetParity', 'verifyLedger',
-      'PARITY_INVARIANT_RULE_ID', 'verifyInclusion', 'verifyConsistency', 'verifyCheckpoint', 'rootFromLeaves',
-      'SealedLedgerError',
-    ];
-    for (const name of required) expect(lib, name).toHaveProperty(name);
-    expect(lib).not.toHaveProperty('mirrorPolicyDecisionTestAllow');
-    expect(lib).not.toHaveProperty('SimulatedCrash');
+    expect(Object.keys(lib).sort()).toEqual(LIBRARY_VALUES);
+    for (const name of LIBRARY_VALUES) expect(readme, name).toMatch(new RegExp(`\`[^\`]*\\b${name}\\b[^\`]*\``));
   });
 
-  it('the testing entry exports the test-only helpers', async () => {
+  it('the testing entry exports exactly the test-only helpers', async () => {
     const testing = await import('../dist/testing.js');
+    expect(Object.keys(testing).sort()).toEqual(TESTING_VALUES);
     expect(testing.mirrorPolicyDecisionTestAllow().rules[0]?.id).toBe('sealed-ledger/parity-invariant');
-    expect(testing).toHaveProperty('SimulatedCrash');
+  });
+
+  it('the published declarations export exactly these values and types', () => {
+    const lib = declarations(dist('index.d.ts'));
+    expect(lib.values).toEqual(LIBRARY_VALUES);
+    expect(lib.types).toEqual(LIBRARY_TYPES);
+    const testing = declarations(dist('testing.d.ts'));
+    expect(testing.values).toEqual(TESTING_VALUES);
+    expect(testing.types).toEqual(TESTING_TYPES);
+  });
+
+  it('Ledger declares exactly the members README documents, no internals', () => {
+    const members = declarations(dist('index.d.ts')).publicMembers('Ledger');
+    expect(members).toEqual(LEDGER_MEMBERS);
+    for (const m of LEDGER_MEMBERS) expect(readme, m).toMatch(new RegExp(`ledger\\.${m}\\b`));
   });
 
   it('resolves by package name (self-reference through the export map)', async () => {

@@ -3,11 +3,10 @@
  * and validated before anything is appended, so one bad line rejects the whole input with its
  * line number and nothing is written.
  */
-import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { ConflictError, InvalidInputError, isSealedLedgerError } from '../errors.js';
 import { canonicalize } from '../format/canonical.js';
-import type { EventInput } from '../format/event.js';
+import { DEFAULT_LIMITS, type EventInput } from '../format/event.js';
 import { prepareEvent } from '../format/seal.js';
 
 export interface NumberedInput {
@@ -52,15 +51,67 @@ function assertConsistentIds(events: readonly NumberedInput[], name: string): vo
   }
 }
 
-/** All events on `stream`; blank lines are skipped but still counted. */
-export async function readInputLines(stream: Readable, name = 'stdin'): Promise<NumberedInput[]> {
+export interface InputLimits {
+  /** Longest line: no valid event is longer (a payload at maxPayloadBytes, every byte escaped as \\u00XX). */
+  maxLineBytes: number;
+  /** The whole input: the batch is atomic, so all of it is held in memory before the append. */
+  maxInputBytes: number;
+}
+
+export const DEFAULT_INPUT_LIMITS: InputLimits = {
+  maxLineBytes: 8 * DEFAULT_LIMITS.maxPayloadBytes,
+  maxInputBytes: 64 * 1024 * 1024,
+};
+
+function tooLarge(message: string, details: Record<string, unknown>): InvalidInputError {
+  return new InvalidInputError('INPUT_TOO_LARGE', message, { details });
+}
+
+/**
+ * All events on `stream`; blank lines are skipped but still counted. Lines end at LF (a CR
+ * before it is dropped). Input past a limit is refused as soon as the byte that passes it
+ * arrives, so memory stays bounded by the limits, not by what is piped in.
+ */
+export async function readInputLines(stream: Readable, name = 'stdin', limits: InputLimits = DEFAULT_INPUT_LIMITS): Promise<NumberedInput[]> {
   const events: NumberedInput[] = [];
   let lineNo = 0;
-  for await (const line of createInterface({ input: stream, crlfDelay: Infinity })) {
+  let total = 0;
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  const takeLine = (last: Buffer) => {
     lineNo++;
-    if (line.trim() === '') continue;
-    events.push({ lineNo, input: parseInputLine(line, `${name} line ${lineNo}`) });
+    const bytes = pending.length === 0 ? last : Buffer.concat([...pending, last]);
+    pending = [];
+    pendingBytes = 0;
+    const line = bytes.toString('utf8').replace(/\r$/, '');
+    if (line.trim() !== '') events.push({ lineNo, input: parseInputLine(line, `${name} line ${lineNo}`) });
+  };
+  for await (const data of stream) {
+    const chunk = typeof data === 'string' ? Buffer.from(data) : (data as Buffer);
+    total += chunk.length;
+    if (total > limits.maxInputBytes) {
+      throw tooLarge(`${name} is over ${limits.maxInputBytes} bytes, the most one atomic append reads; split it into several appends`, {
+        limit: limits.maxInputBytes, line: lineNo + 1,
+      });
+    }
+    let start = 0;
+    for (;;) {
+      const nl = chunk.indexOf(0x0a, start);
+      if (pendingBytes + (nl === -1 ? chunk.length : nl) - start > limits.maxLineBytes) {
+        throw tooLarge(`${name} line ${lineNo + 1} is over ${limits.maxLineBytes} bytes, longer than any valid event`, {
+          limit: limits.maxLineBytes, line: lineNo + 1,
+        });
+      }
+      if (nl === -1) break;
+      takeLine(chunk.subarray(start, nl));
+      start = nl + 1;
+    }
+    if (start < chunk.length) {
+      pending.push(Buffer.from(chunk.subarray(start))); // a copy: the stream may reuse its buffer
+      pendingBytes += chunk.length - start;
+    }
   }
+  if (pendingBytes > 0) takeLine(Buffer.alloc(0));
   assertConsistentIds(events, name);
   return events;
 }

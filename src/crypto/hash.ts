@@ -11,9 +11,3 @@ export function sha256(...chunks: (Uint8Array | string)[]): Buffer {
   for (const c of chunks) h.update(c);
   return h.digest();
 }
-
-export function sha512(...chunks: (Uint8Array | string)[]): Buffer {
-  const h = createHash('sha512');
-  for (const c of chunks) h.update(c);
-  return h.digest();
-}

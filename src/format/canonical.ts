@@ -30,7 +30,7 @@ export function canonicalize(value: unknown, options: CanonicalizeOptions = {}):
   return walk.encode(value, 0);
 }
 
-export function encodeString(s: string, path = '$'): string {
+export function encodeString(s: string, path: string): string {
   if (!s.isWellFormed()) throw invalidJson(path, 'string contains a lone surrogate');
   // ES2019+ JSON.stringify escapes exactly as RFC 8785 §3.2.2.2 requires.
   return JSON.stringify(s);

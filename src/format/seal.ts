@@ -48,8 +48,8 @@ interface JcsParts {
 
 function encodeParts(e: Unsealed, payloadJson: string): JcsParts {
   return {
-    head: '{' + (e.actor === undefined ? '' : `"actor":${encodeString(e.actor)},`) + `"at":${encodeString(e.at)},`,
-    tail: `"id":${encodeString(e.id)},"kind":${encodeString(e.kind)},"payload":${payloadJson},"prev":"${e.prev}","seq":${e.seq},`,
+    head: '{' + (e.actor === undefined ? '' : `"actor":${encodeString(e.actor, 'actor')},`) + `"at":${encodeString(e.at, 'at')},`,
+    tail: `"id":${encodeString(e.id, 'id')},"kind":${encodeString(e.kind, 'kind')},"payload":${payloadJson},"prev":"${e.prev}","seq":${e.seq},`,
   };
 }
 
@@ -72,7 +72,7 @@ export function encodeLine(e: SealedEvent, payloadJson: string): string {
 }
 
 function encodeSig(sig: EventSignature): string {
-  return `{"alg":"${sig.alg}","kid":${encodeString(sig.kid)},"value":${encodeString(sig.value)}}`;
+  return `{"alg":"${sig.alg}","kid":${encodeString(sig.kid, 'sig.kid')},"value":${encodeString(sig.value, 'sig.value')}}`;
 }
 
 /** Canonical payload text, enforcing the payload size limit (spec §3.1.1). */

@@ -52,6 +52,8 @@ export class GroupCommit {
   constructor(
     private readonly core: LedgerCore,
     private readonly projectionLagMs: number,
+    /** The ledger's injected clock (LedgerOptions.now). */
+    private readonly now: () => Date = () => new Date(),
   ) {}
 
   enqueue(request: AppendRequest): void {
@@ -241,7 +243,7 @@ export class GroupCommit {
         assertMirrorable(decision, { id: rec.event.id });
       } catch (e) {
         if (e instanceof PolicyError && e.code === 'POLICY_QUARANTINED') {
-          core.quarantine.add({ quarantinedAt: new Date().toISOString(), decision, event: rec.event });
+          core.quarantine.add({ quarantinedAt: this.now().toISOString(), decision, event: rec.event });
         }
         throw e;
       }

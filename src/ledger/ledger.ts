@@ -24,7 +24,6 @@ import { type CrashHook, type CrashPoint } from './crash-points.js';
 import { GroupCommit } from './group-commit.js';
 import { acquireWriterLock } from './writer-lock.js';
 import { loadFolderKeyring } from './folder-keyring.js';
-import type { LedgerCore } from './ledger-core.js';
 import { type LedgerPaths, ledgerPaths } from './layout.js';
 import { readOrCreateMetadata, writeMetadata, type LedgerMetadata } from './metadata.js';
 import { assertNoLinks, folderWarnings } from './folder-safety.js';
@@ -82,9 +81,9 @@ export interface LedgerOptions {
   origin?: string;
   /** Clock for default timestamps. */
   now?: () => Date;
-  /** @internal Crash suites: the file-system seam and named crash points (spec §13.4). */
+  /** Crash suites only (types in `sealed-ledger/testing`): the file-system seam (spec §13.4). */
   io?: FileIO;
-  /** @internal */
+  /** Crash suites only: called at each named crash point; SimulatedCrash kills the writer. */
   crashHook?: CrashHook;
 }
 
@@ -114,12 +113,12 @@ export interface LedgerHead {
   size: number;
 }
 
-export class Ledger implements LedgerCore {
-  head: Watermark;
-  frontier: CompactRange;
-  readonly quarantine: QuarantineFile;
-  readonly policy: Policy;
-  readonly requireSignatures: boolean;
+export class Ledger {
+  /** @internal */ head: Watermark;
+  /** @internal */ frontier: CompactRange;
+  /** @internal */ readonly quarantine: QuarantineFile;
+  /** @internal */ readonly policy: Policy;
+  /** @internal */ readonly requireSignatures: boolean;
   /** Group- or world-writable ledger files or folder, found at open (spec §7.1). */
   readonly warnings: string[];
   private readonly commits: GroupCommit;
@@ -129,13 +128,13 @@ export class Ledger implements LedgerCore {
   private poisonedBy: unknown;
 
   private constructor(
-    readonly paths: LedgerPaths,
-    readonly metadata: LedgerMetadata,
-    readonly jsonl: JsonlFile,
-    readonly projection: Projection,
-    readonly tree: TreeStore,
-    readonly keyring: Keyring | undefined,
-    readonly signer: EventSigner | undefined,
+    /** @internal */ readonly paths: LedgerPaths,
+    /** @internal */ readonly metadata: LedgerMetadata,
+    /** @internal */ readonly jsonl: JsonlFile,
+    /** @internal */ readonly projection: Projection,
+    /** @internal */ readonly tree: TreeStore,
+    /** @internal */ readonly keyring: Keyring | undefined,
+    /** @internal */ readonly signer: EventSigner | undefined,
     readonly lastReconcile: ReconcileReport,
     private readonly options: LedgerOptions,
     private readonly io: FileIO,
@@ -147,7 +146,7 @@ export class Ledger implements LedgerCore {
     this.requireSignatures = (options.requireSignatures ?? false) || metadata.signaturesRequiredFrom !== undefined;
     this.warnings = folderWarnings(paths);
     this.quarantine = new QuarantineFile(paths.quarantine, io);
-    this.commits = new GroupCommit(this, options.projectionLagMs ?? DEFAULT_PROJECTION_LAG_MS);
+    this.commits = new GroupCommit(this, options.projectionLagMs ?? DEFAULT_PROJECTION_LAG_MS, options.now);
   }
 
   /** Open (or with `create`, initialize) a ledger folder and reconcile it (spec §14.2). */
@@ -386,7 +385,7 @@ export class Ledger implements LedgerCore {
       this.healInLock();
       if (key.kid !== undefined) {
         if (!this.keyring) throw new KeyError('UNKNOWN_KEY', `key ${key.kid} is not in the ledger's keyring`);
-        this.keyring.keyFor(key.kid, { seq: Math.max(0, this.head.seq), at: new Date().toISOString() });
+        this.keyring.keyFor(key.kid, { seq: Math.max(0, this.head.seq), at: (this.options.now?.() ?? new Date()).toISOString() });
       }
       const note = issueCheckpoint({
         projection: this.projection,
@@ -433,10 +432,12 @@ export class Ledger implements LedgerCore {
 
   // ---- LedgerCore: used by the group committer ----
 
+  /** @internal */
   crash(point: CrashPoint): void {
     this.options.crashHook?.(point);
   }
 
+  /** @internal */
   assertWritable(): void {
     if (this.state === 'read-only') throw new LedgerStateError('LEDGER_READ_ONLY', 'the ledger was opened read-only');
     if (this.state !== 'open') throw new LedgerStateError('LEDGER_CLOSED', 'the ledger is closed');
@@ -445,10 +446,12 @@ export class Ledger implements LedgerCore {
     }
   }
 
+  /** @internal */
   acquireWriterLock(): Promise<void> {
     return acquireWriterLock(this.projection, this.options.lockTimeoutMs);
   }
 
+  /** @internal */
   healInLock(): void {
     this.assertStillAtPaths();
     const wm = this.projection.watermark();
@@ -515,6 +518,7 @@ export class Ledger implements LedgerCore {
   /** Read under the lock by healInLock, just before: one fstat and one watermark read per flush. */
   private evidence: { size: number; watermark: Watermark } | undefined;
 
+  /** @internal */
   parityEvidence(): ParityEvidence {
     const { size, watermark: wm } = this.evidence ?? { size: this.jsonl.size(), watermark: this.projection.watermark() };
     this.evidence = undefined;
@@ -524,6 +528,7 @@ export class Ledger implements LedgerCore {
     };
   }
 
+  /** @internal */
   assertSignerValid(signer: EventSigner, event: SealedEvent): void {
     if (!this.keyring) {
       throw new KeyError('UNKNOWN_KEY', `signing key ${signer.kid} is not in a keyring; open the ledger with it as signer or add it`, {
@@ -533,6 +538,7 @@ export class Ledger implements LedgerCore {
     this.keyring.publicKeyFor(signer.kid, { seq: event.seq, at: event.at }); // throws outside its window
   }
 
+  /** @internal */
   die(): void {
     this.state = 'dead';
     try {
@@ -544,6 +550,7 @@ export class Ledger implements LedgerCore {
     }
   }
 
+  /** @internal */
   poison(cause: unknown): void {
     this.poisonedBy ??= cause;
   }

@@ -25,8 +25,20 @@ export type MirrorOutcome =
       existingHash?: string;
     };
 
+/**
+ * A better-sqlite3 connection to a ledger.db (`new Database(path)`). Declared by the members
+ * that tell one apart, so that the published types do not need `@types/better-sqlite3`.
+ */
+export interface SqliteConnection {
+  readonly inTransaction: boolean;
+  readonly name: string;
+  exec(source: string): unknown;
+  prepare(source: string): unknown;
+  transaction(fn: (...args: never[]) => unknown): unknown;
+}
+
 /** Like mirrorSingleEventIntoSqliteInTx, in its own transaction. */
-export function mirrorSingleEventIntoSqlite(db: Database.Database, event: SealedEvent): MirrorOutcome {
+export function mirrorSingleEventIntoSqlite(db: SqliteConnection, event: SealedEvent): MirrorOutcome {
   if (db.inTransaction) {
     throw new InvalidInputError('INVALID_ARGUMENT', 'a transaction is open: use mirrorSingleEventIntoSqliteInTx');
   }
@@ -47,7 +59,8 @@ export function mirrorSingleEventIntoSqlite(db: Database.Database, event: Sealed
  * the same seq or id is a `conflict` and is never overwritten. Throws SEAL_MISMATCH for an event
  * whose hash is not its seal.
  */
-export function mirrorSingleEventIntoSqliteInTx(db: Database.Database, event: SealedEvent): MirrorOutcome {
+export function mirrorSingleEventIntoSqliteInTx(connection: SqliteConnection, event: SealedEvent): MirrorOutcome {
+  const db = connection as Database.Database; // the documented contract: a better-sqlite3 connection
   if (!db.inTransaction) {
     throw new LedgerStateError('NOT_IN_TRANSACTION', 'mirrorSingleEventIntoSqliteInTx must run inside a transaction');
   }

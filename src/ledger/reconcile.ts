@@ -10,7 +10,8 @@ import { parseEventLine } from '../format/event-line.js';
 import type { CompactRange } from '../merkle/compact-range.js';
 import type { FileIO } from '../store/file-io.js';
 import type { JsonlFile } from '../store/jsonl-file.js';
-import type { Projection, Watermark } from '../store/projection.js';
+import type { Projection } from '../store/projection.js';
+import type { Watermark } from '../store/watermark.js';
 import type { TreeStore } from '../store/tree-store.js';
 import type { CrashHook } from './crash-points.js';
 import { rowDifferences } from './row-check.js';
@@ -29,6 +30,7 @@ export interface ReconcileReport {
   tornTail?: MovedTail;
 }
 
+/** @internal: names a SQLite type; not part of the published declarations. */
 export interface ReconcileTarget {
   jsonl: JsonlFile;
   projection: Projection;
@@ -46,6 +48,7 @@ export interface ReconcileTarget {
 }
 
 /** Requires an open BEGIN IMMEDIATE transaction; the caller commits. */
+/** @internal: names a SQLite type; not part of the published declarations. */
 export function reconcile(t: ReconcileTarget): { report: ReconcileReport; frontier: CompactRange } {
   const before = t.projection.watermark();
   checkAnchor(t.jsonl, before);
@@ -166,8 +169,6 @@ function locateLine(t: ReconcileTarget, seq: number): { text: string; offset: nu
   return undefined;
 }
 
-export type { TailDefect };
-
 /** What reconcile would do, found without writing (read-only inspect mode, spec §14.2). */
 export interface Inspection {
   /** Valid lines past the watermark that a writable open would replay. */
@@ -178,6 +179,7 @@ export interface Inspection {
   problems: string[];
 }
 
+/** @internal: names a SQLite type; not part of the published declarations. */
 export function inspect(jsonl: JsonlFile, projection: Projection, policy: ReadPolicy = OPEN_POLICY, keyring?: Keyring): { report: ReconcileReport; inspection: Inspection } {
   const wm = projection.watermark();
   const problems: string[] = [];

@@ -12,7 +12,8 @@ import type { CompactRange } from '../merkle/compact-range.js';
 import type { JsonlFile, TornTail } from '../store/jsonl-file.js';
 import type { SealedRecord } from '../format/seal.js';
 import { limitViolation, OPEN_POLICY, type ReadPolicy, signaturePolicyViolation } from './read-policy.js';
-import type { Projection, Watermark } from '../store/projection.js';
+import type { Projection } from '../store/projection.js';
+import type { Watermark } from '../store/watermark.js';
 import type { TreeStore } from '../store/tree-store.js';
 
 /** Where the valid JSONL ends and why (spec §7.3). Bytes from `offset` on were never acknowledged. */
@@ -32,6 +33,7 @@ export interface TailReplayResult {
   defect?: TailDefect;
 }
 
+/** @internal: names a SQLite type; not part of the published declarations. */
 export interface TailReplayTarget {
   jsonl: JsonlFile;
   projection: Projection;
@@ -65,6 +67,7 @@ type Outcome = { defect: [TailDefect['code'], string] } | { rec: SealedRecord };
  * throws for what is not a torn write: a bad or missing required signature (forgery) or a
  * conflicting SQLite row.
  */
+/** @internal: names a SQLite type; not part of the published declarations. */
 export function replayTail(target: TailReplayTarget, from: Watermark, options: TailReplayOptions = {}): TailReplayResult {
   const { jsonl, projection, tree, frontier } = target;
   const policy = target.policy ?? OPEN_POLICY;

@@ -51,10 +51,12 @@ function checkSize(size: number, current: number, what: string): void {
 }
 
 /** MTH of the first `size` leaves, from popcount(size) stored nodes. Requires size <= tree size. */
+/** @internal: names a SQLite type; not part of the published declarations. */
 export function rootAt(tree: TreeStore, size: number): Buffer {
   return CompactRange.fromHashes(size, compactRangeIds(size).map((id) => tree.node(id.level, id.index))).root();
 }
 
+/** @internal: names a SQLite type; not part of the published declarations. */
 export function proveInclusion(tree: TreeStore, current: number, seq: number, treeSize = current): InclusionProofJson {
   checkSize(treeSize, current, 'treeSize');
   if (!Number.isSafeInteger(seq) || seq < 0 || seq >= treeSize) {
@@ -72,6 +74,7 @@ export function proveInclusion(tree: TreeStore, current: number, seq: number, tr
   };
 }
 
+/** @internal: names a SQLite type; not part of the published declarations. */
 export function proveConsistency(tree: TreeStore, current: number, fromSize: number, toSize = current): ConsistencyProofJson {
   checkSize(toSize, current, 'toSize');
   checkSize(fromSize, toSize, 'fromSize');
@@ -84,6 +87,7 @@ export function proveConsistency(tree: TreeStore, current: number, fromSize: num
   };
 }
 
+/** @internal: names a SQLite type; not part of the published declarations. */
 export function storedCheckpoints(projection: Projection): StoredCheckpoint[] {
   return projection.db
     .prepare<[], StoredCheckpoint>('SELECT size, root, note, created_at AS createdAt FROM checkpoints ORDER BY size')
@@ -110,6 +114,7 @@ export interface IssueInput {
  * ledger.db; when ledger.db's tree disagrees with it, nothing is signed (LEDGER_CORRUPT), and
  * nothing is signed that does not extend every checkpoint issued before (CHECKPOINT_INCONSISTENT).
  */
+/** @internal: names a SQLite type; not part of the published declarations. */
 export function issueCheckpoint(t: IssueInput): string {
   const size = t.frontier.size;
   const derived = deriveTreeFromJsonl({

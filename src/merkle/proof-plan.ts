@@ -6,7 +6,7 @@
  * perfect, several when it is the not-yet-perfect right edge of the tree. At most one entry per
  * proof is of the second kind, so a proof needs at most about 2·log2(n) node reads.
  */
-import { InvalidInputError } from '../errors.js';
+import { ProofError } from '../errors.js';
 import { rangeNodes, nodeKey, type NodeId } from './node-id.js';
 import { assertTreeSize, largestPowerOfTwoBelow } from './tree-math.js';
 
@@ -22,7 +22,7 @@ export function inclusionProofPlan(index: number, size: number): ProofPlan {
   assertTreeSize(size);
   assertTreeSize(index, 'leaf index');
   if (index >= size) {
-    throw new InvalidInputError('INVALID_ARGUMENT', `leaf index ${index} is not below tree size ${size}`, {
+    throw new ProofError('INVALID_TREE_SIZE', `leaf index ${index} is not below tree size ${size}`, {
       details: { index, treeSize: size },
     });
   }
@@ -53,7 +53,7 @@ export function consistencyProofPlan(size1: number, size2: number): ProofPlan {
   assertTreeSize(size1, 'first tree size');
   assertTreeSize(size2, 'second tree size');
   if (size1 > size2) {
-    throw new InvalidInputError('INVALID_ARGUMENT', `first tree size ${size1} exceeds second tree size ${size2}`, {
+    throw new ProofError('INVALID_TREE_SIZE', `first tree size ${size1} exceeds second tree size ${size2}`, {
       details: { fromSize: size1, toSize: size2 },
     });
   }

@@ -2,7 +2,8 @@
  * Proof verification, following RFC 9162 §2.1.3.2 and §2.1.4.2 step by step (spec §11.3).
  * The sizes = 0 and size1 = size2 cases follow transparency-dev/merkle's proof.VerifyConsistency.
  *
- * Error codes: INVALID_TREE_SIZE for sizes that are not sizes, INVALID_PROOF for a proof of the
+ * Error codes: INVALID_TREE_SIZE for sizes and indices out of range (the same code as proof-plan.ts
+ * gives for the same condition), INVALID_PROOF for a proof of the
  * wrong shape, ROOT_MISMATCH (with expected and actual hex roots) when the hashes do not add up.
  */
 import { nodeHash } from '../domain.js';
@@ -57,7 +58,7 @@ export function rootFromInclusionProof(
   checkHash(leafHash, 'leafHash');
   checkProofHashes(proof);
   if (index >= treeSize) {
-    throw invalidProof(`leaf index ${index} is not below tree size ${treeSize}`, { index, treeSize });
+    throw new ProofError('INVALID_TREE_SIZE', `leaf index ${index} is not below tree size ${treeSize}`, { details: { index, treeSize } });
   }
   const expected = inclusionProofLength(index, treeSize);
   if (proof.length !== expected) {
@@ -189,57 +190,4 @@ export function verifyConsistency(
   const { first, second } = chainConsistency(size1, size2, proof, root1);
   assertRootsEqual(first, root1, 'fromRoot');
   assertRootsEqual(second, root2, 'toRoot');
-}
-
-/**
- * The root of the size2 tree implied by a consistency proof, after checking the proof against
- * root1. Requires 0 < size1 <= size2: nothing about size2 follows from the empty tree.
- */
-export function rootFromConsistencyProof(
-  size1: number,
-  size2: number,
-  proof: readonly Uint8Array[],
-  root1: Uint8Array,
-): Buffer {
-  checkConsistencyInputs(size1, size2, proof, root1);
-  if (size1 === 0) throw invalidProof('the empty tree implies no root for a larger tree', { toSize: size2 });
-  if (size1 === size2) {
-    if (proof.length !== 0) throw invalidProof('equal tree sizes need an empty proof', { fromSize: size1, toSize: size2 });
-    return Buffer.from(root1);
-  }
-  const { first, second } = chainConsistency(size1, size2, proof, root1);
-  assertRootsEqual(first, root1, 'fromRoot');
-  return second;
-}
-
-/** Boolean form of verifyInclusion: false for any ProofError, other errors propagate. */
-export function isValidInclusion(
-  leafHash: Uint8Array,
-  index: number,
-  treeSize: number,
-  proof: readonly Uint8Array[],
-  rootHash: Uint8Array,
-): boolean {
-  return succeeds(() => verifyInclusion(leafHash, index, treeSize, proof, rootHash));
-}
-
-/** Boolean form of verifyConsistency: false for any ProofError, other errors propagate. */
-export function isValidConsistency(
-  size1: number,
-  size2: number,
-  proof: readonly Uint8Array[],
-  root1: Uint8Array,
-  root2: Uint8Array,
-): boolean {
-  return succeeds(() => verifyConsistency(size1, size2, proof, root1, root2));
-}
-
-function succeeds(check: () => void): boolean {
-  try {
-    check();
-    return true;
-  } catch (e) {
-    if (e instanceof ProofError) return false;
-    throw e;
-  }
 }

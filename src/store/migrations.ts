@@ -65,8 +65,6 @@ class EmbeddedMigrations implements MigrationProvider {
   }
 }
 
-export const LATEST_MIGRATION = Object.keys(migrations).at(-1)!;
-
 /** Bring ledger.db to the latest schema; throws LedgerStateError on failure (spec §8.1). */
 export async function migrateToLatest(db: Kysely<unknown>): Promise<void> {
   let outcome = await new Migrator({ db, provider: new EmbeddedMigrations() }).migrateToLatest();

@@ -7,18 +7,14 @@ import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { ConflictError, LedgerStateError } from '../errors.js';
-import { GENESIS_PREV } from '../format/event.js';
 import { migrateToLatest } from './migrations.js';
 import { asIoError } from './os-error.js';
 import { openReadOnlyDatabase } from './readonly-db.js';
 import type { EventsTable, LedgerSchema } from './schema.js';
 
-export interface Watermark {
-  seq: number;
-  hash: string;
-  offset: number;
-  lineStart: number;
-}
+import type { Watermark } from './watermark.js';
+
+export type { Watermark };
 
 /** A full events row (spec §8.1). */
 export type ProjectionRow = EventsTable;
@@ -27,8 +23,6 @@ export type ProjectionRow = EventsTable;
 export type InsertRow = EventsTable;
 
 const ROW_COLUMNS = 'seq, id, at, kind, actor, hash, kid, line, offset';
-
-export const EMPTY_WATERMARK: Watermark = { seq: -1, hash: GENESIS_PREV, offset: 0, lineStart: 0 };
 
 export interface ProjectionOptions {
   readOnly?: boolean;

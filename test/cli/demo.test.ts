@@ -11,7 +11,7 @@ const cleanups: (() => void)[] = [];
 afterEach(() => cleanups.splice(0).forEach((c) => c()));
 
 describe('demo', () => {
-  it('runs the whole job, twice, moving the first demo aside', () => {
+  it('runs the whole job, twice, replacing the first demo and leaving nothing else behind', () => {
     const t = tempDir('sl-cli-demo-');
     cleanups.push(t.cleanup);
     const first = cli(['demo', '--events', '120'], { cwd: t.dir });
@@ -28,16 +28,36 @@ describe('demo', () => {
     expect(fs.statSync(path.join(t.dir, 'demo-ledger.key.json')).mode & 0o777).toBe(0o600);
     expect(fs.existsSync(path.join(t.dir, 'demo-ledger', 'demo-ledger.key.json'))).toBe(false);
 
+    // The closing hints run as printed in a clone, where only npx finds the bin.
+    const tries = lines(out).slice(lines(out).findIndex((l) => l.endsWith('Try:')) + 1);
+    expect(tries).toHaveLength(3);
+    for (const l of tries) expect(l).toMatch(/(^ +|\| )npx sealed-ledger (verify|tail|append) demo-ledger/);
+
     const second = cli(['demo', '--events', '30'], { cwd: t.dir });
     expect(second.code, second.stderr).toBe(0);
-    expect(second.stdout).toMatch(/^moved the previous demo aside: demo-ledger\.old-/m);
-    const aside = fs.readdirSync(t.dir).filter((n) => n.startsWith('demo-ledger.old-'));
-    expect(aside).toHaveLength(2); // the folder and its key
+    expect(lines(second.stdout).filter((l) => l.startsWith('removed the previous demo: '))).toEqual([
+      'removed the previous demo: demo-ledger',
+      'removed the previous demo: demo-ledger.key.json',
+    ]);
+    expect(fs.readdirSync(t.dir).sort()).toEqual(['demo-ledger', 'demo-ledger.key.json']);
     const v = cli(['verify', 'demo-ledger', '--json'], { cwd: t.dir });
     expect(v.code).toBe(0);
     expect(JSON.parse(v.stdout)).toMatchObject({ events: 30, signed: 30, ok: true });
-    const old = aside.find((n) => !n.endsWith('.json'))!;
-    expect(cli(['verify', old], { cwd: t.dir }).code).toBe(0);
+  });
+
+  it('refuses a key file at <dir>.key.json that is not the demo key, and touches nothing', () => {
+    const t = tempDir('sl-cli-demo-');
+    cleanups.push(t.cleanup);
+    expect(cli(['demo', '--events', '6'], { cwd: t.dir }).code).toBe(0);
+    const keyFile = path.join(t.dir, 'demo-ledger.key.json');
+    fs.rmSync(keyFile);
+    expect(cli(['keygen', '--out', keyFile, '--name', 'prod'], { cwd: t.dir }).code).toBe(0);
+    const before = fs.readFileSync(keyFile);
+    const r = cli(['demo', '--events', '6'], { cwd: t.dir });
+    expect(r.code).toBe(EXIT.USAGE);
+    expect(expectOneErrorLine(r.stderr, 'INVALID_ARGUMENT')).toContain('is not a demo key');
+    expect(fs.readFileSync(keyFile).equals(before)).toBe(true);
+    expect(cli(['verify', 'demo-ledger', '--quiet'], { cwd: t.dir }).code).toBe(0);
   });
 
   it('refuses a folder that is not a demo ledger', () => {

@@ -115,3 +115,47 @@ describe('properties (spec §2.2)', () => {
     );
   });
 });
+
+describe('maxLength at its boundary (what a mutation run showed untested)', () => {
+  it('output of exactly maxLength code units passes; one less fails with reason "too long"', () => {
+    const samples: unknown[] = ['abc', '', 0, -0, 1.5e-7, true, false, null, [], {}, [1, 'x', null], { b: [true, { a: -1 }], a: 'é' }];
+    const check = (v: unknown) => {
+      const text = canonicalize(v);
+      expect(canonicalize(v, { maxLength: text.length })).toBe(text);
+      expect(() => canonicalize(v, { maxLength: text.length - 1 })).toThrow(
+        expect.objectContaining({ code: 'INVALID_JSON', details: expect.objectContaining({ reason: 'too long' }) }),
+      );
+    };
+    samples.forEach(check);
+    fc.assert(fc.property(fc.jsonValue(), check), { numRuns: 300 });
+  });
+});
+
+describe('each rejection says why (details.reason; survivors of the mutation run)', () => {
+  const cyclic: Record<string, unknown> = {};
+  cyclic.self = cyclic;
+  let deep: unknown = 1;
+  for (let i = 0; i < 3; i++) deep = [deep];
+  const reasonOf = (value: unknown, options = {}) => {
+    try {
+      canonicalize(value, options);
+    } catch (e) {
+      return (e as SealedLedgerError).details.reason;
+    }
+    return 'accepted';
+  };
+  it.each([
+    ['a lone surrogate', '\ud800', {}, 'string contains a lone surrogate'],
+    ['a function', () => 1, {}, 'function is not a JSON value'],
+    ['a symbol', Symbol('x'), {}, 'symbol is not a JSON value'],
+    ['a cycle', cyclic, {}, 'cycle'],
+    ['too deep', deep, { maxDepth: 2 }, 'nesting deeper than 2'],
+    ['a Date', new Date(0), {}, 'Date object is not plain JSON'],
+    ['a class instance', new (class Thing {})(), {}, 'Thing object is not plain JSON'],
+    ['a null-prototype object with a prototype chain of its own', Object.create(Object.create(null)), {}, 'exotic object is not plain JSON'],
+    ['a sparse array', [1, , 3], {}, 'sparse array hole'], // eslint-disable-line no-sparse-arrays
+    ['a symbol key', { [Symbol('k')]: 1 }, {}, 'symbol-keyed property'],
+  ] as const)('%s', (_what, value, options, reason) => {
+    expect(reasonOf(value, options)).toBe(reason);
+  });
+});

@@ -140,3 +140,41 @@ describe('signature checks (spec §4.2)', () => {
     expect(codeOf(() => verifyEventSignature(after, ring))).toBe('KEY_NOT_VALID');
   });
 });
+
+describe('encodeEventLine on a hand-built event (what a mutation run showed untested)', () => {
+  const base = sealEvent({ kind: 'k', actor: 'a', id: 'i-1', at: '2026-01-01T00:00:00Z', payload: { n: 1 } }, { seq: 0, prev: GENESIS_PREV });
+  const sig = { alg: 'ed25519' as const, kid: 'k'.repeat(16), value: 'A'.repeat(86) };
+
+  it('names the field holding a lone surrogate (INVALID_JSON), for every string it escapes', () => {
+    for (const [field, event] of [
+      ['actor', { ...base, actor: 'x\uD800' }],
+      ['at', { ...base, at: '\uDC00' }],
+      ['id', { ...base, id: 'id-\uD83D' }],
+      ['kind', { ...base, kind: '\uDFFFk' }],
+      ['sig.kid', { ...base, sig: { ...sig, kid: '\uD800' } }],
+      ['sig.value', { ...base, sig: { ...sig, value: '\uDBFF' } }],
+    ] as const) {
+      expect(() => encodeLine(event as SealedEvent, '1'), field).toThrow(
+        expect.objectContaining({ code: 'INVALID_JSON', details: { path: field, reason: 'string contains a lone surrogate' } }),
+      );
+    }
+    // A well-formed pair is fine, and escaped exactly as JCS does.
+    expect(encodeLine({ ...base, actor: '\uD83D\uDE00' }, '1')).toContain('"actor":"\uD83D\uDE00"');
+  });
+});
+
+describe('the payload size limit at its boundary (spec §3.1.1)', () => {
+  const seal = (payload: string, maxPayloadBytes: number) =>
+    sealEvent({ kind: 'k', payload }, { seq: 0, prev: GENESIS_PREV, limits: { maxPayloadBytes } });
+
+  it('exactly maxPayloadBytes UTF-8 bytes pass; one more is INVALID_EVENT', () => {
+    for (const unit of ['a', '\u00e9', '\u20ac', '\uD83D\uDE00']) {
+      const payload = unit.repeat(50);
+      const bytes = Buffer.byteLength(JSON.stringify(payload));
+      expect(seal(payload, bytes).payload, unit).toBe(payload);
+      expect(() => seal(payload, bytes - 1), unit).toThrow(
+        expect.objectContaining({ code: 'INVALID_EVENT', details: { field: 'payload', reason: 'too large', limit: bytes - 1 } }),
+      );
+    }
+  });
+});

@@ -191,10 +191,10 @@ describe('node reads', () => {
 describe('generation errors', () => {
   const reader = nodeReaderFromList([]);
   it('rejects bad arguments before reading anything', () => {
-    expect(() => inclusionProof(reader, 5, 5)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
-    expect(() => inclusionProof(reader, 0, 0)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(() => inclusionProof(reader, 5, 5)).toThrow(expect.objectContaining({ code: 'INVALID_TREE_SIZE' }));
+    expect(() => inclusionProof(reader, 0, 0)).toThrow(expect.objectContaining({ code: 'INVALID_TREE_SIZE' }));
     expect(() => inclusionProof(reader, -1, 5)).toThrow(expect.objectContaining({ code: 'INVALID_TREE_SIZE' }));
-    expect(() => consistencyProof(reader, 6, 5)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(() => consistencyProof(reader, 6, 5)).toThrow(expect.objectContaining({ code: 'INVALID_TREE_SIZE' }));
     expect(() => consistencyProof(reader, 1.5, 5)).toThrow(expect.objectContaining({ code: 'INVALID_TREE_SIZE' }));
   });
 

@@ -2,14 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { leafHash } from '../../src/domain.js';
 import { isSealedLedgerError } from '../../src/errors.js';
-import {
-  isValidConsistency,
-  isValidInclusion,
-  rootFromConsistencyProof,
-  rootFromInclusionProof,
-  verifyConsistency,
-  verifyInclusion,
-} from '../../src/merkle/verify.js';
+import { rootFromInclusionProof, verifyConsistency, verifyInclusion } from '../../src/merkle/verify.js';
+import { isValidConsistency, isValidInclusion, succeeds } from './proof-predicates.js';
 import { mth, path, proof as naiveProof, sampleLeaves, sha256 } from './naive-rfc6962.js';
 import { hex, rfc6962 } from './vectors.js';
 
@@ -83,7 +77,6 @@ describe('published vectors (transparency-dev/merkle proof/verify_test.go)', () 
       const r2 = roots[v.size2]!;
       verifyConsistency(v.size1, v.size2, p, r1, r2);
       if (p.length === 0) continue;
-      expect(rootFromConsistencyProof(v.size1, v.size2, p, r1).equals(r2)).toBe(true);
       // corruptConsistencyProof() of the Go test.
       const probes: [number, number, Uint8Array, Uint8Array, Uint8Array[]][] = [
         [v.size1 - 1, v.size2, r1, r2, p],
@@ -125,7 +118,7 @@ describe('edge cases (transparency-dev TestVerifyInclusion*, TestVerifyConsisten
     for (const [index, size] of [[0, 0], [1, 0], [2, 1]] as const) {
       expect(isValidInclusion(SOME_HASH, index, size, [], EMPTY)).toBe(false);
       expect(() => verifyInclusion(SOME_HASH, index, size, [], EMPTY)).toThrow(
-        expect.objectContaining({ code: 'INVALID_PROOF' }),
+        expect.objectContaining({ code: 'INVALID_TREE_SIZE' }),
       );
     }
   });
@@ -150,8 +143,6 @@ describe('edge cases (transparency-dev TestVerifyInclusion*, TestVerifyConsisten
     ];
     for (const [s1, s2, r1, r2, p, ok] of cases) expect(isValidConsistency(s1, s2, p, r1, r2)).toBe(ok);
     expect(() => verifyConsistency(2, 1, [], root1, root2)).toThrow(expect.objectContaining({ code: 'INVALID_TREE_SIZE' }));
-    expect(() => rootFromConsistencyProof(0, 5, [], EMPTY)).toThrow(expect.objectContaining({ code: 'INVALID_PROOF' }));
-    expect(rootFromConsistencyProof(3, 3, [], root1).equals(root1)).toBe(true);
   });
 });
 
@@ -327,7 +318,6 @@ describe('properties (random trees up to 2000 leaves)', () => {
         ([m, n], which, bit) => {
           const p = naiveProof(m, leaves.slice(0, n));
           verifyConsistency(m, n, p, rootOf(m), rootOf(n));
-          expect(rootFromConsistencyProof(m, n, p, rootOf(m)).equals(rootOf(n))).toBe(true);
           expect(isValidConsistency(m, n, flipBit(p, which % p.length, bit), rootOf(m), rootOf(n))).toBe(false);
         },
       ),
@@ -343,7 +333,6 @@ describe('properties (random trees up to 2000 leaves)', () => {
         for (const run of [
           () => verifyInclusion(h, a, b, p, r),
           () => verifyConsistency(a, b, p, h, r),
-          () => rootFromConsistencyProof(a, b, p, h),
         ]) {
           try {
             run();
@@ -354,5 +343,49 @@ describe('properties (random trees up to 2000 leaves)', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('what a mutation run showed untested (spec §11.3)', () => {
+  const leaves = sampleLeaves(8);
+  const root = (n: number) => mth(leaves.slice(0, n));
+
+  it('a consistency error blames the root that does not add up: fromRoot or toRoot', () => {
+    const p = naiveProof(3, leaves.slice(0, 8));
+    const blame = (r1: Uint8Array, r2: Uint8Array) => {
+      try {
+        verifyConsistency(3, 8, p, r1, r2);
+      } catch (e) {
+        return isSealedLedgerError(e) ? { code: e.code, details: e.details } : e;
+      }
+      return 'accepted';
+    };
+    expect(blame(root(3), root(8))).toBe('accepted');
+    expect(blame(SOME_HASH, root(8))).toMatchObject({
+      code: 'ROOT_MISMATCH', details: { field: 'fromRoot', expected: SOME_HASH.toString('hex'), actual: root(3).toString('hex') },
+    });
+    expect(blame(root(3), SOME_HASH)).toMatchObject({
+      code: 'ROOT_MISMATCH', details: { field: 'toRoot', expected: SOME_HASH.toString('hex'), actual: root(8).toString('hex') },
+    });
+    // size1 == size2: the roots are compared directly, and the second one is blamed.
+    expect(() => verifyConsistency(8, 8, [], root(8), SOME_HASH)).toThrow(
+      expect.objectContaining({ code: 'ROOT_MISMATCH', details: expect.objectContaining({ field: 'toRoot' }) }),
+    );
+  });
+
+  it('a proof that is not an array is a ProofError, not a TypeError', () => {
+    for (const bad of [undefined, null, 'ab', 42, { length: 0 }, new Uint8Array(32)]) {
+      expect(() => verifyInclusion(leaves[0]!, 0, 8, bad as never, root(8))).toThrow(expect.objectContaining({ name: 'ProofError', code: 'INVALID_PROOF' }));
+      expect(() => verifyConsistency(3, 8, bad as never, root(3), root(8))).toThrow(expect.objectContaining({ name: 'ProofError', code: 'INVALID_PROOF' }));
+    }
+  });
+
+  it('the boolean helpers turn only ProofError into false; other errors propagate', () => {
+    expect(succeeds(() => undefined)).toBe(true);
+    expect(succeeds(() => verifyInclusion(leaves[0]!, 0, 8, [], root(8)))).toBe(false);
+    const boom = new TypeError('not a proof error');
+    expect(() => succeeds(() => {
+      throw boom;
+    })).toThrow(boom);
   });
 });

@@ -61,6 +61,7 @@ export async function append(ctx: CliContext, dir: string, o: AppendFlags, stdin
   }
   const key: SigningKey | undefined = o.key === undefined ? undefined : readSigningKeyFile(o.key);
   const inputs = await readInputs(o, stdin);
+  if (inputs.length === 0) ctx.note('0 events on stdin: nothing appended');
   const ledger = await Ledger.open({ dir, signer: key, lockTimeoutMs: ctx.lockTimeoutMs });
   for (const w of ledger.warnings) ctx.note(`warning: ${w}`);
   let events: SealedEvent[];

@@ -2,12 +2,13 @@
  * `sealed-ledger demo [dir]` (spec §15.1): the whole job on a local folder in a few seconds.
  * Creates a key and a ledger, appends signed events (batches and concurrent appends), verifies,
  * deletes ledger.db, sees the drift, replays, verifies again, signs a checkpoint and checks an
- * inclusion proof. Running it again moves the previous demo ledger aside (never deletes it).
+ * inclusion proof. Running it again replaces the previous demo ledger and its key, and nothing else:
+ * a folder or key file that is not the demo's is refused and left as it is.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { InvalidInputError, LedgerStateError } from '../../errors.js';
-import { generateSigningKey, writeSigningKeyFile } from '../../crypto/signing-key.js';
+import { generateSigningKey, readSigningKeyFile, writeSigningKeyFile } from '../../crypto/signing-key.js';
 import { type EventInput, uuidv7 } from '../../format/event.js';
 import { ledgerPaths } from '../../ledger/layout.js';
 import { Ledger } from '../../ledger/ledger.js';
@@ -32,25 +33,36 @@ function isDemoLedger(dir: string): boolean {
   }
 }
 
-/** Make room for a fresh demo: a previous demo ledger and its key are renamed, nothing else is touched. */
-function prepare(dir: string, keyPath: string): string[] {
-  const moved: string[] = [];
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  const aside = (p: string, suffix: string) => {
-    const to = `${dir}.old-${stamp}${suffix}`;
-    fs.renameSync(p, to);
-    moved.push(to);
-  };
-  if (fs.existsSync(dir)) {
-    if (isLedger(dir) && isDemoLedger(dir)) aside(dir, '');
-    else if (!fs.statSync(dir).isDirectory() || fs.readdirSync(dir).length > 0) {
-      throw new InvalidInputError('INVALID_ARGUMENT', `${dir} exists and is not a demo ledger; refusing to touch it (pick another folder: sealed-ledger demo <dir>)`, {
-        details: { dir },
-      });
-    }
+const DEMO_KEY_NAME = 'demo';
+
+function isDemoKey(file: string): boolean {
+  try {
+    return readSigningKeyFile(file).name === DEMO_KEY_NAME;
+  } catch {
+    return false;
   }
-  if (fs.existsSync(keyPath)) aside(keyPath, '.key.json');
-  return moved;
+}
+
+/**
+ * Make room for a fresh demo: a previous demo ledger (recognized by its origin) and the demo's key
+ * file are removed, so that repeated runs leave nothing behind. Both are checked before either is
+ * removed; anything else is refused and not touched.
+ */
+function prepare(dir: string, keyPath: string): string[] {
+  const refuse = (what: string) => {
+    throw new InvalidInputError('INVALID_ARGUMENT', `${what}; refusing to touch it (pick another folder: sealed-ledger demo <dir>)`, { details: { dir } });
+  };
+  const remove: string[] = [];
+  if (fs.existsSync(dir)) {
+    if (isLedger(dir) && isDemoLedger(dir)) remove.push(dir);
+    else if (!fs.statSync(dir).isDirectory() || fs.readdirSync(dir).length > 0) refuse(`${dir} exists and is not a demo ledger`);
+  }
+  if (fs.existsSync(keyPath)) {
+    if (!isDemoKey(keyPath)) refuse(`${keyPath} exists and is not a demo key`);
+    remove.push(keyPath);
+  }
+  for (const p of remove) fs.rmSync(p, { recursive: true });
+  return remove;
 }
 
 function sampleEvent(i: number): EventInput {
@@ -87,10 +99,10 @@ export async function demo(ctx: CliContext, dirArg: string, o: { events: number 
         : `${label}: ${v.toUpperCase()}: ${driftCount(r)} events missing from ledger.db (exit ${v === 'drift' ? 1 : 2})`;
     });
 
-  const moved = prepare(dir, keyPath);
-  for (const m of moved) await ctx.out.say(`moved the previous demo aside: ${path.relative(process.cwd(), m)}`);
+  const removed = prepare(dir, keyPath);
+  for (const m of removed) await ctx.out.say(`removed the previous demo: ${path.relative(process.cwd(), m)}`);
   const key = await step(() => {
-    const k = generateSigningKey({ name: 'demo' });
+    const k = generateSigningKey({ name: DEMO_KEY_NAME });
     writeSigningKeyFile(k, keyPath);
     return k;
   }, (k) => `created signing key "${k.name}" (kid ${k.kid}) in ${path.relative(process.cwd(), keyPath)}, mode 0600, outside the ledger folder`);
@@ -139,7 +151,8 @@ export async function demo(ctx: CliContext, dirArg: string, o: { events: number 
     await again.close();
   }
   await ctx.out.say(`done in ${ms(performance.now() - started)}. Try:`);
-  await ctx.out.say(`    sealed-ledger verify ${shown}`);
-  await ctx.out.say(`    sealed-ledger tail ${shown} -n 3`);
-  await ctx.out.say(`    echo '{"kind":"note","payload":{"hello":"world"}}' | sealed-ledger append ${shown} --key ${path.relative(process.cwd(), keyPath)}`);
+  // npx finds the bin both in a clone (after npm ci) and where the package is a dependency.
+  await ctx.out.say(`    npx sealed-ledger verify ${shown}`);
+  await ctx.out.say(`    npx sealed-ledger tail ${shown} -n 3`);
+  await ctx.out.say(`    echo '{"kind":"note","payload":{"hello":"world"}}' | npx sealed-ledger append ${shown} --key ${path.relative(process.cwd(), keyPath)}`);
 }
