@@ -15,6 +15,7 @@ export const DEFAULT_POLL_INTERVAL_MS = 250;
 
 export class FolderSource implements DurableSource {
   readonly ended = false;
+  private closed = false;
   private projection: Projection | undefined;
   private projectionIno: number | undefined;
   private watcher: fs.FSWatcher | undefined;
@@ -46,6 +47,7 @@ export class FolderSource implements DurableSource {
 
   async bound(): Promise<number> {
     this.changed = false;
+    if (this.closed) return 0;
     await this.reopenIfReplaced();
     const p = this.projection;
     if (!p) return 0;
@@ -67,7 +69,9 @@ export class FolderSource implements DurableSource {
     });
   }
 
+  /** Idempotent; also called from an abort listener while the follower is suspended. */
   close(): void {
+    this.closed = true;
     this.stopWatching();
     this.wake?.();
     const p = this.projection;
@@ -103,7 +107,9 @@ export class FolderSource implements DurableSource {
     this.projectionIno = undefined;
     if (old) await old.close();
     if (ino === undefined) return;
-    this.projection = await Projection.open(this.sqlitePath, { readOnly: true });
+    const opened = await Projection.open(this.sqlitePath, { readOnly: true });
+    if (this.closed) return void (await opened.close()); // closed while opening
+    this.projection = opened;
     this.projectionIno = ino;
   }
 }

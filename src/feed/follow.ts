@@ -108,6 +108,10 @@ async function* loop(plan: FollowPlan, options: FollowOptions, fromSeq: number):
   const { signal } = options;
   if (signal?.aborted) return;
   const source = plan.source();
+  // Release the watcher and timers at once, even while the consumer is not pulling: a suspended
+  // generator would otherwise keep them (and the process) alive until its next pull.
+  const release = () => source.close();
+  signal?.addEventListener('abort', release, { once: true });
   let fd: number | undefined;
   try {
     fd = openForReading(io, plan.path);
@@ -134,6 +138,7 @@ async function* loop(plan: FollowPlan, options: FollowOptions, fromSeq: number):
       }
     }
   } finally {
+    signal?.removeEventListener('abort', release);
     source.close();
     if (fd !== undefined) io.close(fd);
   }

@@ -90,7 +90,7 @@ describe('follow({ dir }) from another connection (spec §21.3)', () => {
     const lines = text.split('\n');
     const ev = JSON.parse(lines[1]!);
     const sig = Buffer.from(ev.sig.value, 'base64');
-    sig[0]! ^= 1;
+    sig[0] = sig[0]! ^ 1;
     ev.sig.value = sig.toString('base64');
     const { canonicalize } = await import('../../src/format/canonical.js');
     lines[1] = canonicalize(ev);
@@ -116,8 +116,37 @@ describe('follow({ dir }) from another connection (spec §21.3)', () => {
     await expect(it.next()).rejects.toMatchObject({ code: 'CHAIN_BROKEN' });
   });
 
-  it('bad options throw at the call, before any pull', () => {
+  it('abort ends a waiting iterator promptly, long before the poll interval', async () => {
+    const dir = fresh();
+    await (await openNew(dir)).close();
+    const ac = new AbortController();
+    const it = follow({ dir, signal: ac.signal, pollIntervalMs: 60_000 });
+    const waiting = it.next();
+    expect(await staysPending(waiting, 100)).toBe(true);
+    const t0 = performance.now();
+    ac.abort();
+    expect(await waiting).toEqual({ done: true, value: undefined });
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(await it.next()).toEqual({ done: true, value: undefined });
+  });
+
+  it('wakes on fs.watch, not the poll interval, when another connection commits', async () => {
+    const dir = fresh();
+    const ledger = await openNew(dir, { projectionLagMs: 0 });
+    const it = follow({ dir, pollIntervalMs: 60_000 });
+    const waiting = it.next();
+    expect(await staysPending(waiting, 100)).toBe(true);
+    await ledger.append({ kind: 'k', payload: 1 });
+    expect((await Promise.race([waiting, new Promise((r) => setTimeout(() => r('slept'), 5000))])) as unknown).toMatchObject({ value: { seq: 0 } });
+    await it.return(undefined);
+    await ledger.close();
+  });
+
+  it('bad options throw at the call, before any pull', async () => {
     const dir = fresh();
     expect(() => follow({ dir })).toThrow(expect.objectContaining({ code: 'LEDGER_NOT_FOUND' }));
+    await (await openNew(dir)).close();
+    expect(() => follow({ dir, pollIntervalMs: 0 })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(() => follow({ dir, fromSeq: -1 })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
   });
 });

@@ -93,7 +93,8 @@ describe('follower vs healing (spec §21.3, §7.3, §14.2)', () => {
               break;
             case 'garbled': { // a complete line whose bytes were damaged in flight
               const bytes = Buffer.from(next.line + '\n');
-              bytes[op.at % (bytes.length - 1)] ^= 0x04;
+              const i = op.at % (bytes.length - 1);
+              bytes[i] = bytes[i]! ^ 0x04;
               fs.appendFileSync(file, bytes);
               never.add(next.event.hash);
               dirty = true;
