@@ -32,6 +32,11 @@ async function withProjection<T>(dir: string, f: (p: Projection | undefined) => 
   }
 }
 
+/** seq of the last durable event as another process sees it (§21.3); -1 when none is known. */
+export async function durableHead(dir: string): Promise<number> {
+  return withProjection(dir, (p) => p?.watermark().seq ?? -1);
+}
+
 export async function listConsumers(dir: string): Promise<ConsumerStatus[]> {
   return withProjection(dir, (p) => {
     const head = p?.watermark().seq;

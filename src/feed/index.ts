@@ -5,4 +5,4 @@ export { DEFAULT_POLL_INTERVAL_MS } from './folder-source.js';
 export { consumer, Consumer } from './consumer.js';
 export type { ConsumerOptions, ConsumeOptions } from './consumer.js';
 export type { ConsumerOffset } from './consumer-offsets.js';
-export { listConsumers, resetConsumer } from './consumer-admin.js';
+export { durableHead, listConsumers, resetConsumer } from './consumer-admin.js';

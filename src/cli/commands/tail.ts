@@ -5,7 +5,7 @@
  * `--interval` as the fallback poll. Stops cleanly on SIGINT or SIGTERM.
  */
 import fs from 'node:fs';
-import { followRecords } from '../../feed/index.js';
+import { durableHead, followRecords } from '../../feed/index.js';
 import { parseEventLine } from '../../format/event-line.js';
 import type { CliContext } from '../context.js';
 import { completeEnd, lastLines } from '../jsonl-tail.js';
@@ -41,14 +41,12 @@ export async function tail(ctx: CliContext, dir: string, o: TailOptions): Promis
     const end = completeEnd(fd, fs.fstatSync(fd).size);
     const { lines } = lastLines(fd, end, o.lines);
     if (lines.length > 0) await ctx.out.write(Buffer.concat(lines).toString('utf8'));
-    if (o.follow && end > 0) {
-      // Follow on from the last complete line (printed or not, with -n 0).
-      const last = lines.at(-1) ?? lastLines(fd, end, 1).lines[0]!;
-      const text = last.toString('utf8', 0, last.length - 1);
-      fromSeq = parseEventLine(text, { offset: end - last.length }).event.seq + 1;
-    }
+    const last = lines.at(-1);
+    // Follow on after the last line printed; with -n 0, after the last durable event.
+    if (o.follow && last) fromSeq = parseEventLine(last.toString('utf8', 0, last.length - 1), { offset: end - last.length }).event.seq + 1;
   } finally {
     fs.closeSync(fd);
   }
+  if (o.follow && o.lines === 0) fromSeq = (await durableHead(paths.dir)) + 1;
   if (o.follow) await follow(ctx, paths.dir, fromSeq, o.interval);
 }
