@@ -63,8 +63,10 @@ describe('follower vs healing (spec §21.3, §7.3, §14.2)', () => {
           dirty = false;
         };
         for (const op of ops) {
-          if (op.t !== 'append' && op.t !== 'reconcile' && op.t !== 'unsynced-lost' && dirty) await heal();
-          const t = tip(file);
+          const raw = op.t !== 'append' && op.t !== 'reconcile';
+          // A writer writes at the end of valid events: raw bytes go after a healed file.
+          if (raw && dirty) await heal();
+          const t = raw ? tip(file) : { seq: 0, hash: GENESIS_PREV };
           const next = sealRecord({ kind: 'raw', payload: op.t }, { seq: t.seq + 1, prev: t.hash });
           switch (op.t) {
             case 'append': {
@@ -79,7 +81,6 @@ describe('follower vs healing (spec §21.3, §7.3, §14.2)', () => {
               dirty = true;
               break;
             case 'unsynced-lost': { // written, never fsynced, gone after a power cut
-              if (dirty) await heal();
               const size = fs.statSync(file).size;
               fs.appendFileSync(file, next.line + '\n');
               never.add(next.event.hash);
