@@ -22,7 +22,6 @@ function migrations(dialect: DialectName): Record<string, Migration> {
           .addColumn('token_hash', 'text', (c) => c.notNull().unique())
           .addColumn('require_signatures', 'integer', (c) => c.notNull().defaultTo(0))
           .addColumn('checkpoint_origin', 'text', (c) => c.unique())
-          .addColumn('checkpoint_vkey', 'text')
           .addColumn('created_at', 'text', (c) => c.notNull())
           .execute();
         await db.schema
@@ -72,12 +71,20 @@ function migrations(dialect: DialectName): Record<string, Migration> {
           .execute();
         await db.schema.createIndex('forks_source').on('forks').columns(['source', 'id']).execute();
         await db.schema
+          .createTable('checkpoint_keys')
+          .addColumn('source', 'text', (c) => c.notNull().references('sources.name'))
+          .addColumn('verifier_key', 'text', (c) => c.notNull())
+          .addColumn('added_at', 'text', (c) => c.notNull())
+          .addColumn('retired_at', 'text')
+          .addPrimaryKeyConstraint('checkpoint_keys_pk', ['source', 'verifier_key'])
+          .execute();
+        await db.schema
           .createTable('witness_state')
           .addColumn('source', 'text', (c) => c.primaryKey().references('sources.name'))
           .addColumn('size', bigint, (c) => c.notNull())
           .addColumn('root', 'text', (c) => c.notNull())
           .addColumn('note', 'text', (c) => c.notNull())
-          .addColumn('cosignature', 'text', (c) => c.notNull())
+          .addColumn('cosigned_at', bigint, (c) => c.notNull())
           .addColumn('updated_at', 'text', (c) => c.notNull())
           .execute();
         // Evidence is append-only in the database too, not only in our code.

@@ -12,8 +12,6 @@ export interface SourcesTable {
   require_signatures: number;
   /** The origin line of the source's checkpoints, which is how the witness finds the log. */
   checkpoint_origin: string | null;
-  /** C2SP verifier key string of the source's checkpoint key. */
-  checkpoint_vkey: string | null;
   created_at: string;
 }
 
@@ -66,13 +64,24 @@ export interface ForksTable {
   detected_at: string;
 }
 
+/** C2SP verifier keys trusted for a source's checkpoints; retiring keeps the row. */
+export interface CheckpointKeysTable {
+  source: string;
+  verifier_key: string;
+  added_at: string;
+  retired_at: string | null;
+}
+
+/** The latest checkpoint the witness cosigned per source (src/witness/state.ts). */
 export interface WitnessStateTable {
   source: string;
   size: number;
   /** hex of the 32-byte root hash. */
   root: string;
+  /** The cosigned note: checkpoint, log signatures, witness cosignatures. */
   note: string;
-  cosignature: string;
+  /** POSIX seconds of the cosignature. */
+  cosigned_at: number;
   updated_at: string;
 }
 
@@ -82,5 +91,6 @@ export interface CollectorSchema {
   source_keys: SourceKeysTable;
   events: EventsTable;
   forks: ForksTable;
+  checkpoint_keys: CheckpointKeysTable;
   witness_state: WitnessStateTable;
 }

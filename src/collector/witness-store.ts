@@ -1,146 +1,127 @@
 /**
- * The witness's view of the collector store (spec §18.8). Contract between the collector and
- * the witness (src/witness/):
- * - A log is found by its checkpoint origin: `sourceByOrigin(origin)` gives the source and the
- *   C2SP verifier key the source registered (`collector sources add --checkpoint-key`).
- * - `getWitnessState(source)` is the last checkpoint this witness cosigned for it, if any.
- * - `recordCosigned(source, previous, next)` stores `next` only if the stored state still equals
- *   `previous` (undefined = none yet), inside one transaction that holds the source row's lock
- *   (FOR UPDATE on PostgreSQL; SQLite's write lock). It returns `{ ok: false, current }` when the
- *   state moved, so a witness never cosigns from a stale view: compare-and-swap, as
- *   transparency-dev/witness does. Sign first, record, and answer only after `ok: true`.
- * - `recordFork(source, evidence)` inserts both checkpoint notes into the forks table (never
- *   overwritten), for a smaller size or a different root at a known size.
- * - `leafHashes(source, size)` gives the event hashes (RFC 6962 leaf hashes, spec §3.3) of seq
- *   0..size-1 when the collector holds them all, else undefined: the witness recomputes roots.
- * The witness plugin (src/witness/routes.ts, default export or `witnessRoutes`) is registered by
- * the collector's server with WitnessPluginOptions, and counts what it cosigns through
- * `cosignaturesIssued`, which the collector exposes on /metrics.
+ * The collector's implementation of the witness's store interface (src/witness/state.ts,
+ * spec §18.8). Contract, in short:
+ * - a log is found by its checkpoint origin (`sources.checkpoint_origin`), trusted with the
+ *   source's unretired checkpoint verifier keys (`collector sources add --checkpoint-key`);
+ * - `recordCosigned` is a compare-and-swap inside one transaction that holds the source row's
+ *   lock (FOR UPDATE on PostgreSQL, the write lock on SQLite), so two witness requests, in one
+ *   process or in several on one database, can never both advance from the same state;
+ * - fork evidence goes to the `forks` table, which only ever grows (triggers refuse UPDATE and
+ *   DELETE), next to the event forks found by ingest;
+ * - `rootFromEvents` recomputes leaf hashes from the stored line bytes (each line's seal checked
+ *   again), never from the `hash` column, so a root is only ever derived from canonical bytes.
+ * The witness plugin (src/witness/routes.ts) gets WitnessPluginOptions from the server.
  */
 import type { SigningKey } from '../crypto/signing-key.js';
+import { parseEventLine } from '../format/event-line.js';
+import { rootFromLeaves } from '../merkle/root.js';
+import type {
+  CosignedCheckpoint,
+  RecordCosignedResult,
+  WitnessForkEvidence,
+  WitnessLog,
+  WitnessStateStore,
+} from '../witness/state.js';
 import type { CollectorDatabase } from './database.js';
 import { lockSource } from './row-lock.js';
 
-export interface WitnessState {
-  size: number;
-  /** The 32-byte root hash. */
-  root: Buffer;
-  /** The checkpoint note as cosigned (text, with the log's signature lines). */
-  note: string;
-  /** The cosignature line(s) this witness returned, as sent. */
-  cosignature: string;
-  updatedAt: string;
-}
-
-export interface CosignedCheckpoint {
-  size: number;
-  root: Buffer;
-  note: string;
-  cosignature: string;
-}
-
-export interface CheckpointForkEvidence {
-  /** The tree size at which the two checkpoints disagree. */
-  size: number;
-  /** The note already cosigned (or the one proving the other wrong). */
-  stored: string;
-  /** The note offered now. */
-  offered: string;
-  reason: string;
-}
-
-export interface WitnessedLog {
-  source: string;
-  origin: string;
-  /** C2SP verifier key string: `<name>+<hex id>+<base64 key>`. */
-  verifierKey: string;
-}
-
-export type RecordResult = { ok: true } | { ok: false; current: WitnessState | undefined };
-
-export interface WitnessStore {
-  sourceByOrigin(origin: string): Promise<WitnessedLog | undefined>;
-  getWitnessState(source: string): Promise<WitnessState | undefined>;
-  recordCosigned(source: string, previous: { size: number; root: Buffer } | undefined, next: CosignedCheckpoint): Promise<RecordResult>;
-  recordFork(source: string, evidence: CheckpointForkEvidence): Promise<void>;
-  leafHashes(source: string, size: number): Promise<Buffer[] | undefined>;
-}
-
-/** What the collector hands the witness plugin. */
+/** What the collector's server passes to the witness plugin. */
 export interface WitnessPluginOptions {
-  store: WitnessStore;
-  /** The witness's own signing key (its name is the witness name in cosignature lines). */
+  store: WitnessStateStore;
+  /** The witness's own signing key; its name is the witness name in cosignature lines. */
   witnessKey: SigningKey;
+  /** Counted on /metrics as sealed_ledger_collector_cosignatures_issued_total. */
   cosignaturesIssued: { inc(labels: { source: string }): void };
-  /** Called when fork evidence was recorded, so the collector logs and counts it. */
-  onFork(source: string, evidence: CheckpointForkEvidence): void;
+  /** Call after recordFork: the collector logs the fork at error and counts it. */
+  onFork(source: string, evidence: WitnessForkEvidence): void;
 }
 
-function rowToState(r: { size: number; root: string; note: string; cosignature: string; updated_at: string }): WitnessState {
-  return { size: r.size, root: Buffer.from(r.root, 'hex'), note: r.note, cosignature: r.cosignature, updatedAt: r.updated_at };
+type StateRow = { size: number; root: string; note: string; cosigned_at: number };
+
+function toCheckpoint(r: StateRow): CosignedCheckpoint {
+  return { size: r.size, rootHash: Buffer.from(r.root, 'hex'), note: r.note, cosignedAt: r.cosigned_at };
 }
 
-export class KyselyWitnessStore implements WitnessStore {
+export class KyselyWitnessStore implements WitnessStateStore {
   constructor(private readonly handle: CollectorDatabase) {}
 
-  async sourceByOrigin(origin: string): Promise<WitnessedLog | undefined> {
-    const r = await this.handle.db
-      .selectFrom('sources')
-      .select(['name', 'checkpoint_origin', 'checkpoint_vkey'])
-      .where('checkpoint_origin', '=', origin)
-      .executeTakeFirst();
-    if (!r || r.checkpoint_origin === null || r.checkpoint_vkey === null) return undefined;
-    return { source: r.name, origin: r.checkpoint_origin, verifierKey: r.checkpoint_vkey };
+  async logByOrigin(origin: string): Promise<WitnessLog | undefined> {
+    const { db } = this.handle;
+    const src = await db.selectFrom('sources').select(['name', 'checkpoint_origin']).where('checkpoint_origin', '=', origin).executeTakeFirst();
+    if (!src || src.checkpoint_origin === null) return undefined;
+    const keys = await db
+      .selectFrom('checkpoint_keys')
+      .select('verifier_key')
+      .where('source', '=', src.name)
+      .where('retired_at', 'is', null)
+      .orderBy('added_at')
+      .execute();
+    return { source: src.name, origin: src.checkpoint_origin, verifierKeys: keys.map((k) => k.verifier_key) };
   }
 
-  async getWitnessState(source: string): Promise<WitnessState | undefined> {
-    const r = await this.handle.db.selectFrom('witness_state').selectAll().where('source', '=', source).executeTakeFirst();
-    return r ? rowToState(r) : undefined;
+  async latestCosigned(source: string): Promise<CosignedCheckpoint | undefined> {
+    const r = await this.handle.db.selectFrom('witness_state').select(['size', 'root', 'note', 'cosigned_at']).where('source', '=', source).executeTakeFirst();
+    return r ? toCheckpoint(r) : undefined;
   }
 
-  async recordCosigned(source: string, previous: { size: number; root: Buffer } | undefined, next: CosignedCheckpoint): Promise<RecordResult> {
+  async recordCosigned(
+    source: string,
+    expected: { readonly size: number; readonly rootHash: Buffer } | undefined,
+    next: CosignedCheckpoint,
+  ): Promise<RecordCosignedResult> {
     const { db, dialect } = this.handle;
-    return db.transaction().execute(async (trx) => {
-      if (!(await lockSource(trx, dialect, source))) return { ok: false, current: undefined } as RecordResult;
-      const row = await trx.selectFrom('witness_state').selectAll().where('source', '=', source).executeTakeFirst();
-      const current = row ? rowToState(row) : undefined;
-      const same = previous === undefined ? current === undefined : current !== undefined && current.size === previous.size && current.root.equals(previous.root);
-      if (!same) return { ok: false, current };
-      const values = { size: next.size, root: next.root.toString('hex'), note: next.note, cosignature: next.cosignature, updated_at: new Date().toISOString() };
+    return db.transaction().execute(async (trx): Promise<RecordCosignedResult> => {
+      if (!(await lockSource(trx, dialect, source))) return { ok: false, current: undefined };
+      const row = await trx.selectFrom('witness_state').select(['size', 'root', 'note', 'cosigned_at']).where('source', '=', source).executeTakeFirst();
+      const current = row ? toCheckpoint(row) : undefined;
+      const unchanged =
+        expected === undefined
+          ? current === undefined
+          : current !== undefined && current.size === expected.size && current.rootHash.equals(expected.rootHash);
+      if (!unchanged) return { ok: false, current };
+      const values = {
+        size: next.size,
+        root: Buffer.from(next.rootHash).toString('hex'),
+        note: next.note,
+        cosigned_at: next.cosignedAt,
+        updated_at: new Date().toISOString(),
+      };
       if (current === undefined) await trx.insertInto('witness_state').values({ source, ...values }).execute();
       else await trx.updateTable('witness_state').set(values).where('source', '=', source).execute();
-      return { ok: true } as RecordResult;
+      return { ok: true };
     });
   }
 
-  async recordFork(source: string, evidence: CheckpointForkEvidence): Promise<void> {
+  async recordFork(source: string, evidence: WitnessForkEvidence): Promise<void> {
+    const hex = (b: Buffer) => Buffer.from(b).toString('hex');
     await this.handle.db
       .insertInto('forks')
       .values({
         source,
         kind: 'checkpoint',
         seq: evidence.size,
-        stored: Buffer.from(evidence.stored, 'utf8'),
-        offered: Buffer.from(evidence.offered, 'utf8'),
-        reason: evidence.reason,
+        stored: Buffer.from(evidence.cosignedNote ?? '', 'utf8'),
+        offered: Buffer.from(evidence.submittedNote, 'utf8'),
+        reason: `${evidence.kind}: size ${evidence.size}, expected root ${hex(evidence.expectedRoot)}, signed root ${hex(evidence.actualRoot)}`,
         detected_at: new Date().toISOString(),
       })
       .execute();
   }
 
-  async leafHashes(source: string, size: number): Promise<Buffer[] | undefined> {
+  async rootFromEvents(source: string, size: number): Promise<Buffer | undefined> {
     if (!Number.isSafeInteger(size) || size < 0) return undefined;
-    if (size === 0) return [];
-    const head = await this.handle.db.selectFrom('heads').select('seq').where('source', '=', source).executeTakeFirst();
-    if (!head || head.seq + 1 < size) return undefined;
     const rows = await this.handle.db
       .selectFrom('events')
-      .select(['seq', 'hash'])
+      .select(['seq', 'line'])
       .where('source', '=', source)
       .where('seq', '<', size)
       .orderBy('seq')
       .execute();
     if (rows.length !== size) return undefined;
-    return rows.map((r) => Buffer.from(r.hash, 'hex'));
+    const leaves = rows.map((r, i) => {
+      if (r.seq !== i) throw new Error(`collector store: source ${source} has seq ${r.seq} at position ${i}`);
+      return parseEventLine(r.line.toString('utf8')).hash;
+    });
+    return rootFromLeaves(leaves);
   }
 }
