@@ -16,7 +16,7 @@
  * does not extend the cosigned one (step 5), and anything after a concurrent change (step 7).
  */
 import { ProofError, isSealedLedgerError } from '../errors.js';
-import { cosignCheckpoint, type CosignatureSigner } from '../merkle/cosignature.js';
+import { cosignCheckpoint, cosignatureVerifierOf, type CosignatureSigner } from '../merkle/cosignature.js';
 import { emptyTreeRoot } from '../merkle/root.js';
 import { verifyCheckpoint, type VerifiedCheckpoint } from '../merkle/signed-checkpoint.js';
 import { parseNote } from '../merkle/signed-note.js';
@@ -91,6 +91,8 @@ export class Witness {
 
   constructor(options: WitnessOptions) {
     if (options.signers.length === 0) throw new RangeError('a witness needs at least one key');
+    // Fails at start-up, not at the first request, on a key that could not cosign.
+    for (const s of options.signers) cosignatureVerifierOf(s);
     this.#store = options.store;
     this.#signers = [...options.signers];
     this.#now = options.now ?? defaultNow;
