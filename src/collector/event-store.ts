@@ -137,19 +137,19 @@ export class EventStore {
   }
 
   /** Stored lines of `source` from seq `from`, in order, `pageSize` rows per query. */
-  async *lines(source: string, from = 0, limit = Number.MAX_SAFE_INTEGER, pageSize = 1000): AsyncGenerator<{ seq: number; line: Buffer }> {
+  async *lines(source: string, from = 0, limit = Number.MAX_SAFE_INTEGER, pageSize = 1000): AsyncGenerator<{ seq: number; line: Buffer; hash: string }> {
     let next = from;
     let left = limit;
     while (left > 0) {
       const rows = await this.handle.db
         .selectFrom('events')
-        .select(['seq', 'line'])
+        .select(['seq', 'line', 'hash'])
         .where('source', '=', source)
         .where('seq', '>=', next)
         .orderBy('seq')
         .limit(Math.min(pageSize, left))
         .execute();
-      for (const r of rows) yield { seq: r.seq, line: Buffer.from(r.line) };
+      for (const r of rows) yield { seq: r.seq, line: Buffer.from(r.line), hash: r.hash };
       if (rows.length < Math.min(pageSize, left)) return;
       left -= rows.length;
       next = rows[rows.length - 1]!.seq + 1;
