@@ -22,6 +22,8 @@ import { verifyCheckpoint, type VerifiedCheckpoint } from '../merkle/signed-chec
 import { parseNote } from '../merkle/signed-note.js';
 import { encodeBase64 } from '../merkle/strict-base64.js';
 import { verifyConsistency } from '../merkle/verify.js';
+import type { CompactRange } from '../merkle/compact-range.js';
+import { EventsRootCache } from './events-root.js';
 import { parseAddCheckpointRequest } from './request.js';
 import type { CosignedCheckpoint, WitnessForkEvidence, WitnessForkKind, WitnessStateStore } from './state.js';
 
@@ -88,6 +90,7 @@ export class Witness {
   readonly #store: WitnessStateStore;
   readonly #signers: readonly CosignatureSigner[];
   readonly #now: () => number;
+  readonly #eventsRoots: EventsRootCache | undefined;
 
   constructor(options: WitnessOptions) {
     if (options.signers.length === 0) throw new RangeError('a witness needs at least one key');
@@ -96,6 +99,8 @@ export class Witness {
     this.#store = options.store;
     this.#signers = [...options.signers];
     this.#now = options.now ?? defaultNow;
+    const store = options.store;
+    this.#eventsRoots = store.eventLines ? new EventsRootCache((source, from, to) => store.eventLines!(source, from, to)) : undefined;
   }
 
   /** The latest cosigned checkpoint of a source (note and cosignatures), or undefined. */
@@ -162,11 +167,11 @@ export class Witness {
       } catch (e) {
         if (!(e instanceof ProofError)) throw e;
         // A bad proof alone proves nothing against the log; the stored events may.
-        const fork = await this.#checkEvents(source, checkpoint, evidence);
+        const { fork } = await this.#checkEvents(source, checkpoint, evidence);
         return { status: 422, reason: `consistency proof does not verify: ${e.message}`, source, ...(fork ? { fork } : {}) };
       }
     }
-    const fork = await this.#checkEvents(source, checkpoint, evidence);
+    const { fork, range } = await this.#checkEvents(source, checkpoint, evidence);
     if (fork !== undefined) {
       return { status: 409, reason: 'the checkpoint root differs from the root of the events stored for this source', knownSize, source, fork };
     }
@@ -179,6 +184,7 @@ export class Witness {
     if (!swapped.ok) {
       return { status: 409, reason: 'the witness state changed while this request was checked', knownSize: swapped.current?.size ?? 0, source };
     }
+    if (range !== undefined) this.#eventsRoots?.remember(source, range);
     return { status: 200, source, cosignatures, checkpoint: next };
   }
 
@@ -186,11 +192,19 @@ export class Witness {
     source: string,
     checkpoint: VerifiedCheckpoint,
     evidence: (kind: WitnessForkKind, expectedRoot: Buffer) => WitnessForkEvidence,
-  ): Promise<WitnessForkEvidence | undefined> {
-    if (this.#store.rootFromEvents === undefined) return undefined;
-    const root = await this.#store.rootFromEvents(source, checkpoint.size);
-    if (root === undefined || root.equals(checkpoint.rootHash)) return undefined;
-    return this.#fork(source, evidence('events-mismatch', root));
+  ): Promise<{ fork?: WitnessForkEvidence; range?: CompactRange }> {
+    let root: Buffer | undefined;
+    let range: CompactRange | undefined;
+    if (this.#eventsRoots !== undefined) {
+      const found = await this.#eventsRoots.root(source, checkpoint.size);
+      root = found?.root;
+      range = found?.range;
+    } else if (this.#store.rootFromEvents !== undefined) {
+      root = await this.#store.rootFromEvents(source, checkpoint.size);
+    }
+    if (root === undefined) return {};
+    if (root.equals(checkpoint.rootHash)) return range === undefined ? {} : { range };
+    return { fork: await this.#fork(source, evidence('events-mismatch', root)) };
   }
 
   async #fork(source: string, evidence: WitnessForkEvidence): Promise<WitnessForkEvidence> {

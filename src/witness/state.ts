@@ -77,13 +77,22 @@ export interface WitnessStateStore {
     next: CosignedCheckpoint,
   ): Promise<RecordCosignedResult>;
 
-  /** Keeps fork evidence; never overwrites earlier evidence. */
+  /** Keeps fork evidence; never overwrites earlier evidence. May store identical evidence once. */
   recordFork(source: string, evidence: WitnessForkEvidence): Promise<void>;
 
   /**
+   * The stored event lines of a source with seq in [from, to), in seq order, each exactly as
+   * stored (without "\n"); fewer when fewer are stored. Optional, and preferred over
+   * rootFromEvents: the witness re-hashes only the lines after the last cosigned size
+   * (src/witness/events-root.ts) instead of every line on every request.
+   */
+  eventLines?(source: string, from: number, to: number): AsyncIterable<{ readonly seq: number; readonly line: Uint8Array | string }>;
+
+  /**
    * The RFC 6962 root of the source's first `size` stored events, from leaf hashes recomputed
-   * from the stored line bytes (see rootFromEventLines), or undefined when fewer than `size`
-   * events are stored. Optional: a witness without the events skips this check.
+   * from the stored line bytes, or undefined when fewer than `size` events are stored. Used
+   * only when eventLines is absent; O(size) per call. A store with neither method makes the
+   * witness skip the events check (spec §19.3 rule 10).
    */
   rootFromEvents?(source: string, size: number): Promise<Buffer | undefined>;
 }

@@ -20,6 +20,24 @@ export class MemoryWitnessStore implements WitnessStateStore {
   readonly events = new Map<string, Buffer[]>();
   beforeSwap: (() => Promise<void>) | undefined;
   swaps = 0;
+  /** Stored event lines per source, served through eventLines when the store has lines. */
+  readonly lines = new Map<string, string[]>();
+  linesRead = 0;
+  eventLines?: WitnessStateStore['eventLines'];
+
+  /** `withLines`: serve eventLines (the incremental path) instead of rootFromEvents. */
+  constructor(options: { withLines?: boolean } = {}) {
+    if (options.withLines) {
+      const store = this;
+      this.eventLines = async function* (source: string, from: number, to: number) {
+        const lines = store.lines.get(source) ?? [];
+        for (let seq = from; seq < Math.min(to, lines.length); seq++) {
+          store.linesRead++;
+          yield { seq, line: Buffer.from(lines[seq]!, 'utf8') };
+        }
+      };
+    }
+  }
 
   addLog(log: WitnessLog): void {
     this.logs.set(log.origin, log);
