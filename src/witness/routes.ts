@@ -7,7 +7,7 @@
  * Register it without fastify-plugin: its catch-all body parser must stay inside its scope.
  */
 import type { FastifyInstance, FastifyReply, preHandlerHookHandler } from 'fastify';
-import type { CosignatureSigner } from '../merkle/cosignature.js';
+import { cosignatureVerifierKeyString, type CosignatureSigner } from '../merkle/cosignature.js';
 import { Witness, type AddCheckpointOutcome } from './add-checkpoint.js';
 import type { WitnessForkEvidence, WitnessStateStore } from './state.js';
 
@@ -48,6 +48,10 @@ export async function witnessRoutes(app: FastifyInstance, options: WitnessRoutes
     ...(options.now ? { now: options.now } : {}),
   });
   const bodyLimit = options.bodyLimit ?? DEFAULT_WITNESS_BODY_LIMIT;
+  // Operators publish this key so that clients can verify the cosignatures (spec §19.5.4).
+  for (const key of [options.witnessKey, ...(options.extraWitnessKeys ?? [])]) {
+    app.log.info({ witnessVerifierKey: cosignatureVerifierKeyString(key.name, key.publicKey) }, 'witness: serving add-checkpoint');
+  }
 
   // tlog-witness fixes no request media type, so every one (or none) is read as raw bytes.
   app.removeAllContentTypeParsers();
