@@ -8,8 +8,9 @@
  *   process or in several on one database, can never both advance from the same state;
  * - fork evidence goes to the `forks` table, which only ever grows (triggers refuse UPDATE and
  *   DELETE), next to the event forks found by ingest;
- * - `rootFromEvents` recomputes leaf hashes from the stored line bytes (each line's seal checked
- *   again), never from the `hash` column, so a root is only ever derived from canonical bytes.
+ * - `eventLines` serves the stored line bytes and `rootFromEvents` recomputes leaf hashes from
+ *   them (each line's seal checked again), never from the `hash` column, so a root is only ever
+ *   derived from canonical bytes.
  * The witness plugin (src/witness/routes.ts) gets WitnessPluginOptions from the server.
  */
 import type { SigningKey } from '../crypto/signing-key.js';
@@ -23,6 +24,7 @@ import type {
   WitnessStateStore,
 } from '../witness/state.js';
 import type { CollectorDatabase } from './database.js';
+import { EventStore } from './event-store.js';
 import { lockSource } from './row-lock.js';
 
 /** What the collector's server passes to the witness plugin. */
@@ -106,6 +108,11 @@ export class KyselyWitnessStore implements WitnessStateStore {
         detected_at: new Date().toISOString(),
       })
       .execute();
+  }
+
+  async *eventLines(source: string, from: number, to: number): AsyncIterable<{ readonly seq: number; readonly line: Uint8Array }> {
+    if (!(to > from)) return;
+    for await (const { seq, line } of new EventStore(this.handle).lines(source, from, to - from)) yield { seq, line };
   }
 
   async rootFromEvents(source: string, size: number): Promise<Buffer | undefined> {
