@@ -15,6 +15,7 @@
  * Never cosigned: a smaller size (step 4), another root at a known size (steps 5, 6), a tree that
  * does not extend the cosigned one (step 5), and anything after a concurrent change (step 7).
  */
+import { sha256 } from '../crypto/hash.js';
 import { ProofError, isSealedLedgerError } from '../errors.js';
 import { cosignCheckpoint, cosignatureVerifierOf, type CosignatureSigner } from '../merkle/cosignature.js';
 import { emptyTreeRoot } from '../merkle/root.js';
@@ -60,6 +61,7 @@ export type AddCheckpointOutcome =
     };
 
 const SIGNATURE_PREFIX = '\u2014 ';
+const MAX_REMEMBERED_FORKS = 10_000;
 
 function originOf(note: Buffer): string | undefined {
   // parseNote checks UTF-8, control characters and the note layout before anything is read.
@@ -91,6 +93,7 @@ export class Witness {
   readonly #signers: readonly CosignatureSigner[];
   readonly #now: () => number;
   readonly #eventsRoots: EventsRootCache | undefined;
+  readonly #recordedForks = new Set<string>();
 
   constructor(options: WitnessOptions) {
     if (options.signers.length === 0) throw new RangeError('a witness needs at least one key');
@@ -208,7 +211,13 @@ export class Witness {
   }
 
   async #fork(source: string, evidence: WitnessForkEvidence): Promise<WitnessForkEvidence> {
-    await this.#store.recordFork(source, evidence);
+    // Anyone can replay a forked checkpoint the log signed; one row per process says it all.
+    const id = `${source}\n${evidence.kind}\n${sha256(evidence.submittedNote).toString('hex')}`;
+    if (!this.#recordedForks.has(id)) {
+      await this.#store.recordFork(source, evidence);
+      if (this.#recordedForks.size >= MAX_REMEMBERED_FORKS) this.#recordedForks.delete(this.#recordedForks.values().next().value!);
+      this.#recordedForks.add(id);
+    }
     return evidence;
   }
 }

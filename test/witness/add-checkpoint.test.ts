@@ -147,6 +147,9 @@ describe('Witness.addCheckpoint: statuses', () => {
     // Also kept when the old size is stale: the signed checkpoint is the evidence.
     const stale = await witness.addCheckpoint(forked.request(0, 10));
     expect(stale).toMatchObject({ status: 409, knownSize: 10, fork: { kind: 'root-conflict' } });
+    // Replays of the same signed checkpoint are not stored again.
+    for (let i = 0; i < 3; i++) await witness.addCheckpoint(forked.request(10, 10));
+    expect(store.forks).toHaveLength(1);
     expect(store.state.get(SOURCE)!.rootHash.equals(log.root(10))).toBe(true);
   });
 
