@@ -55,6 +55,8 @@ export interface Collector {
   readonly metrics: CollectorMetrics;
   /** True when the witness routes are registered. */
   readonly witness: boolean;
+  /** Ingest batches being processed now (graceful shutdown waits for them). */
+  readonly inFlight: number;
   /** Starts serving; resolves to the URL (http[s]://host:port). */
   listen(options?: { host?: string; port?: number }): Promise<string>;
   inject(options: InjectOptions | string): Promise<LightMyRequestResponse>;
@@ -197,6 +199,9 @@ export async function createCollectorServer(options: CollectorOptions): Promise<
     events: deps.events,
     metrics,
     witness,
+    get inFlight() {
+      return deps.state.inFlight;
+    },
     async listen(o = {}) {
       return app.listen({ host: o.host ?? '127.0.0.1', port: o.port ?? 0 });
     },
