@@ -1,19 +1,17 @@
 /**
- * The witness's add-checkpoint decision (C2SP tlog-witness, spec §19.3), independent of HTTP and
- * of the store. In order:
+ * The witness's add-checkpoint decision (C2SP tlog-witness), independent of HTTP and of the
+ * store. The rules, in the order of the table of spec §19.3:
  *
- * 1. 400 for a malformed body (request.ts) or a note that is not a note;
- * 2. 404 when no log has the checkpoint's origin, 403 when no trusted key signed it (the origin
- *    line is read before verification only to find the keys: nothing else is believed before);
- * 3. 400 when the old size exceeds the checkpoint size;
- * 4. 409 (with the known size) when the old size is not the size last cosigned;
- * 5. same size: 422 for a non-empty proof, 409 for another root (fork evidence);
- *    larger size: 422 unless the RFC 6962 consistency proof from the cosigned checkpoint holds;
- * 6. 409 when the events the collector holds up to that size hash to another root (evidence);
- * 7. cosign, then compare-and-swap the state; a lost race is a 409 with the new size.
+ *  1 400 malformed body or note            7 422 non-empty proof at the cosigned size
+ *  2 404 unknown origin                    8 409 another root at the cosigned size (evidence)
+ *  3 403 no valid trusted signature        9 422 consistency proof from the cosigned root fails
+ *  4 400 not a checkpoint                 10 409 root differs from the stored events (evidence)
+ *  5 400 old size > checkpoint size       11 409 the state changed before the swap
+ *  6 409 old size != cosigned size           200 cosigned, state swapped
  *
- * Never cosigned: a smaller size (step 4), another root at a known size (steps 5, 6), a tree that
- * does not extend the cosigned one (step 5), and anything after a concurrent change (step 7).
+ * The origin line is read before verification only to find the keys. Never cosigned: a smaller
+ * size (6), another root at a known size (6, 8, 10), a tree that does not extend the cosigned
+ * one (9), anything after a concurrent change (11).
  */
 import { sha256 } from '../crypto/hash.js';
 import { ProofError, isSealedLedgerError } from '../errors.js';
