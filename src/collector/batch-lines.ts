@@ -67,14 +67,17 @@ export interface CheckOptions {
   keyring: Keyring;
   requireSignatures: boolean;
   limits: LineLimits;
+  /** Lines of the whole batch before `body` (when `body` is a slice checked by a worker). */
+  lineOffset?: number;
 }
 
 export function checkBatchLines(body: Buffer, o: CheckOptions): BatchCheck {
   const { lines: raw, unterminated } = splitLines(body);
   const lines: CheckedLine[] = [];
+  const base = o.lineOffset ?? 0;
   const fail = (i: number, code: string, message: string, seq?: number): BatchCheck => ({
     lines,
-    failure: { code, message: `line ${i + 1}: ${message}`, line: i + 1, ...(seq === undefined ? {} : { seq }) },
+    failure: { code, message: `line ${base + i + 1}: ${message}`, line: base + i + 1, ...(seq === undefined ? {} : { seq }) },
   });
   for (let i = 0; i < raw.length; i++) {
     const bytes = raw[i]!;

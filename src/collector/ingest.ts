@@ -6,7 +6,8 @@
 import { gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import { CollectorError } from '../errors.js';
-import { checkBatchLines, type LineLimits } from './batch-lines.js';
+import type { LineLimits } from './batch-lines.js';
+import type { CheckPool } from './check-pool.js';
 import type { EventStore, Head } from './event-store.js';
 import type { SourceRegistry } from './sources.js';
 
@@ -57,7 +58,7 @@ function countLines(body: Buffer): number {
 }
 
 export async function ingestBatch(
-  deps: { sources: SourceRegistry; events: EventStore },
+  deps: { sources: SourceRegistry; events: EventStore; checker: CheckPool },
   source: string,
   body: Buffer,
   limits: IngestLimits,
@@ -71,7 +72,7 @@ export async function ingestBatch(
   }
   const ctx = await deps.sources.verificationContext(source);
   if (!ctx) throw new CollectorError('UNKNOWN_SOURCE', `no source named ${source}`);
-  const check = checkBatchLines(body, { keyring: ctx.keyring, requireSignatures: ctx.requireSignatures, limits });
+  const check = await deps.checker.check(body, ctx.keyring, ctx.requireSignatures, limits);
   const outcome = await deps.events.append(source, check.lines);
   if (!outcome) throw new CollectorError('UNKNOWN_SOURCE', `no source named ${source}`);
   const reply: IngestReply = {

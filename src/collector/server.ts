@@ -10,6 +10,7 @@ import { readSigningKeyFile, type SigningKey } from '../crypto/signing-key.js';
 import { CollectorError, isSealedLedgerError } from '../errors.js';
 import { DEFAULT_LIMITS } from '../format/event.js';
 import { lineLimits } from './batch-lines.js';
+import { CheckPool } from './check-pool.js';
 import { openCollectorDatabase, type CollectorDatabase } from './database.js';
 import { EventStore } from './event-store.js';
 import { httpStatusFor } from './http-status.js';
@@ -42,6 +43,8 @@ export interface CollectorOptions {
   shutdownTimeoutMs?: number;
   /** Seconds in Retry-After of a 503. Default 2. */
   retryAfterSeconds?: number;
+  /** Worker threads checking lines (seal, signature). Default: one per core up to 8; 0: inline. */
+  verifyWorkers?: number;
   /** A bearer token that may read every source and list them (operators, dashboards). */
   adminToken?: string;
   tls?: { cert: string | Buffer; key: string | Buffer };
@@ -65,6 +68,7 @@ export interface Collector {
 
 export interface ServerDeps {
   sources: SourceRegistry;
+  checker: CheckPool;
   events: EventStore;
   metrics: CollectorMetrics;
   limits: IngestLimits;
@@ -121,6 +125,7 @@ export async function createCollectorServer(options: CollectorOptions): Promise<
   const deps: ServerDeps = {
     sources: new SourceRegistry(database),
     events: new EventStore(database),
+    checker: new CheckPool(options.verifyWorkers ?? CheckPool.defaultSize()),
     metrics,
     limits,
     limiter: new SourceRateLimiter(options.rateLimit === false ? undefined : options.rateLimit ?? { batchesPerSecond: 50, burst: 100 }),
@@ -219,6 +224,7 @@ export async function createCollectorServer(options: CollectorOptions): Promise<
         });
         await Promise.race([app.close(), bound]);
         clearTimeout(timer);
+        await deps.checker.close();
         if (ownsDb) await database.close();
       })();
       return closed;
