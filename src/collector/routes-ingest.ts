@@ -10,6 +10,7 @@ import { decodeBody, ingestBatch } from './ingest.js';
 import type { ServerDeps } from './server.js';
 
 const NDJSON = 'application/x-ndjson';
+export const INGEST_ROUTE = '/v1/sources/:source/events';
 
 function mediaType(request: FastifyRequest): string | undefined {
   return request.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
@@ -19,7 +20,7 @@ export function registerIngestRoute(app: FastifyInstance, deps: ServerDeps): voi
   const { limits, metrics } = deps;
   app.addContentTypeParser(NDJSON, { parseAs: 'buffer', bodyLimit: limits.maxBodyBytes }, (_req, body, done) => done(null, body));
 
-  app.post<{ Params: { source: string } }>('/v1/sources/:source/events', {
+  app.post<{ Params: { source: string } }>(INGEST_ROUTE, {
     bodyLimit: limits.maxBodyBytes,
     async onRequest(request, reply) {
       const { source } = request.params;
@@ -35,7 +36,6 @@ export function registerIngestRoute(app: FastifyInstance, deps: ServerDeps): voi
       const wait = deps.limiter.take(source);
       const pool = deps.database.pool;
       if (wait > 0 || (pool !== undefined && pool.waitingCount >= deps.maxPoolWaiting)) {
-        metrics.rejected.inc({ source, code: 'RATE_LIMITED' });
         reply.header('retry-after', String(Math.max(wait, 1)));
         throw new CollectorError('RATE_LIMITED', wait > 0 ? `source ${source} is over its batch rate` : 'the database pool is saturated');
       }

@@ -18,7 +18,7 @@ import type { IngestLimits } from './ingest.js';
 import { createMetrics, type CollectorMetrics } from './metrics.js';
 import { SourceRegistry } from './sources.js';
 import { SourceRateLimiter, type RateLimit } from './rate-limit.js';
-import { registerIngestRoute } from './routes-ingest.js';
+import { INGEST_ROUTE, registerIngestRoute } from './routes-ingest.js';
 import { registerReadRoutes } from './routes-read.js';
 import { isDatabaseUnavailable } from './unavailable.js';
 import { KyselyWitnessStore, type WitnessPluginOptions } from './witness-store.js';
@@ -160,10 +160,13 @@ export async function createCollectorServer(options: CollectorOptions): Promise<
     }
     if (status >= 500) request.log.error({ err }, 'request failed');
     if (status === 503 || status === 429) reply.header('retry-after', String(deps.retryAfterSeconds));
-    if (status === 503) metrics.rejected.inc({ source: (request.params as { source?: string })?.source ?? '', code });
+    // Refusals of ingest requests are counted by code; the source label only once authenticated,
+    // so that random names in unauthenticated requests cannot grow the metric without bound.
+    const authed = (request as { authenticatedSource?: string }).authenticatedSource;
+    if (request.routeOptions?.url === INGEST_ROUTE) metrics.rejected.inc({ source: authed ?? '', code });
     const message = status === 500 ? 'internal error' : status === 503 && code === 'UNAVAILABLE' && !isSealedLedgerError(err) ? `the database is unavailable: ${err.message}` : err.message;
     // An authenticated shipper learns where the chain stands even when its request failed.
-    const source = (request as { authenticatedSource?: string }).authenticatedSource;
+    const source = authed;
     let position: { next: number | null; head: unknown } = { next: null, head: null };
     if (source !== undefined && status !== 503) {
       const head = await deps.events.head(source).catch(() => undefined);

@@ -181,6 +181,13 @@ describe.each(BACKENDS)('ingest refusals on %s', (backend) => {
       expect([notGzip.status, notGzip.json.code]).toEqual([400, 'MALFORMED_BODY']);
       expect(await storedBody(t)).toBe(t.host.body(0, 3));
       expect(await t.collector.database.db.selectFrom('events').select('seq').execute()).toHaveLength(3);
+      const m = (await t.collector.inject('/metrics')).body;
+      // Refused before authentication: no source label, whatever name the request used.
+      expect(m).toMatch(/events_rejected_total\{source="",code="UNAUTHORIZED"\} 3/);
+      expect(m).toMatch(/events_rejected_total\{source="",code="UNKNOWN_SOURCE"\} 5/);
+      expect(m).not.toMatch(/source="nope"/);
+      expect(m).toMatch(/events_rejected_total\{source="host-a",code="UNSUPPORTED_MEDIA_TYPE"\} 3/);
+      expect(m).toMatch(/events_rejected_total\{source="host-a",code="PAYLOAD_TOO_LARGE"\} 3/);
     } finally {
       await t.close();
     }
