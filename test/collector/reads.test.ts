@@ -1,6 +1,8 @@
 // spec §18.7: reads and operations on both backends: sources, streamed events, health,
 // readiness, metrics; the library entry over real TCP; graceful close with a batch in flight.
+import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createCollector } from '../../src/index.js';
 import { BACKENDS, newDatabase, removeTempDirs, startCollector } from './support.js';
@@ -76,6 +78,30 @@ describe.each(BACKENDS)('reads and operations on %s', (backend) => {
       expect((await again.events.head(t.source))?.seq).toBe(999);
     } finally {
       await again.close();
+    }
+  });
+});
+
+describe('TLS', () => {
+  it('serves HTTPS with --tls-cert/--tls-key material', async () => {
+    const t = await startCollector('sqlite');
+    await t.close();
+    const dir = new URL('./fixtures/', import.meta.url);
+    const cert = fs.readFileSync(new URL('localhost.cert.pem', dir));
+    const c = await createCollector({ db: t.db, tls: { cert, key: fs.readFileSync(new URL('localhost.key.pem', dir)) } });
+    try {
+      const url = await c.listen();
+      expect(url).toMatch(/^https:/);
+      const body = await new Promise<string>((resolve, reject) => {
+        https.get(`${url}/healthz`, { ca: cert, servername: 'localhost' }, (res) => {
+          let b = '';
+          res.on('data', (d) => (b += d));
+          res.on('end', () => resolve(b));
+        }).on('error', reject);
+      });
+      expect(JSON.parse(body)).toEqual({ status: 'ok' });
+    } finally {
+      await c.close();
     }
   });
 });
