@@ -46,7 +46,7 @@ describe.each(BACKENDS)('collector verify with a cosigned checkpoint on %s', (ba
       const db = collector.database.db;
       const saved = await db.selectFrom('witness_state').select('root').executeTakeFirstOrThrow();
       await db.updateTable('witness_state').set({ root: 'ab'.repeat(32) }).execute();
-      expect((await verifyCollectorStore(collector.database)).problems.map((p) => p.code)).toEqual(['INVALID_CHECKPOINT']);
+      expect((await verifyCollectorStore(collector.database)).problems.map((p) => p.code)).toEqual(['INVALID_CHECKPOINT', 'ROOT_MISMATCH']);
       await db.updateTable('witness_state').set({ root: saved.root }).execute();
 
       // A rewritten history at the cosigned size: the witness keeps the evidence; verify fails.
