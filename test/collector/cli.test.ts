@@ -8,7 +8,7 @@ import { cli, ensureBuilt, expectOneErrorLine } from '../cli/cli-harness.js';
 import { createCollectorServer } from '../../src/collector/server.js';
 import { BACKENDS, newDatabase, removeTempDirs, tempFolder } from './support.js';
 
-beforeAll(() => ensureBuilt());
+beforeAll(() => ensureBuilt(), 180_000);
 afterAll(removeTempDirs);
 
 function ok(args: string[], input?: string) {
@@ -18,7 +18,7 @@ function ok(args: string[], input?: string) {
 }
 
 describe.each(BACKENDS)('collector CLI on %s', (backend) => {
-  it('sources add, ship, list, verify, export + replay --rebuild restores the host byte for byte', async () => {
+  it('sources add, ship, list, verify, export + replay --rebuild restores the host byte for byte', { timeout: 180_000 }, async () => {
     const tmp = tempFolder();
     const host = path.join(tmp, 'host');
     ok(['keygen', '--out', path.join(tmp, 'k.json'), '--name', 'web-1-key']);
@@ -75,7 +75,7 @@ describe.each(BACKENDS)('collector CLI on %s', (backend) => {
     expect(fs.readFileSync(path.join(restored, 'events.jsonl')).equals(hostBytes)).toBe(true);
   });
 
-  it('rotate-token, add-key, retire-key; verify exits 2 on a tampered row', async () => {
+  it('rotate-token, add-key, retire-key; verify exits 2 on a tampered row', { timeout: 180_000 }, async () => {
     const tmp = tempFolder();
     const db = await newDatabase(backend, 'cli2');
     ok(['keygen', '--out', path.join(tmp, 'k1.json'), '--name', 'k-one']);
