@@ -14,7 +14,7 @@ let pool: CheckPool;
 beforeAll(() => {
   ensureBuilt();
   pool = new CheckPool(3, pathToFileURL(path.join(ROOT, 'dist/collector/check-worker.js')));
-});
+}, 180_000);
 afterAll(() => pool.close());
 
 const host = new HostChain();
