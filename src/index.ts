@@ -58,6 +58,12 @@ export { verifyLedger } from './ledger/verify-ledger.js';
 export type { VerifyReport, VerifyProblem, VerifyOptions } from './ledger/verify-ledger.js';
 export type { LedgerSchema } from './store/schema.js';
 
+// Change feed and durable consumers (spec §21)
+export { follow, followRecords, DEFAULT_POLL_INTERVAL_MS } from './feed/index.js';
+export type { FollowOptions, FollowFolderOptions, FeedRecord, FeedCursor } from './feed/index.js';
+export { consumer, Consumer, listConsumers, resetConsumer } from './feed/index.js';
+export type { ConsumerOptions, ConsumeOptions, ConsumerOffset } from './feed/index.js';
+
 // Verifiable log (spec §11, §12)
 export { rootFromLeaves } from './merkle/root.js';
 export { verifyInclusion, verifyConsistency } from './merkle/verify.js';

@@ -10,6 +10,7 @@ import { ed25519Material, nodeSignLoop, nodeVerifyLoop, rawBatchFsync, rawSqlite
 import { median, pair, rate, repeat, rss, seconds } from './measure.mjs';
 import { sha256Row } from './sha256-row.mjs';
 import { parityPeakRss } from './parity-rss.mjs';
+import { followRow } from './follow-row.mjs';
 
 /** A FileIO counting and timing fdatasync calls: fsyncs per acknowledged event, and their cost. */
 function countingIO() {
@@ -389,6 +390,11 @@ export const ROWS = {
         await ledger.close();
       }
     },
+  },
+
+  follow: {
+    title: 'follow latency, commit to delivery in 3 other processes (p50)',
+    run: (ctx) => followRow(ctx),
   },
 
   sha256: {

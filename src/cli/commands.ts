@@ -12,6 +12,7 @@ import type { KeygenOptions } from './commands/keygen.js';
 import type { AddOptions } from './commands/keys.js';
 import type { TailOptions } from './commands/tail.js';
 import { registerCollectorCommands } from './collector-commands.js';
+import type { ResetOptions } from './commands/consumers.js';
 import type { CliContext } from './context.js';
 import { parseCount, parsePositive } from './option-parsers.js';
 
@@ -137,12 +138,28 @@ export function registerCommands(program: Command, ctx: CliContext): void {
   program
     .command('tail')
     .summary('print the last events; --follow for new ones')
-    .description('Print the last N complete lines of events.jsonl. With --follow, keep printing new complete lines until SIGINT or SIGTERM (then exit 0).')
+    .description('Print the last N complete lines of events.jsonl. With --follow, keep printing each later event once it is durable and verified (seal, chain, signature) until SIGINT or SIGTERM (then exit 0).')
     .argument('<dir>', 'ledger folder')
     .option('-n, --lines <count>', 'how many lines', parseCount, 10)
     .option('-f, --follow', 'keep printing new events')
-    .option('--interval <ms>', 'how often --follow polls the file size', parsePositive, 250)
+    .option('--interval <ms>', 'how often --follow looks when no file notification came', parsePositive, 250)
     .action(async (dir: string, o: TailOptions) => (await import('./commands/tail.js')).tail(ctx, dir, o));
+
+  const consumers = program.command('consumers').summary('list or reset durable consumer offsets').description("Durable consumers' offsets, stored in <dir>/consumers/<name>.json (spec §21.5).");
+  consumers
+    .command('list')
+    .description('List consumers: name, last acknowledged seq, how many durable events are after it (lag), when it last acknowledged.')
+    .argument('<dir>', 'ledger folder')
+    .option('--json', 'print [{name, seq, hash, offset, updatedAt, lag}]')
+    .action(async (dir: string, o: Json) => (await import('./commands/consumers.js')).listConsumers(ctx, dir, o));
+  consumers
+    .command('reset')
+    .description('Make consumer --name resume at --to-seq (default 0: from the start). Stop the consumer first: a running one overwrites the reset with its next acknowledgement.')
+    .argument('<dir>', 'ledger folder')
+    .requiredOption('--name <name>', 'consumer name (letters, digits, . _ -)')
+    .option('--to-seq <seq>', 'first seq the consumer gets next', parseCount, 0)
+    .option('--json', 'print the new offset as JSON')
+    .action(async (dir: string, o: ResetOptions) => (await import('./commands/consumers.js')).resetConsumer(ctx, dir, o));
 
   program
     .command('checkpoint')

@@ -52,6 +52,8 @@ export class GroupCommit {
   constructor(
     private readonly core: LedgerCore,
     private readonly projectionLagMs: number,
+    /** Called after each flush that moved the durable, acknowledged head (spec §21.3). */
+    private readonly onCommit?: () => void,
   ) {}
 
   enqueue(request: AppendRequest): void {
@@ -139,8 +141,10 @@ export class GroupCommit {
     }
     const { core } = this;
     const frontierBefore = core.frontier.clone();
+    const headAtStart = core.head;
     let wroteAt: number | undefined;
     let headBefore: Watermark | undefined;
+    let committed = false;
     try {
       core.crash('append.locked');
       core.healInLock();
@@ -174,6 +178,7 @@ export class GroupCommit {
       this.heldSince ??= now;
       if (this.projectionLagMs === 0 || now - this.heldSince >= this.projectionLagMs) this.commitHeld();
       wroteAt = undefined;
+      committed = core.head !== headAtStart; // ours, or another process's healed in
     } catch (e) {
       this.heldSince = undefined;
       if (e instanceof SimulatedCrash) {
@@ -191,6 +196,7 @@ export class GroupCommit {
       if (o.events) o.request.resolve(o.events);
       else o.request.reject(o.error);
     }
+    if (committed) this.onCommit?.();
   }
 
   /** Seal, sign and gate one request at `tip`; push what it adds to `pending`. */

@@ -21,6 +21,10 @@ import { TreeStore } from '../store/tree-store.js';
 import type { Kysely } from 'kysely';
 import { type CrashHook, type CrashPoint } from './crash-points.js';
 import { GroupCommit } from './group-commit.js';
+import { CommitSignal } from '../feed/commit-signal.js';
+import { eventsOf, folderPlan, type FollowOptions, run } from '../feed/follow.js';
+import { LocalSource } from '../feed/local-source.js';
+import { fixedKeys } from '../feed/line-reader.js';
 import { acquireWriterLock } from './writer-lock.js';
 import type { LedgerCore } from './ledger-core.js';
 import { type LedgerPaths, ledgerPaths } from './layout.js';
@@ -112,6 +116,7 @@ export class Ledger implements LedgerCore {
   readonly policy: Policy;
   readonly requireSignatures: boolean;
   private readonly commits: GroupCommit;
+  private readonly feed = new CommitSignal();
   private state: 'open' | 'read-only' | 'closed' | 'dead' = 'open';
   /** In read-only inspect mode: what a writable open would heal or refuse. */
   inspection: Inspection | undefined;
@@ -135,7 +140,7 @@ export class Ledger implements LedgerCore {
     this.policy = options.policy ?? [];
     this.requireSignatures = options.requireSignatures ?? false;
     this.quarantine = new QuarantineFile(paths.quarantine, io);
-    this.commits = new GroupCommit(this, options.projectionLagMs ?? DEFAULT_PROJECTION_LAG_MS);
+    this.commits = new GroupCommit(this, options.projectionLagMs ?? DEFAULT_PROJECTION_LAG_MS, () => this.feed.notify());
   }
 
   /** Open (or with `create`, initialize) a ledger folder and reconcile it (spec §14.2). */
@@ -357,6 +362,25 @@ export class Ledger implements LedgerCore {
     }
   }
 
+  /**
+   * Events as this Ledger acknowledges them, verified from events.jsonl's bytes, in seq order
+   * (spec §21.1). Woken by each commit, never by a timer; ends when `signal` aborts or the ledger
+   * closes. Use the standalone follow({ dir }) in processes that do not write.
+   */
+  follow(options: FollowOptions = {}): AsyncGenerator<SealedEvent, void, undefined> {
+    if (this.state === 'closed' || this.state === 'dead') throw new LedgerStateError('LEDGER_CLOSED', 'the ledger is closed');
+    // A read-only Ledger acknowledges nothing: it follows the folder as any other process does.
+    const plan = this.state === 'read-only' ? folderPlan({ dir: this.paths.dir, keyring: this.keyring ?? new Keyring() }) : {
+      path: this.paths.jsonl,
+      source: () => new LocalSource(this.feed, () => this.head.offset, (seq: number) => {
+        const row = this.state === 'open' ? this.projection.bySeq(seq) : undefined;
+        return row ? { offset: row.offset, line: row.line } : undefined;
+      }),
+      keys: fixedKeys(this.keyring),
+    };
+    return eventsOf(run(plan, { requireSignatures: this.requireSignatures, ...options }));
+  }
+
   /** Checkpoints issued so far, oldest first. */
   checkpoints(): StoredCheckpoint[] {
     return storedCheckpoints(this.projection);
@@ -373,6 +397,7 @@ export class Ledger implements LedgerCore {
       if (this.state === 'open') await this.commits.settle();
     } finally {
       // settle() may have died (a simulated crash): then the files are already released.
+      this.feed.end();
       if ((this.state as Ledger['state']) !== 'dead') {
         this.state = 'closed';
         this.quarantine.close();
@@ -439,6 +464,7 @@ export class Ledger implements LedgerCore {
 
   die(): void {
     this.state = 'dead';
+    this.feed.end();
     try {
       this.quarantine.close();
       this.jsonl.close();

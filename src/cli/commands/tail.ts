@@ -1,10 +1,12 @@
 /**
  * `sealed-ledger tail <dir> [-n N] [--follow]` (spec §15.1): the last N complete lines of
- * events.jsonl; with --follow, new complete lines as they are appended, by polling the file
- * size (portable, and cheap at one fstat per interval). Stops cleanly on SIGINT or SIGTERM.
+ * events.jsonl; with --follow, then every later event as follow() delivers it (spec §21): only
+ * durable, verified events, each line exactly as written, woken by file notifications with
+ * `--interval` as the fallback poll. Stops cleanly on SIGINT or SIGTERM.
  */
 import fs from 'node:fs';
-import { LedgerStateError } from '../../errors.js';
+import { durableHead, followRecords } from '../../feed/index.js';
+import { parseEventLine } from '../../format/event-line.js';
 import type { CliContext } from '../context.js';
 import { completeEnd, lastLines } from '../jsonl-tail.js';
 import { requireLedger } from '../ledger-folder.js';
@@ -15,40 +17,15 @@ export interface TailOptions {
   interval: number;
 }
 
-async function follow(ctx: CliContext, fd: number, from: number, intervalMs: number): Promise<void> {
-  let position = from;
-  let stopping = false;
-  let wake: (() => void) | undefined;
-  const stop = () => {
-    stopping = true;
-    wake?.();
-  };
+async function follow(ctx: CliContext, dir: string, fromSeq: number, intervalMs: number): Promise<void> {
+  const ac = new AbortController();
+  const stop = () => ac.abort();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   try {
-    while (!stopping && !ctx.out.closed) {
-      const size = fs.fstatSync(fd).size;
-      if (size < position) {
-        throw new LedgerStateError('LEDGER_CORRUPT', `events.jsonl shrank to ${size} bytes, below the ${position} bytes already printed: acknowledged events were removed`, {
-          details: { size, position },
-        });
-      }
-      if (size > position) {
-        const end = completeEnd(fd, size);
-        if (end > position) {
-          const buf = Buffer.allocUnsafe(end - position);
-          fs.readSync(fd, buf, 0, buf.length, position);
-          await ctx.out.write(buf.toString('utf8'));
-          position = end;
-        }
-      }
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, intervalMs);
-        wake = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
+    for await (const r of followRecords({ dir, fromSeq, signal: ac.signal, pollIntervalMs: intervalMs })) {
+      await ctx.out.write(r.line + '\n');
+      if (ctx.out.closed) break;
     }
   } finally {
     process.off('SIGINT', stop);
@@ -59,12 +36,17 @@ async function follow(ctx: CliContext, fd: number, from: number, intervalMs: num
 export async function tail(ctx: CliContext, dir: string, o: TailOptions): Promise<void> {
   const paths = requireLedger(dir);
   const fd = fs.openSync(paths.jsonl, 'r');
+  let fromSeq = 0;
   try {
     const end = completeEnd(fd, fs.fstatSync(fd).size);
     const { lines } = lastLines(fd, end, o.lines);
     if (lines.length > 0) await ctx.out.write(Buffer.concat(lines).toString('utf8'));
-    if (o.follow) await follow(ctx, fd, end, o.interval);
+    const last = lines.at(-1);
+    // Follow on after the last line printed; with -n 0, after the last durable event.
+    if (o.follow && last) fromSeq = parseEventLine(last.toString('utf8', 0, last.length - 1), { offset: end - last.length }).event.seq + 1;
   } finally {
     fs.closeSync(fd);
   }
+  if (o.follow && o.lines === 0) fromSeq = (await durableHead(paths.dir)) + 1;
+  if (o.follow) await follow(ctx, paths.dir, fromSeq, o.interval);
 }
