@@ -6,7 +6,13 @@
  */
 import type { CollectorDatabase } from './database.js';
 import type { CheckedLine } from './batch-lines.js';
+import { sql } from 'kysely';
 import { lockHead } from './row-lock.js';
+import { NOTIFY_CHANNEL } from './change-signal.js';
+
+// Serialises the assignment of the ingest sequence with commit order on PostgreSQL, so that a
+// fleet-wide reader that has seen ingest N never later sees a smaller one commit (ADR 0020).
+const INGEST_ORDER_LOCK = 0x5e1ed1;
 
 export interface Head {
   seq: number;
@@ -36,7 +42,8 @@ export interface AppendOutcome {
 const INSERT_CHUNK = 500;
 
 export class EventStore {
-  constructor(private readonly handle: CollectorDatabase) {}
+  /** `onCommit` runs after a transaction that stored lines has committed (the streams' wake). */
+  constructor(private readonly handle: CollectorDatabase, private readonly onCommit?: () => void) {}
 
   async head(source: string): Promise<Head | null | undefined> {
     const r = await this.handle.db.selectFrom('heads').select(['seq', 'hash']).where('source', '=', source).executeTakeFirst();
@@ -51,6 +58,12 @@ export class EventStore {
    * stops there. Returns undefined when the source does not exist.
    */
   async append(source: string, lines: readonly CheckedLine[]): Promise<AppendOutcome | undefined> {
+    const outcome = await this.#append(source, lines);
+    if (outcome !== undefined && outcome.accepted > 0) this.onCommit?.();
+    return outcome;
+  }
+
+  async #append(source: string, lines: readonly CheckedLine[]): Promise<AppendOutcome | undefined> {
     const { db, dialect } = this.handle;
     return db.transaction().execute(async (trx) => {
       const locked = await lockHead(trx, dialect, source);
@@ -111,6 +124,11 @@ export class EventStore {
       }
 
       const receivedAt = new Date().toISOString();
+      if (toInsert.length > 0 && dialect === 'postgres') {
+        await sql`SELECT pg_advisory_xact_lock(${INGEST_ORDER_LOCK})`.execute(trx);
+        // Delivered at commit, dropped on rollback: the other collector processes' streams wake.
+        await sql`SELECT pg_notify(${NOTIFY_CHANNEL}, '')`.execute(trx);
+      }
       for (let i = 0; i < toInsert.length; i += INSERT_CHUNK) {
         await trx
           .insertInto('events')
@@ -134,6 +152,18 @@ export class EventStore {
         ...(fork ? { fork } : {}),
       };
     });
+  }
+
+  /** Up to `limit` stored lines of `source` after seq `after`, in seq order (the streams' cursor). */
+  async linesAfter(source: string, after: number, limit: number): Promise<{ seq: number; line: Buffer }[]> {
+    const rows = await this.handle.db.selectFrom('events').select(['seq', 'line']).where('source', '=', source).where('seq', '>', after).orderBy('seq').limit(limit).execute();
+    return rows.map((r) => ({ seq: r.seq, line: Buffer.from(r.line) }));
+  }
+
+  /** Up to `limit` stored lines of every source after ingest sequence `after`, in ingest order. */
+  async ingestedAfter(after: number, limit: number): Promise<{ ingest: number; source: string; seq: number; line: Buffer }[]> {
+    const rows = await this.handle.db.selectFrom('events').select(['ingest', 'source', 'seq', 'line']).where('ingest', '>', after).orderBy('ingest').limit(limit).execute();
+    return rows.map((r) => ({ ingest: r.ingest, source: r.source, seq: r.seq, line: Buffer.from(r.line) }));
   }
 
   /** Stored lines of `source` from seq `from`, in order, `pageSize` rows per query. */

@@ -8,6 +8,7 @@ import { sql } from 'kysely';
 import { CollectorError } from '../errors.js';
 import { authorize, bearerToken, isAdmin } from './auth.js';
 import { knownMigrations, MIGRATION_TABLE } from './migrations.js';
+import { followSource, isFollow } from './routes-stream.js';
 import type { ServerDeps } from './server.js';
 import { SOURCE_NAME_SCHEMA_PATTERN } from './source-name.js';
 
@@ -33,7 +34,7 @@ export function registerReadRoutes(app: FastifyInstance, deps: ServerDeps): void
     return sources.summary(request.params.source);
   });
 
-  app.get<{ Params: { source: string }; Querystring: { from?: number; limit?: number } }>(
+  app.get<{ Params: { source: string }; Querystring: { from?: number; limit?: number; follow?: string } }>(
     '/v1/sources/:source/events',
     {
       schema: {
@@ -43,6 +44,7 @@ export function registerReadRoutes(app: FastifyInstance, deps: ServerDeps): void
           properties: {
             from: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
             limit: { type: 'integer', minimum: 1, maximum: MAX_READ_LIMIT },
+            follow: { type: 'string', enum: ['0', '1', 'false', 'true'] },
           },
           additionalProperties: false,
         },
@@ -51,6 +53,7 @@ export function registerReadRoutes(app: FastifyInstance, deps: ServerDeps): void
     async (request, reply) => {
       const { source } = request.params;
       await authorize(request, sources, source, { adminToken: deps.adminToken, allowAdmin: true });
+      if (isFollow(request.query.follow)) return followSource(deps.streams, events, request, reply, source, request.query.from);
       const lines = events.lines(source, request.query.from ?? 0, request.query.limit ?? 10_000);
       // Each stored line followed by "\n": exactly the host's events.jsonl bytes for that range.
       const stream = Readable.from(

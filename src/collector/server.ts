@@ -20,6 +20,7 @@ import { SourceRegistry } from './sources.js';
 import { SourceRateLimiter, type RateLimit } from './rate-limit.js';
 import { INGEST_ROUTE, registerIngestRoute } from './routes-ingest.js';
 import { registerReadRoutes } from './routes-read.js';
+import { registerStreamRoutes, StreamHub, type StreamOptions } from './routes-stream.js';
 import { isDatabaseUnavailable } from './unavailable.js';
 import { KyselyWitnessStore, type WitnessPluginOptions } from './witness-store.js';
 
@@ -48,6 +49,8 @@ export interface CollectorOptions {
   /** A bearer token that may read every source and list them (operators, dashboards). */
   adminToken?: string;
   tls?: { cert: string | Buffer; key: string | Buffer };
+  /** Event streams (spec §18.8): heartbeat, retry, page size, poll, per-connection buffer bound. */
+  stream?: Partial<StreamOptions>;
 }
 
 export interface Collector {
@@ -56,6 +59,8 @@ export interface Collector {
   readonly sources: SourceRegistry;
   readonly events: EventStore;
   readonly metrics: CollectorMetrics;
+  /** The open event streams (spec §18.8) and their counters. */
+  readonly streams: StreamHub;
   /** True when the witness routes are registered. */
   readonly witness: boolean;
   /** Ingest batches being processed now (graceful shutdown waits for them). */
@@ -77,6 +82,7 @@ export interface ServerDeps {
   maxPoolWaiting: number;
   retryAfterSeconds: number;
   adminToken?: string;
+  streams: StreamHub;
   state: { closing: boolean; inFlight: number };
 }
 
@@ -122,9 +128,11 @@ export async function createCollectorServer(options: CollectorOptions): Promise<
     ...options.limits,
   };
   const metrics = createMetrics(database);
+  const streams = new StreamHub(database, options.stream, (e) => log?.warn({ err: e }, 'event streams: LISTEN connection lost; reconnecting'));
   const deps: ServerDeps = {
     sources: new SourceRegistry(database),
-    events: new EventStore(database),
+    events: new EventStore(database, () => streams.signal.notify()),
+    streams,
     checker: new CheckPool(options.verifyWorkers ?? CheckPool.defaultSize()),
     metrics,
     limits,
@@ -178,6 +186,7 @@ export async function createCollectorServer(options: CollectorOptions): Promise<
 
   registerIngestRoute(app, deps);
   registerReadRoutes(app, deps);
+  registerStreamRoutes(app, deps, streams);
 
   let witness = false;
   if (witnessKey) {
@@ -206,6 +215,7 @@ export async function createCollectorServer(options: CollectorOptions): Promise<
     sources: deps.sources,
     events: deps.events,
     metrics,
+    streams,
     witness,
     get inFlight() {
       return deps.state.inFlight;
