@@ -86,12 +86,14 @@ export class StreamHub {
         dirty = false;
         for (;;) {
           const rows = await this.#read(() => fetch(cursor, pageSize));
+          // Waiting for the socket after every event keeps a connection's queue at about the
+          // socket's high-water mark plus one line, however far behind the client is.
           for (const r of rows) {
+            if (!(await writer.ready())) return;
             writer.event(r.id, r.data);
             cursor = r.id;
+            this.stats.sent++;
           }
-          this.stats.sent += rows.length;
-          if (!(await writer.ready())) break;
           if (rows.length < pageSize) break;
         }
       }
