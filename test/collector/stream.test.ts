@@ -157,3 +157,27 @@ describe.each(BACKENDS)('collector event streams on %s', (backend) => {
   });
 });
 
+
+describe('collector event streams across collector processes on one PostgreSQL database', () => {
+  it('a stream on one collector is woken by LISTEN/NOTIFY when another collector ingests (no poll)', async () => {
+    const noPoll = { ...FAST, pollMs: 600_000 };
+    const a = await startCollector('postgres', { options: { stream: noPoll } });
+    const b = await createCollectorServer({ db: a.db, rateLimit: false, stream: noPoll });
+    const url = await a.collector.listen();
+    const reader = new SseReader(`${url}/v1/sources/host-a/events?follow=1`, { authorization: `Bearer ${a.token}` });
+    try {
+      await reader.until(() => reader.retry !== undefined);
+      for (let round = 0; round < 3; round++) {
+        a.host.append(5);
+        const r = await b.inject({ method: 'POST', url: '/v1/sources/host-a/events', headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${a.token}` }, payload: a.host.body(round * 5) });
+        expect(r.statusCode).toBe(200);
+        await reader.until(() => reader.events.length === (round + 1) * 5, 5_000);
+      }
+      expect(reader.events.map((e) => e.data)).toEqual(a.host.lines);
+    } finally {
+      reader.close();
+      await b.close();
+      await a.close();
+    }
+  });
+});
