@@ -65,6 +65,13 @@ export function registerCollectorCommands(program: Command, ctx: CliContext): vo
     .option('--json', 'print JSON')
     .action(async (name: string, o) => (await load()).rotateToken(ctx, name, o));
   sources
+    .command('read-token')
+    .description('Give a source a read token (printed once): it reads and follows its events, never ingests; replaces the previous one.')
+    .argument('<name>', 'source name')
+    .requiredOption('--db <db>', DB_HELP)
+    .option('--json', 'print JSON')
+    .action(async (name: string, o) => (await load()).issueReadToken(ctx, name, o));
+  sources
     .command('add-key')
     .description('Register more keys of a source (a new signing key after rotation on the host).')
     .argument('<name>', 'source name')

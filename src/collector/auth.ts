@@ -26,14 +26,17 @@ const MESSAGES = {
   UNKNOWN_SOURCE: 'no such source',
 } as const;
 
-/** Throws 401/403/404 unless the request carries `source`'s token (or, when `allowAdmin`, the admin token). */
+/**
+ * Throws 401/403/404 unless the request carries `source`'s token, or, for reads (`allowAdmin`),
+ * its read token or the admin token.
+ */
 export async function authorize(request: FastifyRequest, sources: SourceRegistry, source: string, o: { adminToken?: string; allowAdmin: boolean }): Promise<void> {
   const token = bearerToken(request);
   if (o.allowAdmin && isAdmin(token, o.adminToken)) {
     if (!(await sources.exists(source))) throw new CollectorError('UNKNOWN_SOURCE', `${MESSAGES.UNKNOWN_SOURCE}: ${source.slice(0, 80)}`);
     return;
   }
-  const r = await sources.authenticate(source, token);
+  const r = o.allowAdmin ? await sources.authenticateRead(source, token) : await sources.authenticate(source, token);
   if (!r.ok) throw new CollectorError(r.code, r.code === 'UNKNOWN_SOURCE' ? `${MESSAGES.UNKNOWN_SOURCE}: ${source.slice(0, 80)}` : MESSAGES[r.code]);
   (request as { authenticatedSource?: string }).authenticatedSource = source;
 }

@@ -1,5 +1,5 @@
 /**
- * The collector's "something was ingested" signal for its event streams (spec §18.8, ADR 0020).
+ * The collector's "something was ingested" signal for its event streams (spec §18.10, ADR 0020).
  * A signal only: streams re-read the store by cursor after every wake, so a lost wake-up loses
  * nothing. Sources of wakes: this process's own commits (`notify()` after the ingest transaction
  * commits, both backends), PostgreSQL `LISTEN` on a dedicated client (commits of other collector

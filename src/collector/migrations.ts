@@ -101,6 +101,13 @@ function migrations(dialect: DialectName): Record<string, Migration> {
         }
       },
     },
+    // A read-only token per source, for followers of its events (spec §18.2, §18.10).
+    '0002_source_read_tokens': {
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('sources').addColumn('read_token_hash', 'text').execute();
+        await db.schema.createIndex('sources_read_token_hash').unique().on('sources').column('read_token_hash').execute();
+      },
+    },
   };
 }
 

@@ -1,5 +1,5 @@
 /**
- * The collector's event streams (spec §18.8, ADR 0020): `GET /v1/sources/{source}/events?follow=1`
+ * The collector's event streams (spec §18.10, ADR 0020): `GET /v1/sources/{source}/events?follow=1`
  * (id = seq, data = the stored line) and `GET /v1/events?follow=1` (id = ingest sequence, data =
  * `{"source","seq","line"}`), as text/event-stream. Each stream reads the store by cursor
  * (rows after the last id sent), page by page, and sleeps until the change signal wakes it or a

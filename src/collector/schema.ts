@@ -9,6 +9,8 @@ export interface SourcesTable {
   name: string;
   /** SHA-256 (hex) of the bearer token; the token itself is printed once and never stored. */
   token_hash: string;
+  /** SHA-256 (hex) of the source's read token (reads and streams only), if one was issued. */
+  read_token_hash: string | null;
   require_signatures: number;
   /** The origin line of the source's checkpoints, which is how the witness finds the log. */
   checkpoint_origin: string | null;

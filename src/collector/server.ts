@@ -49,7 +49,7 @@ export interface CollectorOptions {
   /** A bearer token that may read every source and list them (operators, dashboards). */
   adminToken?: string;
   tls?: { cert: string | Buffer; key: string | Buffer };
-  /** Event streams (spec §18.8): heartbeat, retry, page size, poll, per-connection buffer bound. */
+  /** Event streams (spec §18.10): heartbeat, retry, page size, poll, per-connection buffer bound. */
   stream?: Partial<StreamOptions>;
 }
 
@@ -59,7 +59,7 @@ export interface Collector {
   readonly sources: SourceRegistry;
   readonly events: EventStore;
   readonly metrics: CollectorMetrics;
-  /** The open event streams (spec §18.8) and their counters. */
+  /** The open event streams (spec §18.10) and their counters. */
   readonly streams: StreamHub;
   /** True when the witness routes are registered. */
   readonly witness: boolean;

@@ -159,6 +159,24 @@ export class SourceRegistry {
     return { ok: false, code: owner ? 'FORBIDDEN' : 'UNAUTHORIZED' };
   }
 
+  /** Issues (or replaces) the source's read token: it reads and follows, never ingests. */
+  async issueReadToken(name: string): Promise<{ token: string }> {
+    assertSourceName(name);
+    const token = newToken();
+    const r = await this.handle.db.updateTable('sources').set({ read_token_hash: tokenHash(token) }).where('name', '=', name).executeTakeFirst();
+    if (Number(r.numUpdatedRows) !== 1) throw unknownSource(name);
+    return { token };
+  }
+
+  /** Who may read `name`: its own token or its read token. */
+  async authenticateRead(name: string, token: string | undefined): Promise<AuthResult> {
+    if (token !== undefined && isSourceName(name) && isWellFormedToken(token)) {
+      const r = await this.handle.db.selectFrom('sources').select('name').where('name', '=', name).where('read_token_hash', '=', tokenHash(token)).executeTakeFirst();
+      if (r) return { ok: true };
+    }
+    return this.authenticate(name, token);
+  }
+
   async exists(name: string): Promise<boolean> {
     if (!isSourceName(name)) return false;
     return (await this.handle.db.selectFrom('sources').select('name').where('name', '=', name).executeTakeFirst()) !== undefined;

@@ -1,5 +1,5 @@
 /**
- * Server-sent events framing with backpressure (spec §18.8, ADR 0020). Writes go straight to
+ * Server-sent events framing with backpressure (spec §18.10, ADR 0020). Writes go straight to
  * the response socket; the stream's reader waits on `ready()` before it reads more rows, so a
  * connection never holds more than `maxBufferBytes` plus one page. A client that does not drain
  * its socket within `stallMs`, or lets the buffer pass its bound, is told why in a comment and

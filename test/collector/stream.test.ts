@@ -1,4 +1,4 @@
-// spec §18.8: the collector's event streams on both backends, over real TCP on loopback: every
+// spec §18.10: the collector's event streams on both backends, over real TCP on loopback: every
 // event once and in order, Last-Event-ID resume through a fault proxy (eventsource package),
 // a collector restart, 100 concurrent clients, and a client that stops reading is cut off.
 import { EventSource } from 'eventsource';
@@ -52,6 +52,13 @@ describe.each(BACKENDS)('collector event streams on %s', (backend) => {
       expect(got.slice(30, 40).map((g) => g.source)).toEqual(Array(10).fill('host-a'));
       expect(got.slice(40, 50).map((g) => g.source)).toEqual(Array(10).fill('host-b'));
 
+      const { token: readToken } = await t.collector.sources.issueReadToken('host-a');
+      const asReader = new SseReader(`${url}/v1/sources/host-a/events?follow=1&from=45`, { authorization: `Bearer ${readToken}` });
+      readers.push(asReader);
+      await asReader.until(() => asReader.events.length === 5);
+      expect(asReader.events.map((e) => e.data)).toEqual(t.host.lines.slice(45));
+      // A read token never ingests.
+      expect((await t.post(t.host.next() + '\n', { token: readToken })).status).toBe(401);
       const denied = async (u: string, h: Record<string, string>) => (await fetch(u, { headers: h })).status;
       expect(await denied(`${url}/v1/sources/host-a/events?follow=1`, {})).toBe(401);
       expect(await denied(`${url}/v1/sources/host-a/events?follow=1`, { authorization: `Bearer ${tokenB}` })).toBe(403);

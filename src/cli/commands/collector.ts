@@ -138,6 +138,13 @@ export async function rotateToken(ctx: CliContext, name: string, o: Json & { db:
   ctx.note(`source ${name} has a new token (shown only this once); the old one no longer works`);
 }
 
+export async function issueReadToken(ctx: CliContext, name: string, o: Json & { db: string }): Promise<void> {
+  const { token } = await withDb(o.db, (h) => new SourceRegistry(h).issueReadToken(name));
+  if (o.json) return ctx.out.json({ source: name, readToken: token });
+  await ctx.out.write(`${token}\n`);
+  ctx.note(`source ${name} has a new read token (shown only this once); a previous read token no longer works`);
+}
+
 export async function addSourceKey(ctx: CliContext, name: string, o: Json & { db: string; keys: string }): Promise<void> {
   const keys = readSourceKeys(o.keys);
   await withDb(o.db, (h) => new SourceRegistry(h).addKeys(name, keys));
