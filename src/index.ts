@@ -13,6 +13,7 @@ export {
   ConflictError,
   LedgerStateError,
   ProofError,
+  CollectorError,
   isSealedLedgerError,
 } from './errors.js';
 export type { ErrorCode } from './errors.js';
@@ -80,3 +81,9 @@ export { signNote, verifyNote, parseNote } from './merkle/signed-note.js';
 export type { NoteSigner } from './merkle/signed-note.js';
 export { verifierKeyString, parseVerifierKey } from './merkle/verifier-key.js';
 export type { InclusionProofJson, ConsistencyProofJson, StoredCheckpoint } from './ledger/verifiable-log.js';
+
+// Collector (spec §18)
+export { createCollector } from './collector/create.js';
+export type { Collector, CollectorOptions } from './collector/server.js';
+export type { RateLimit } from './collector/rate-limit.js';
+export type { IngestLimits, IngestReply } from './collector/ingest.js';

@@ -5,7 +5,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { FULL, QUICK } from './config.mjs';
-import { ROWS } from './rows.mjs';
+import { COLLECTOR_ROWS } from './collector-rows.mjs';
+import { ROWS as HOST_ROWS } from './rows.mjs';
+
+const ROWS = { ...HOST_ROWS, ...COLLECTOR_ROWS };
 
 const [rowId, arg] = process.argv.slice(2);
 const standalone = !process.send;

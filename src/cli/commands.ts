@@ -12,6 +12,7 @@ import type { KeygenOptions } from './commands/keygen.js';
 import type { AddOptions } from './commands/keys.js';
 import type { TailOptions } from './commands/tail.js';
 import type { VerifyFlags } from './commands/verify.js';
+import { registerCollectorCommands } from './collector-commands.js';
 import type { ResetOptions } from './commands/consumers.js';
 import type { CliContext } from './context.js';
 import { parseCount, parsePositive } from './option-parsers.js';
@@ -210,4 +211,6 @@ export function registerCommands(program: Command, ctx: CliContext): void {
     .option('--to <m2>', 'newer tree size (default: current)', parseCount)
     .option('--json', 'print {fromSize, toSize, fromRoot, toRoot, proof: [hex...]}')
     .action(async (dir: string, o: Json & { from: number; to?: number }) => (await import('./commands/prove.js')).proveConsistency(ctx, dir, o));
+
+  registerCollectorCommands(program, ctx);
 }

@@ -1,0 +1,209 @@
+// Collector rows (issue 14 "Performance"): ingest of 1,000-line signed batches over loopback
+// into PostgreSQL and SQLite, events/s and p99 batch latency, next to the smaller of two bounds
+// measured in the same run: (a) the node:crypto Ed25519 verify loop x cores (verification) and
+// (b) a raw loop inserting the same rows, 1,000 per transaction, with nothing else (storage:
+// one multi-row INSERT per batch through `pg`; a prepared INSERT per row with better-sqlite3).
+// And RSS while ingesting a long stream of batches: it must stay flat.
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { GENESIS_PREV, canonicalize, createCollector, encodeEventLine, generateSigningKey, sealEvent, signEvent } from '../../dist/index.js';
+import { ed25519Material, nodeVerifyLoop } from './baselines.mjs';
+import { eventInput } from './events.mjs';
+import { median, pair, rate } from './measure.mjs';
+import { createBenchDatabase, startBenchCluster } from './pg-cluster.mjs';
+
+const BATCH = 1000;
+
+/** `n` lines of one chain (events.jsonl lines without "\n"), signed when `key` is given. */
+function chainLines(n, key, start = { seq: 0, prev: GENESIS_PREV }) {
+  const lines = [];
+  let prev = start.prev;
+  for (let i = 0; i < n; i++) {
+    const seq = start.seq + i;
+    let ev = sealEvent({ ...eventInput(seq), id: `ev-${seq}`, at: new Date(Date.UTC(2026, 0, 1) + seq).toISOString() }, { seq, prev });
+    if (key) ev = signEvent(ev, key);
+    lines.push(encodeEventLine(ev, canonicalize(ev.payload)));
+    prev = ev.hash;
+  }
+  return { lines, prev };
+}
+
+function p99(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil(0.99 * s.length) - 1)];
+}
+
+async function postBatch(url, source, token, body) {
+  const res = await fetch(`${url}/v1/sources/${source}/events`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-ndjson' },
+    body,
+  });
+  const json = await res.json();
+  if (res.status !== 200 || json.accepted !== BATCH) throw new Error(`ingest failed: ${res.status} ${JSON.stringify(json)}`);
+}
+
+/** Rows as the collector stores them, for the raw storage loops. */
+function rowsOf(lines) {
+  return lines.map((l) => {
+    const e = JSON.parse(l);
+    return { seq: e.seq, id: e.id, hash: e.hash, at: e.at, line: Buffer.from(l) };
+  });
+}
+
+async function rawPgInserts(url, table, batches) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(`CREATE TABLE ${table} (ingest bigserial PRIMARY KEY, source text NOT NULL, seq bigint NOT NULL, id text NOT NULL,
+      hash text NOT NULL, at text NOT NULL, line bytea NOT NULL, received_at text NOT NULL, UNIQUE (source, seq), UNIQUE (source, id))`);
+    const n = batches.length * BATCH;
+    return await rate(n, async () => {
+      for (const rows of batches) {
+        const params = [];
+        const values = rows.map((r, i) => {
+          params.push('raw', r.seq, r.id, r.hash, r.at, r.line, '2026-01-01T00:00:00Z');
+          const b = i * 7;
+          return `($${b + 1},$${b + 2},$${b + 3},$${b + 4},$${b + 5},$${b + 6},$${b + 7})`;
+        });
+        await client.query('BEGIN');
+        await client.query(`INSERT INTO ${table} (source, seq, id, hash, at, line, received_at) VALUES ${values.join(',')}`, params);
+        await client.query('COMMIT');
+      }
+    });
+  } finally {
+    await client.query(`DROP TABLE IF EXISTS ${table}`).catch(() => {});
+    await client.end();
+  }
+}
+
+async function rawSqliteInserts(file, batches) {
+  const db = new Database(file);
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.exec(`CREATE TABLE events (ingest INTEGER PRIMARY KEY AUTOINCREMENT, source TEXT NOT NULL, seq INTEGER NOT NULL, id TEXT NOT NULL,
+      hash TEXT NOT NULL, at TEXT NOT NULL, line BLOB NOT NULL, received_at TEXT NOT NULL, UNIQUE (source, seq), UNIQUE (source, id))`);
+    const insert = db.prepare('INSERT INTO events (source, seq, id, hash, at, line, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    const tx = db.transaction((rows) => {
+      for (const r of rows) insert.run('raw', r.seq, r.id, r.hash, r.at, r.line, '2026-01-01T00:00:00Z');
+    });
+    return await rate(batches.length * BATCH, () => {
+      for (const rows of batches) tx(rows);
+    });
+  } finally {
+    db.close();
+  }
+}
+
+async function ingestRow(ctx, backend) {
+  const cluster = backend === 'postgres' ? await startBenchCluster() : undefined;
+  try {
+    const db = cluster ? await createBenchDatabase(cluster.url, 'collector_bench') : path.join(ctx.tmp, 'collector.sqlite');
+    const nBatches = ctx.size.collectorBatches;
+    const key = generateSigningKey({ name: 'bench-host' });
+    const { lines } = chainLines(nBatches * BATCH, key);
+    const bodies = [];
+    for (let i = 0; i < lines.length; i += BATCH) bodies.push(lines.slice(i, i + BATCH).map((l) => l + '\n').join(''));
+    const rowBatches = [];
+    for (let i = 0; i < lines.length; i += BATCH) rowBatches.push(rowsOf(lines.slice(i, i + BATCH)));
+    const collector = await createCollector({ db, rateLimit: false });
+    const url = await collector.listen();
+    const cores = os.availableParallelism();
+    const material = ed25519Material();
+    const latencies = [];
+    const bounds = [];
+    try {
+      const r = await pair({
+        warmup: ctx.warmup,
+        reps: ctx.reps,
+        baseline: async (rep) => {
+          const verifyBound = (await nodeVerifyLoop(material, ctx.size.verifyLoop)) * cores;
+          const storageBound = cluster
+            ? await rawPgInserts(db, `raw_events_${rep}`, rowBatches)
+            : await rawSqliteInserts(path.join(ctx.tmp, `raw-${rep}.sqlite`), rowBatches);
+          if (rep >= ctx.warmup) bounds.push({ verifyBound, storageBound });
+          return Math.min(verifyBound, storageBound);
+        },
+        figure: async (rep) => {
+          const source = `bench-${rep}`;
+          const { token } = await collector.sources.add({ name: source, eventKeys: [{ kid: key.kid, name: key.name, publicKey: key.publicKey }], requireSignatures: true });
+          return rate(lines.length, async () => {
+            for (const body of bodies) {
+              const t = process.hrtime.bigint();
+              await postBatch(url, source, token, body);
+              if (rep >= ctx.warmup) latencies.push(Number(process.hrtime.bigint() - t) / 1e6);
+            }
+          });
+        },
+      });
+      return {
+        figure: r.figure, baseline: r.baseline, unit: 'events/s', baselineUnit: 'events/s',
+        baselineLabel: `min(Ed25519 verify loop x ${cores} cores, raw ${cluster ? 'pg multi-row INSERT' : 'better-sqlite3 INSERT'} loop, 1,000 rows/tx)`,
+        target: { kind: 'ratio', min: 0.5, text: '>= 0.5x' },
+        samples: r,
+        extra: {
+          batches: nBatches, batchLines: BATCH, p99BatchMs: +p99(latencies).toFixed(1), medianBatchMs: +median(latencies).toFixed(1),
+          verifyBound: Math.round(median(bounds.map((b) => b.verifyBound))), storageBound: Math.round(median(bounds.map((b) => b.storageBound))),
+        },
+      };
+    } finally {
+      await collector.close();
+    }
+  } finally {
+    cluster?.stop();
+  }
+}
+
+export const COLLECTOR_ROWS = {
+  'collector-pg': {
+    title: 'collector ingest, 1,000-line signed batches over loopback into PostgreSQL',
+    run: (ctx) => ingestRow(ctx, 'postgres'),
+  },
+  'collector-sqlite': {
+    title: 'collector ingest, 1,000-line signed batches over loopback into SQLite',
+    run: (ctx) => ingestRow(ctx, 'sqlite'),
+  },
+  'collector-memory': {
+    title: 'collector RSS growth over a long ingest into PostgreSQL (after the first 20%)',
+    async run(ctx) {
+      const cluster = await startBenchCluster();
+      try {
+        const db = await createBenchDatabase(cluster.url, 'collector_memory');
+        const collector = await createCollector({ db, rateLimit: false });
+        const url = await collector.listen();
+        const { token } = await collector.sources.add({ name: 'long' });
+        const total = ctx.size.collectorMemoryEvents;
+        const samples = [];
+        let start = { seq: 0, prev: GENESIS_PREV };
+        const t0 = process.hrtime.bigint();
+        try {
+          // Unsigned lines: generating a signature per event would dominate the run; the ingest
+          // path (parse, seal, chain, insert, respond) is the same.
+          for (let done = 0; done < total; done += BATCH) {
+            const { lines, prev } = chainLines(BATCH, undefined, start);
+            start = { seq: start.seq + BATCH, prev };
+            await postBatch(url, 'long', token, lines.map((l) => l + '\n').join(''));
+            if ((done / BATCH) % Math.max(1, Math.floor(total / BATCH / 20)) === 0) {
+              globalThis.gc?.();
+              samples.push({ events: done + BATCH, rssMiB: +(process.memoryUsage.rss() / 2 ** 20).toFixed(1) });
+            }
+          }
+        } finally {
+          await collector.close();
+        }
+        const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+        const after20 = samples.filter((s) => s.events >= total * 0.2);
+        const growth = after20.at(-1).rssMiB - after20[0].rssMiB;
+        return {
+          figure: +growth.toFixed(1), baseline: null, unit: 'MiB', target: { kind: 'max', max: 32, text: '<= 32 MiB (flat)' },
+          extra: { events: total, eventsPerSecond: Math.round(total / seconds), rssMiB: samples.map((s) => s.rssMiB) },
+        };
+      } finally {
+        cluster.stop();
+      }
+    },
+  },
+};

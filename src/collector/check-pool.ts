@@ -1,0 +1,92 @@
+/**
+ * The line checks of a batch spread over worker threads (spec §18.3): the signature checks
+ * dominate ingest, and one event loop verifies on one core. A batch is cut into contiguous
+ * slices, one per worker; results are merged in line order and the first failing line of the
+ * whole batch wins, exactly as the inline checkBatchLines decides.
+ */
+import os from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { Keyring } from '../crypto/keyring.js';
+import { checkBatchLines, splitLines, type BatchCheck, type CheckedLine, type LineFailure, type LineLimits } from './batch-lines.js';
+
+export interface CheckRequest {
+  id: number;
+  body: Uint8Array;
+  keyringJson: string;
+  requireSignatures: boolean;
+  limits: LineLimits;
+  lineOffset: number;
+}
+
+type WireLine = Omit<CheckedLine, 'bytes'> & { start: number; end: number };
+export type CheckReply = { id: number; lines: WireLine[]; failure?: LineFailure } | { id: number; error: string };
+
+/** Below this many lines a batch is checked inline: posting it costs more than it saves. */
+const MIN_PARALLEL_LINES = 64;
+
+export class CheckPool {
+  readonly #workers: Worker[] = [];
+  readonly #waiting = new Map<number, { resolve(r: CheckReply): void; reject(e: Error): void }>();
+  #next = 0;
+
+  /** `size` workers running `workerUrl` (the compiled check-worker.js). */
+  constructor(size: number, workerUrl: URL = new URL('./check-worker.js', import.meta.url)) {
+    for (let i = 0; i < size; i++) {
+      const w = new Worker(workerUrl);
+      w.on('message', (r: CheckReply) => {
+        const waiter = this.#waiting.get(r.id);
+        this.#waiting.delete(r.id);
+        if ('error' in r) waiter?.reject(new Error(`check worker: ${r.error}`));
+        else waiter?.resolve(r);
+      });
+      w.on('error', (e) => this.#rejectAll(e));
+      w.unref();
+      this.#workers.push(w);
+    }
+  }
+
+  /** Workers for this process: one per core up to 8 when running compiled, none from sources. */
+  static defaultSize(): number {
+    return import.meta.url.endsWith('.ts') ? 0 : Math.min(os.availableParallelism(), 8);
+  }
+
+  async check(body: Buffer, keyring: Keyring, requireSignatures: boolean, limits: LineLimits): Promise<BatchCheck> {
+    const { lines } = splitLines(body);
+    if (this.#workers.length === 0 || lines.length < MIN_PARALLEL_LINES) return checkBatchLines(body, { keyring, requireSignatures, limits });
+    const keyringJson = JSON.stringify(keyring);
+    const per = Math.ceil(lines.length / this.#workers.length);
+    const slices: { offset: number; lineOffset: number; promise: Promise<CheckReply> }[] = [];
+    for (let first = 0; first < lines.length; first += per) {
+      const startLine = lines[first]!;
+      const lastLine = lines[Math.min(lines.length, first + per) - 1]!;
+      const start = startLine.byteOffset - body.byteOffset;
+      // A slice ends after its last line's "\n" (or at the end of an unterminated body).
+      const end = Math.min(body.length, lastLine.byteOffset - body.byteOffset + lastLine.length + 1);
+      const id = this.#next++;
+      const worker = this.#workers[id % this.#workers.length]!;
+      const promise = new Promise<CheckReply>((resolve, reject) => this.#waiting.set(id, { resolve, reject }));
+      // Once an earlier slice failed, later answers are not awaited; their rejection on close is expected.
+      promise.catch(() => undefined);
+      // A copy of just the slice: posting a view would clone the whole body's ArrayBuffer.
+      worker.postMessage({ id, body: new Uint8Array(body.subarray(start, end)), keyringJson, requireSignatures, limits, lineOffset: first } satisfies CheckRequest);
+      slices.push({ offset: start, lineOffset: first, promise });
+    }
+    const out: CheckedLine[] = [];
+    for (const s of slices) {
+      const r = (await s.promise) as Extract<CheckReply, { lines: WireLine[] }>;
+      for (const { start, end, ...l } of r.lines) out.push({ ...l, bytes: body.subarray(s.offset + start, s.offset + end) });
+      if (r.failure) return { lines: out, failure: r.failure };
+    }
+    return { lines: out };
+  }
+
+  async close(): Promise<void> {
+    this.#rejectAll(new Error('check pool closed'));
+    await Promise.all(this.#workers.map((w) => w.terminate()));
+  }
+
+  #rejectAll(e: Error): void {
+    for (const w of this.#waiting.values()) w.reject(e);
+    this.#waiting.clear();
+  }
+}
