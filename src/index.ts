@@ -68,3 +68,8 @@ export type { CheckpointBody } from './merkle/checkpoint.js';
 export { signNote, verifyNote, parseNote } from './merkle/signed-note.js';
 export { verifierKeyString, parseVerifierKey } from './merkle/verifier-key.js';
 export type { InclusionProofJson, ConsistencyProofJson, StoredCheckpoint } from './ledger/verifiable-log.js';
+
+// Shipping (spec §20)
+export { startShipper, Shipper } from './ship/shipper.js';
+export type { ShipperOptions, ShipLogRecord } from './ship/options.js';
+export type { ShipperStatus, ShipperState, ShipError } from './ship/status.js';
