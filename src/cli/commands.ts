@@ -13,6 +13,7 @@ import type { AddOptions } from './commands/keys.js';
 import type { TailOptions } from './commands/tail.js';
 import type { CliContext } from './context.js';
 import { parseCount, parsePositive } from './option-parsers.js';
+import { registerShip } from './ship-command.js';
 
 type Json = { json?: boolean };
 
@@ -177,4 +178,6 @@ export function registerCommands(program: Command, ctx: CliContext): void {
     .option('--to <m2>', 'newer tree size (default: current)', parseCount)
     .option('--json', 'print {fromSize, toSize, fromRoot, toRoot, proof: [hex...]}')
     .action(async (dir: string, o: Json & { from: number; to?: number }) => (await import('./commands/prove.js')).proveConsistency(ctx, dir, o));
+
+  registerShip(program, ctx);
 }

@@ -18,7 +18,7 @@ export type FaultMode =
   | { kind: 'pass' }
   | { kind: 'drop' }
   | { kind: 'delay'; ms: number }
-  | { kind: 'reset'; afterBytes: number }
+  | { kind: 'reset'; afterBytes: number; /** back to pass after one reset */ once?: boolean }
   | { kind: 'blackhole' };
 
 export interface FaultProxyOptions {
@@ -110,6 +110,7 @@ export class FaultProxy {
         if (room <= 0 || chunk.length > room) {
           if (room > 0) client.write(chunk.subarray(0, room));
           replyBytes += Math.max(0, room);
+          if (m.once && this.mode === m) this.mode = { kind: 'pass' };
           // Let the partial bytes leave, then cut with an RST.
           setImmediate(() => {
             client.resetAndDestroy();
