@@ -31,7 +31,7 @@ export class ProtocolPeer {
   forks: { seq: number; stored: string; offered: string }[] = [];
 
   private constructor(
-    private readonly server: http.Server,
+    private server: http.Server,
     readonly port: number,
     readonly source: string,
   ) {}
@@ -133,7 +133,29 @@ export class ProtocolPeer {
     return this.reply(res, 200, { accepted, duplicates });
   }
 
+  /** Down for `downMs` (connections refused), then up again on the same port with the same store. */
+  async restart(downMs: number): Promise<void> {
+    await this.close();
+    await new Promise((r) => setTimeout(r, downMs));
+    const server = http.createServer((req, res) => void this.handle(req, res));
+    server.keepAliveTimeout = 60_000;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(this.port, '127.0.0.1', () => resolve());
+        });
+        break;
+      } catch (e) {
+        if (attempt > 50) throw e;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+    this.server = server;
+  }
+
   async close(): Promise<void> {
+    if (!this.server.listening) return;
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }

@@ -48,38 +48,46 @@ export async function shipCommand(ctx: CliContext, dir: string, o: ShipCliOption
       throw new InvalidInputError('INVALID_ARGUMENT', `${o.ca}: cannot read the CA file: ${errno}`, { details: { path: o.ca, errno } });
     }
   }
-  const shipper = startShipper({
-    dir: paths.dir,
-    url: o.to!,
-    source: o.source!,
-    tokenFile: o.tokenFile!,
-    ca,
-    maxBatchLines: o.batchLines,
-    maxBatchBytes: o.batchBytes,
-    backoff: { minMs: o.backoffMin, maxMs: o.backoffMax },
-    haltedRetryMs: o.haltedRetry,
-    pollMs: o.poll,
-    drainMs: o.drainMs,
-    cursorFile: o.statusFile ?? defaultCursorFile(paths.dir, o.source!),
-    // One JSON line per record on stdout: journald and log shippers take it as it is.
-    log: (record) => process.stdout.write(JSON.stringify(record) + '\n'),
-  });
+  // Signals first: a SIGTERM that arrives while the shipper starts must still drain and exit 0.
+  let signalled: ((signal: string) => void) | undefined;
+  let early: string | undefined;
+  const onTerm = () => (signalled ? signalled('SIGTERM') : (early ??= 'SIGTERM'));
+  const onInt = () => (signalled ? signalled('SIGINT') : (early ??= 'SIGINT'));
+  process.on('SIGTERM', onTerm);
+  process.on('SIGINT', onInt);
   // The shipper's own timers and watchers do not hold the event loop (a library must not keep its
   // host alive); the sidecar lives until a signal.
   const alive = setInterval(() => undefined, 1 << 30);
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      clearInterval(alive);
-      process.off('SIGTERM', onTerm);
-      process.off('SIGINT', onInt);
-      process.stdout.write(JSON.stringify({ level: 'info', msg: 'draining', signal, drainMs: o.drainMs, time: new Date().toISOString() }) + '\n');
-      void shipper.stop({ drainMs: o.drainMs }).then(resolve, resolve);
-    };
-    const onTerm = () => stop('SIGTERM');
-    const onInt = () => stop('SIGINT');
-    process.on('SIGTERM', onTerm);
-    process.on('SIGINT', onInt);
-  });
+  try {
+    const shipper = startShipper({
+      dir: paths.dir,
+      url: o.to!,
+      source: o.source!,
+      tokenFile: o.tokenFile!,
+      ca,
+      maxBatchLines: o.batchLines,
+      maxBatchBytes: o.batchBytes,
+      backoff: { minMs: o.backoffMin, maxMs: o.backoffMax },
+      haltedRetryMs: o.haltedRetry,
+      pollMs: o.poll,
+      drainMs: o.drainMs,
+      cursorFile: o.statusFile ?? defaultCursorFile(paths.dir, o.source!),
+      // One JSON line per record on stdout: journald and log shippers take it as it is.
+      log: (record) => process.stdout.write(JSON.stringify(record) + '\n'),
+    });
+    await new Promise<void>((resolve) => {
+      signalled = (signal: string) => {
+        signalled = () => undefined;
+        process.stdout.write(JSON.stringify({ level: 'info', msg: 'draining', signal, drainMs: o.drainMs, time: new Date().toISOString() }) + '\n');
+        void shipper.stop({ drainMs: o.drainMs }).then(resolve, resolve);
+      };
+      if (early) signalled(early);
+    });
+  } finally {
+    clearInterval(alive);
+    process.off('SIGTERM', onTerm);
+    process.off('SIGINT', onInt);
+  }
   ctx.exitCode = EXIT.OK;
 }
 
