@@ -53,6 +53,8 @@ export class Shipper extends EventEmitter<ShipperEvents> {
   private position: Position | undefined;
   /** A known line start at or before `next`, to locate from without rescanning. */
   private anchor: Position = { seq: 0, offset: 0 };
+  /** Resend the last line the collector holds once: a rewritten history shows as FORK (spec §20.1). */
+  private overlap = false;
   private headSeq = -1;
   private headEnd = -1;
   private oldestUnshippedAt: string | undefined;
@@ -209,15 +211,18 @@ export class Shipper extends EventEmitter<ShipperEvents> {
       const next = replyAction(reply);
       if (next.kind !== 'advance') return this.onFailure(reply, undefined);
       this.moveTo(next.next, undefined);
+      this.overlap = true;
       this.log('info', 'collector head', { next: next.next });
     }
     if (this.position === undefined) {
-      const found = await this.reader!.locate(this.next!, end, this.anchor);
-      if (found.found) this.position = { seq: this.next!, offset: found.offset };
+      const from = this.overlap && this.next! > 0 ? this.next! - 1 : this.next!;
+      this.overlap = false;
+      const found = await this.reader!.locate(from, end, this.anchor);
+      if (found.found) this.position = { seq: from, offset: found.offset };
       else {
         // The collector holds more than this host (a host restored from a backup): send what
         // comes next from here, so that the collector compares it (duplicate, or FORK).
-        if (found.count < this.next!) {
+        if (found.count < from) {
           this.log('warn', 'the collector holds more events than this host', { collectorNext: this.next, hostEvents: found.count });
         }
         this.position = { seq: found.count, offset: found.offset };

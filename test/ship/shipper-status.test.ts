@@ -41,8 +41,10 @@ describe('shipper statuses (spec §20.4)', () => {
     const s = ship({ ledger, url: p.url, token: p.token });
     await until(() => s.status().shippedThrough === 49);
     const posts = p.requests.filter((r) => r.method === 'POST');
-    expect(posts[0]).toMatchObject({ firstSeq: 30, count: 20 });
-    expect(p.duplicates).toBe(0);
+    // One line of overlap: the last line the collector holds comes back as a duplicate, so a
+    // history rewritten while the shipper was away shows as FORK.
+    expect(posts[0]).toMatchObject({ firstSeq: 29, count: 21 });
+    expect(p.duplicates).toBe(1);
     expect(p.lines).toEqual(jsonlLines(dir));
   });
 
@@ -67,8 +69,21 @@ describe('shipper statuses (spec §20.4)', () => {
     p.once.push((r) => (r.method === 'GET' ? { status: 200, body: { next: 5, head: { seq: 4, hash: 'x' } } } : undefined));
     const s = ship({ ledger, url: p.url, token: p.token });
     await until(() => s.status().shippedThrough === 19);
-    expect(p.duplicates).toBe(15);
+    expect(p.duplicates).toBe(16); // 4..19: the overlap line and the stale range
     expect(p.lines).toEqual(jsonlLines(dir));
+  });
+
+  it('a line edited after it was shipped is found at the next start (overlap) and halts with FORK', async () => {
+    const { ledger, dir } = await ledgerWith(10);
+    await ledger.close();
+    const p = await peer();
+    p.lines.push(...jsonlLines(dir));
+    // The host edits its last shipped line in place.
+    const file = path.join(dir, 'events.jsonl');
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('"i":9,', '"i":8,'));
+    const s = ship({ dir, url: p.url, token: p.token, haltedRetryMs: 60_000 });
+    expect(await new Promise<ShipError>((r) => s.once('halted', r))).toMatchObject({ code: 'FORK', seq: 9 });
+    expect(p.forks.map((f) => f.seq)).toEqual([9]);
   });
 
   it('409 FORK halts that destination loudly and sends nothing past it', async () => {
