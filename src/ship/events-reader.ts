@@ -44,6 +44,9 @@ export function lineFields(line: Buffer | string): { seq: number; at: string | u
 }
 
 export class EventsReader {
+  /** Average line length of the last batch: how much to read for the next one. */
+  private lineBytes = 256;
+
   private constructor(
     readonly path: string,
     private readonly fh: fs.FileHandle,
@@ -136,12 +139,23 @@ export class EventsReader {
    */
   async readBatch(at: Position, end: number, maxLines: number, maxBytes: number): Promise<Batch | undefined> {
     if (at.offset >= end) return undefined;
-    let data = await this.readAt(at.offset, Math.min(maxBytes, end - at.offset));
+    // Read about what maxLines lines took last time, not maxBytes: a short batch of a big budget
+    // would otherwise read (and allocate) the whole budget every time.
+    let want = Math.min(maxBytes, end - at.offset, Math.max(64 * 1024, Math.ceil(this.lineBytes * maxLines * 1.25)));
+    let data: Buffer;
     let cut = 0;
     let lines = 0;
-    for (let i = data.indexOf(NEWLINE); i !== -1 && lines < maxLines; i = data.indexOf(NEWLINE, i + 1)) {
-      cut = i + 1;
-      lines++;
+    for (;;) {
+      data = await this.readAt(at.offset, want);
+      cut = 0;
+      lines = 0;
+      for (let i = data.indexOf(NEWLINE); i !== -1 && lines < maxLines; i = data.indexOf(NEWLINE, i + 1)) {
+        cut = i + 1;
+        lines++;
+      }
+      const more = Math.min(maxBytes, end - at.offset);
+      if (lines >= maxLines || want >= more) break;
+      want = Math.min(more, want * 2);
     }
     if (lines === 0) {
       const first = await this.firstLine(at.offset, end);
@@ -150,6 +164,7 @@ export class EventsReader {
       cut = data.length;
       lines = 1;
     }
+    this.lineBytes = cut / lines;
     // A copy sized to the batch, so that a short batch does not pin a maxBytes buffer.
     const bytes = Buffer.from(data.subarray(0, cut));
     const firstNl = bytes.indexOf(NEWLINE);
