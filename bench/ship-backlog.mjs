@@ -12,10 +12,10 @@
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startSink } from './lib/ship-sink.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -55,30 +55,8 @@ fs.fsyncSync(fd);
 fs.closeSync(fd);
 const bytes = fs.statSync(path.join(dir, 'events.jsonl')).size;
 
-let next = 0;
-let disorder = 0;
-const sink = http.createServer((req, res) => {
-  const parts = [];
-  req.on('data', (d) => parts.push(d));
-  req.on('end', () => {
-    const reply = (status, body) => {
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ accepted: 0, duplicates: 0, next, head: next ? { seq: next - 1, hash: '' } : null, ...body }));
-    };
-    if (req.method === 'GET') return reply(200, { source: 'bench' });
-    const body = Buffer.concat(parts);
-    const first = JSON.parse(body.subarray(0, body.indexOf(10)).toString()).seq;
-    let lines = 0;
-    for (let i = body.indexOf(10); i !== -1; i = body.indexOf(10, i + 1)) lines++;
-    if (first > next) return reply(409, { code: 'SEQ_GAP' });
-    if (first < next - 1) disorder++;
-    const dup = Math.max(0, Math.min(lines, next - first));
-    next = Math.max(next, first + lines);
-    return reply(200, { accepted: lines - dup, duplicates: dup });
-  });
-});
-await new Promise((r) => sink.listen(0, '127.0.0.1', r));
-const url = `http://127.0.0.1:${sink.address().port}`;
+const sink = await startSink();
+const url = sink.url;
 fs.writeFileSync(path.join(root, 'token'), 'bench-token\n');
 
 const started = performance.now();
@@ -95,7 +73,7 @@ const hwm = () => {
   }
 };
 let peak = 0;
-while (next < N && child.exitCode === null) {
+while (sink.state.next < N && child.exitCode === null) {
   await new Promise((r) => setTimeout(r, 100));
   peak = Math.max(peak, hwm() || 0);
 }
@@ -103,7 +81,7 @@ const seconds = (performance.now() - started) / 1000;
 peak = Math.max(peak, hwm() || 0);
 child.kill('SIGTERM');
 const code = await exited;
-sink.close();
+await sink.close();
 const result = {
   events: N,
   bytes,
@@ -111,7 +89,7 @@ const result = {
   eventsPerSecond: Math.round(N / seconds),
   peakRssMB: Number(peak.toFixed(1)),
   limitMB: LIMIT_MB,
-  shippedInOrder: next === N && disorder === 0,
+  shippedInOrder: sink.state.next === N && sink.state.disorder === 0,
   exitCode: code,
 };
 if (json) console.log(JSON.stringify(result));

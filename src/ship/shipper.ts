@@ -28,6 +28,8 @@ const NOW: Wait = { ms: 0, wakeable: true };
 const IDLE: Wait = { ms: undefined, wakeable: true };
 
 export interface ShipperEvents {
+  /** After each batch the collector took: the last seq it now holds. */
+  shipped: [{ through: number; accepted: number; duplicates: number }];
   halted: [ShipError];
   resumed: [ShipperStatus];
   state: [ShipperStatus];
@@ -270,6 +272,7 @@ export class Shipper extends EventEmitter<ShipperEvents> {
       case 'advance':
         this.moveTo(action.next, batch);
         this.succeeded();
+        this.emit('shipped', { through: action.next - 1, accepted: action.accepted, duplicates: action.duplicates });
         return NOW;
       case 'rewind':
         this.log('warn', 'collector asked to resume earlier (SEQ_GAP)', { from: batch.firstSeq, next: action.next });
