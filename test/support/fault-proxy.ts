@@ -28,7 +28,7 @@ export interface FaultProxyOptions {
 
 export class FaultProxy {
   mode: FaultMode = { kind: 'pass' };
-  /** Connections accepted, and how each one ended up being treated. */
+  /** Connections accepted, and how many connections each fault actually hit (at accept or later). */
   readonly stats = { connections: 0, drop: 0, delay: 0, reset: 0, blackhole: 0, pass: 0 };
   private readonly sockets = new Set<net.Socket>();
 
@@ -62,7 +62,10 @@ export class FaultProxy {
 
   set(mode: FaultMode): void {
     this.mode = mode;
-    if (mode.kind === 'drop') for (const s of this.sockets) s.destroy();
+    if (mode.kind === 'drop') {
+      if (this.sockets.size > 0) this.stats.drop++;
+      for (const s of this.sockets) s.destroy();
+    }
   }
 
   /** Cut every open connection (as a restart of a middlebox would). */
@@ -73,8 +76,16 @@ export class FaultProxy {
   private accept(client: net.Socket): void {
     const n = this.stats.connections++;
     const planned = this.options.plan?.(n);
-    const modeOf = (): FaultMode => planned ?? this.mode;
-    this.stats[modeOf().kind]++;
+    const hit = new Set<FaultMode['kind']>();
+    const modeOf = (): FaultMode => {
+      const m = planned ?? this.mode;
+      if (!hit.has(m.kind)) {
+        hit.add(m.kind);
+        this.stats[m.kind]++;
+      }
+      return m;
+    };
+    modeOf();
     this.sockets.add(client);
     client.on('close', () => this.sockets.delete(client));
     client.on('error', () => undefined);

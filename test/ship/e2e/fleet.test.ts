@@ -2,7 +2,7 @@
 // processes (each sidecar alternates between them through its own proxy): `collector verify`
 // exits 0 and every host's export is byte-identical to its events.jsonl. CI scale:
 // SEALED_LEDGER_E2E_EVENTS events per host (default 3,000; the issue's 10,000 in the fuzz run).
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ensureBuilt } from '../../cli/cli-harness.js';
 import { FaultProxy } from '../../support/fault-proxy.js';
 import { appendInProcess, assertCollectorHolds, cleanupAll, cli, CollectorProcess, newHost, newPgDatabase, onCleanup, SidecarProcess, sourceHead, startWriter, until } from './harness.js';
@@ -10,6 +10,8 @@ import { appendInProcess, assertCollectorHolds, cleanupAll, cli, CollectorProces
 const EVENTS = Number(process.env.SEALED_LEDGER_E2E_EVENTS ?? 3000);
 
 beforeAll(ensureBuilt);
+// Real processes on a shared machine: generous bounds; each wait inside names what it waited for.
+vi.setConfig({ testTimeout: 300_000 });
 afterEach(cleanupAll);
 
 describe('a fleet through two collector processes', () => {

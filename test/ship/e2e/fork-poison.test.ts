@@ -3,13 +3,15 @@
 // rotation) halts, is retried, and resumes by itself once the key is registered — nothing skipped.
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ensureBuilt } from '../../cli/cli-harness.js';
 import { appendInProcess, assertCollectorHolds, cleanupAll, cli, CollectorProcess, HOST_SEED, newHost, newPgDatabase, SidecarProcess, sourceHead, startWriter, until } from './harness.js';
 import { signingKeyFromSeed } from '../../../src/crypto/signing-key.js';
 import { Keyring } from '../../../src/crypto/keyring.js';
 
 beforeAll(ensureBuilt);
+// Real processes on a shared machine: generous bounds; each wait inside names what it waited for.
+vi.setConfig({ testTimeout: 300_000 });
 afterEach(cleanupAll);
 
 describe('FORK and poison end to end', () => {
@@ -21,15 +23,25 @@ describe('FORK and poison end to end', () => {
     const first = new SidecarProcess(host, collector.url);
     await until(async () => (await sourceHead(collector.url, host)).next === 200, 60_000, 'shipped');
     expect(await first.kill('SIGTERM')).toBe(0);
-    // Rewrite the last shipped event in place (its payload), as an intruder would.
+    // 1. An in-place edit of the last shipped line: the resent overlap line no longer verifies.
     const file = path.join(host.dir, 'events.jsonl');
-    const lines = fs.readFileSync(file, 'utf8').split('\n');
+    const original = fs.readFileSync(file, 'utf8');
+    const lines = original.split('\n');
     lines[199] = lines[199]!.replace('"i":199', '"i":919');
     fs.writeFileSync(file, lines.join('\n'));
+    const edited = new SidecarProcess(host, collector.url);
+    await until(() => edited.logs.some((l) => l.state === 'halted'), 30_000, 'halted on the edit');
+    expect(edited.logs.find((l) => l.state === 'halted')).toMatchObject({ level: 'error', error: { code: 'SEAL_MISMATCH', seq: 199, status: 422 } });
+    expect(await edited.kill('SIGTERM')).toBe(0);
+    // 2. A rewrite that re-seals and re-signs (an intruder with the host's key): seq 199 becomes a
+    // different valid event. The collector holds the original: FORK, with evidence kept.
+    fs.writeFileSync(file, original.split('\n').slice(0, 199).map((l) => l + '\n').join(''));
+    fs.rmSync(path.join(host.dir, 'ledger.db'));
+    await appendInProcess(host, 5);
     const second = new SidecarProcess(host, collector.url);
     await until(() => second.logs.some((l) => l.state === 'halted'), 30_000, 'halted');
     const halted = second.logs.find((l) => l.state === 'halted')!;
-    expect(halted).toMatchObject({ level: 'error', error: { code: 'FORK', seq: 199 } });
+    expect(halted).toMatchObject({ level: 'error', error: { code: 'FORK', seq: 199, status: 409 } });
     expect(second.status()).toMatchObject({ state: 'halted', lastError: { code: 'FORK', seq: 199 } });
     expect((await sourceHead(collector.url, host)).forks).toBeGreaterThanOrEqual(1);
     const v = cli(['collector', 'verify', '--db', db, '--source', host.name]);

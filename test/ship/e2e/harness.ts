@@ -227,7 +227,14 @@ export class SidecarProcess {
 
 /** GET /v1/sources/{name} with the host's token. */
 export async function sourceHead(url: string, host: Host): Promise<{ next: number; forks: number }> {
-  const res = await fetch(`${url}/v1/sources/${host.name}`, { headers: { authorization: `Bearer ${host.token}` } });
+  let res: Response;
+  try {
+    res = await fetch(`${url}/v1/sources/${host.name}`, { headers: { authorization: `Bearer ${host.token}` } });
+  } catch {
+    // A kept-alive connection the server closed (or a restarting collector): ask once more.
+    await new Promise((r) => setTimeout(r, 100));
+    res = await fetch(`${url}/v1/sources/${host.name}`, { headers: { authorization: `Bearer ${host.token}` } });
+  }
   if (!res.ok) throw new Error(`GET source ${host.name}: ${res.status}`);
   return (await res.json()) as { next: number; forks: number };
 }

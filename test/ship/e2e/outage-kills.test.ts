@@ -1,7 +1,7 @@
 // Issue 15 acceptance, against the real collector on PostgreSQL, with real processes: an outage,
 // SIGKILLs of the collector, the sidecar and the writer, and network faults. Outcome each time:
 // every event arrives once, in order (export byte-identical), chains verify, lag returns to 0.
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ensureBuilt } from '../../cli/cli-harness.js';
 import { FaultProxy } from '../../support/fault-proxy.js';
 import {
@@ -12,6 +12,8 @@ import {
 const OUTAGE_MS = Number(process.env.SEALED_LEDGER_E2E_OUTAGE_MS ?? 3000);
 
 beforeAll(ensureBuilt);
+// Real processes on a shared machine: generous bounds; each wait inside names what it waited for.
+vi.setConfig({ testTimeout: 300_000 });
 afterEach(cleanupAll);
 
 describe('shipping end to end (real collector, PostgreSQL)', () => {
@@ -71,18 +73,22 @@ describe('shipping end to end (real collector, PostgreSQL)', () => {
     onCleanup(() => proxy.close());
     await appendInProcess(host, 1000);
     const sidecar = new SidecarProcess(host, proxy.url, ['--batch-lines', '100']);
-    const writer = startWriter(host, 500, 'single');
-    // Faults that hit kept-alive connections too.
-    for (const mode of faults) {
-      await new Promise((r) => setTimeout(r, 400));
-      proxy.set(mode);
-      await new Promise((r) => setTimeout(r, 400));
+    await until(async () => (await sourceHead(collector.url, host)).next >= 1000, 60_000, 'backlog shipped');
+    const writer = startWriter(host, 1500, 'single');
+    let writing = true;
+    void writer.done.then(() => (writing = false));
+    // Faults that hit kept-alive connections too, in turn, while the writer appends.
+    for (let i = 0; writing || i < faults.length; i++) {
+      proxy.set(faults[i % faults.length]!);
+      await new Promise((r) => setTimeout(r, 300));
       proxy.set({ kind: 'pass' });
       proxy.cutAll();
+      await new Promise((r) => setTimeout(r, 300));
     }
     await writer.done;
-    await until(async () => (await sourceHead(collector.url, host)).next === 1500, 90_000, 'all shipped');
-    for (const k of ['drop', 'delay', 'reset', 'blackhole'] as const) expect(proxy.stats[k]).toBeGreaterThan(0);
+    await until(async () => (await sourceHead(collector.url, host)).next === 2500, 90_000, 'all shipped');
+    console.log(`proxy: ${JSON.stringify(proxy.stats)}`);
+    for (const k of ['drop', 'delay', 'reset', 'blackhole'] as const) expect(proxy.stats[k], k).toBeGreaterThan(0);
     expect(await sidecar.kill('SIGTERM')).toBe(0);
     assertCollectorHolds(db, host);
   });
