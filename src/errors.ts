@@ -43,7 +43,19 @@ export type ErrorCode =
   | 'ROOT_MISMATCH'
   | 'INVALID_TREE_SIZE'
   | 'INVALID_CHECKPOINT'
-  | 'CHECKPOINT_INCONSISTENT';
+  | 'CHECKPOINT_INCONSISTENT'
+  // collector (spec §18.5)
+  | 'FORK'
+  | 'LIMIT_EXCEEDED'
+  | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
+  | 'UNKNOWN_SOURCE'
+  | 'SOURCE_EXISTS'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'MALFORMED_BODY'
+  | 'RATE_LIMITED'
+  | 'UNAVAILABLE';
 
 export interface ErrorOptions {
   cause?: unknown;
@@ -99,6 +111,9 @@ export class ConflictError extends SealedLedgerError {}
 
 /** The ledger folder is missing, closed, or in a state that cannot be healed automatically. */
 export class LedgerStateError extends SealedLedgerError {}
+
+/** The collector refused a request or its store is unavailable (spec §18.5). */
+export class CollectorError extends SealedLedgerError {}
 
 /** Merkle proofs and checkpoints. */
 export class ProofError extends VerificationError {}

@@ -13,6 +13,7 @@ export {
   ConflictError,
   LedgerStateError,
   ProofError,
+  CollectorError,
   isSealedLedgerError,
 } from './errors.js';
 export type { ErrorCode } from './errors.js';

@@ -11,6 +11,7 @@ import type { InitOptions } from './commands/init.js';
 import type { KeygenOptions } from './commands/keygen.js';
 import type { AddOptions } from './commands/keys.js';
 import type { TailOptions } from './commands/tail.js';
+import { registerCollectorCommands } from './collector-commands.js';
 import type { CliContext } from './context.js';
 import { parseCount, parsePositive } from './option-parsers.js';
 import { registerShip } from './ship-command.js';
@@ -179,5 +180,6 @@ export function registerCommands(program: Command, ctx: CliContext): void {
     .option('--json', 'print {fromSize, toSize, fromRoot, toRoot, proof: [hex...]}')
     .action(async (dir: string, o: Json & { from: number; to?: number }) => (await import('./commands/prove.js')).proveConsistency(ctx, dir, o));
 
+  registerCollectorCommands(program, ctx);
   registerShip(program, ctx);
 }

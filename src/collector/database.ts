@@ -1,0 +1,110 @@
+/**
+ * Opening the collector's database (ADR 0016): `postgres://…` is PostgreSQL through a `pg` pool,
+ * anything else a SQLite file through better-sqlite3. Both behind one kysely instance, both
+ * migrated by the same migration set.
+ */
+import Database from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import { InvalidInputError, SealedLedgerError } from '../errors.js';
+import { collectorMigrator } from './migrations.js';
+import type { CollectorSchema } from './schema.js';
+
+export type DialectName = 'postgres' | 'sqlite';
+
+export interface CollectorDatabase {
+  readonly db: Kysely<CollectorSchema>;
+  readonly dialect: DialectName;
+  /** The pg pool (PostgreSQL only), for saturation checks. */
+  readonly pool?: pg.Pool;
+  /** Where it is, with any password removed, for logs and messages. */
+  readonly location: string;
+  close(): Promise<void>;
+}
+
+export interface OpenDatabaseOptions {
+  /** pg pool size (PostgreSQL). Default 10. */
+  poolSize?: number;
+  /** How long a pg connection attempt may take before the request fails. Default 5 s. */
+  connectTimeoutMs?: number;
+  /** SQLite busy timeout: how long a writer waits for another process's lock. Default 5 s. */
+  busyTimeoutMs?: number;
+  /** Apply pending migrations (default true). */
+  migrate?: boolean;
+  /** Called with errors of idle pool clients, which would otherwise crash the process. */
+  onPoolError?: (e: Error) => void;
+}
+
+export function isPostgresUrl(target: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(target);
+}
+
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres://(unparseable url)';
+  }
+}
+
+// int8 and numeric come back as strings by default; every integer we store fits a double.
+const INT8 = 20;
+const pgTypes = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === INT8) return (v: string) => Number(v);
+    return pg.types.getTypeParser(oid, format as 'text');
+  },
+};
+
+export async function openCollectorDatabase(target: string, options: OpenDatabaseOptions = {}): Promise<CollectorDatabase> {
+  if (typeof target !== 'string' || target.length === 0) {
+    throw new InvalidInputError('INVALID_ARGUMENT', '--db must be a SQLite file path or a postgres:// URL');
+  }
+  let handle: CollectorDatabase;
+  if (isPostgresUrl(target)) {
+    const pool = new pg.Pool({
+      connectionString: target,
+      max: options.poolSize ?? 10,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
+      types: pgTypes,
+    } as pg.PoolConfig);
+    // An idle client whose server went away emits 'error' on the pool; unhandled, it kills the
+    // process, and the collector must outlive a database restart (spec §18.4).
+    pool.on('error', (e) => options.onPoolError?.(e));
+    const db = new Kysely<CollectorSchema>({ dialect: new PostgresDialect({ pool }) });
+    handle = { db, dialect: 'postgres', pool, location: redact(target), close: () => db.destroy() };
+  } else {
+    let sqlite: Database.Database;
+    try {
+      sqlite = new Database(target);
+    } catch (e) {
+      throw new SealedLedgerError('IO_ERROR', `cannot open collector database ${target}: ${(e as Error).message}`, { cause: e, details: { path: target } });
+    }
+    sqlite.pragma('journal_mode = WAL');
+    // An acknowledged batch must survive a power cut: sync the WAL at every commit.
+    sqlite.pragma('synchronous = FULL');
+    sqlite.pragma('foreign_keys = ON');
+    sqlite.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5_000}`);
+    const db = new Kysely<CollectorSchema>({ dialect: new SqliteDialect({ database: sqlite }) });
+    handle = { db, dialect: 'sqlite', location: target, close: () => db.destroy() };
+  }
+  if (options.migrate !== false) {
+    try {
+      await migrate(handle);
+    } catch (e) {
+      await handle.close().catch(() => undefined);
+      throw e;
+    }
+  }
+  return handle;
+}
+
+export async function migrate(handle: CollectorDatabase): Promise<void> {
+  const { error, results } = await collectorMigrator(handle.db, handle.dialect).migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+    throw new SealedLedgerError('IO_ERROR', `cannot migrate the collector database at ${handle.location}${failed ? ` (${failed})` : ''}: ${(error as Error).message ?? String(error)}`, { cause: error });
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * The collector's event chains (spec §18.3, §18.6): the only module that writes the events,
+ * heads and (event) forks tables. One batch is one transaction that first locks the source's
+ * head row, so any number of collector processes on one database keep every chain contiguous;
+ * `(source, seq)` and `(source, id)` are unique in the schema as a second line of defence.
+ */
+import type { CollectorDatabase } from './database.js';
+import type { CheckedLine } from './batch-lines.js';
+import { lockHead } from './row-lock.js';
+
+export interface Head {
+  seq: number;
+  hash: string;
+}
+
+/** Why the chain checks stopped before the end of the lines given. */
+export interface ChainStop {
+  code: 'SEQ_GAP' | 'FORK' | 'CHAIN_BROKEN' | 'IDEMPOTENCY_CONFLICT';
+  message: string;
+  /** Index into the lines given. */
+  index: number;
+  seq: number;
+}
+
+export interface AppendOutcome {
+  accepted: number;
+  duplicates: number;
+  /** The head after the transaction; null for an empty chain. */
+  head: Head | null;
+  stop?: ChainStop;
+  /** Set when a fork was recorded: the stored line and the offered one. */
+  fork?: { seq: number; stored: Buffer; offered: Buffer };
+}
+
+// Rows per INSERT statement: far below SQLite's and PostgreSQL's bound-parameter limits.
+const INSERT_CHUNK = 500;
+
+export class EventStore {
+  constructor(private readonly handle: CollectorDatabase) {}
+
+  async head(source: string): Promise<Head | null | undefined> {
+    const r = await this.handle.db.selectFrom('heads').select(['seq', 'hash']).where('source', '=', source).executeTakeFirst();
+    if (!r) return undefined;
+    return r.seq < 0 ? null : { seq: r.seq, hash: r.hash };
+  }
+
+  /**
+   * Appends the lines that extend the chain, counts byte-identical repeats of stored lines as
+   * duplicates, and stops at the first line that is a gap, a fork, a broken link or a reused id.
+   * A fork's evidence is inserted in the same transaction, so it is kept even though the batch
+   * stops there. Returns undefined when the source does not exist.
+   */
+  async append(source: string, lines: readonly CheckedLine[]): Promise<AppendOutcome | undefined> {
+    const { db, dialect } = this.handle;
+    return db.transaction().execute(async (trx) => {
+      const locked = await lockHead(trx, dialect, source);
+      if (!locked) return undefined;
+      const headSeq = locked.seq;
+      // Stored lines this batch repeats, and ids the new lines would reuse: one query each.
+      const repeats = lines.filter((l) => l.seq <= headSeq);
+      const stored = new Map<number, Buffer>();
+      if (repeats.length > 0) {
+        const seqs = repeats.map((l) => l.seq);
+        const rows = await trx
+          .selectFrom('events')
+          .select(['seq', 'line'])
+          .where('source', '=', source)
+          .where('seq', '>=', Math.min(...seqs))
+          .where('seq', '<=', Math.max(...seqs))
+          .execute();
+        for (const r of rows) stored.set(r.seq, Buffer.from(r.line));
+      }
+      const fresh = lines.filter((l) => l.seq > headSeq);
+      const usedIds = new Map<string, number>();
+      if (fresh.length > 0) {
+        const rows = await trx.selectFrom('events').select(['id', 'seq']).where('source', '=', source).where('id', 'in', fresh.map((l) => l.id)).execute();
+        for (const r of rows) usedIds.set(r.id, r.seq);
+      }
+
+      let seq = headSeq;
+      let hash = locked.hash;
+      let at = locked.at;
+      let duplicates = 0;
+      const toInsert: CheckedLine[] = [];
+      let stop: ChainStop | undefined;
+      let fork: AppendOutcome['fork'];
+      for (let i = 0; i < lines.length && !stop; i++) {
+        const l = lines[i]!;
+        if (l.seq <= seq) {
+          const known = stored.get(l.seq) ?? toInsert[l.seq - headSeq - 1]?.bytes;
+          if (known !== undefined && known.equals(l.bytes)) {
+            duplicates++;
+            continue;
+          }
+          if (known === undefined) throw new Error(`collector store: source ${source} lacks seq ${l.seq} below its head ${seq}`);
+          fork = { seq: l.seq, stored: known, offered: l.bytes };
+          stop = { code: 'FORK', index: i, seq: l.seq, message: `seq ${l.seq}: a different event is stored at this seq (fork)` };
+        } else if (l.seq > seq + 1) {
+          stop = { code: 'SEQ_GAP', index: i, seq: l.seq, message: `seq ${l.seq}: the next seq expected is ${seq + 1}` };
+        } else if (l.prev !== hash) {
+          stop = { code: 'CHAIN_BROKEN', index: i, seq: l.seq, message: `seq ${l.seq}: prev ${l.prev} is not the hash of seq ${seq} (${hash})` };
+        } else if (usedIds.has(l.id)) {
+          stop = { code: 'IDEMPOTENCY_CONFLICT', index: i, seq: l.seq, message: `seq ${l.seq}: id ${l.id} is already used by seq ${usedIds.get(l.id)}` };
+        } else {
+          usedIds.set(l.id, l.seq);
+          toInsert.push(l);
+          seq = l.seq;
+          hash = l.hash;
+          at = l.at;
+        }
+      }
+
+      const receivedAt = new Date().toISOString();
+      for (let i = 0; i < toInsert.length; i += INSERT_CHUNK) {
+        await trx
+          .insertInto('events')
+          .values(toInsert.slice(i, i + INSERT_CHUNK).map((l) => ({ source, seq: l.seq, id: l.id, hash: l.hash, at: l.at, line: l.bytes, received_at: receivedAt })))
+          .execute();
+      }
+      if (toInsert.length > 0) {
+        await trx.updateTable('heads').set({ seq, hash, at, updated_at: receivedAt }).where('source', '=', source).execute();
+      }
+      if (fork) {
+        await trx
+          .insertInto('forks')
+          .values({ source, kind: 'event', seq: fork.seq, stored: fork.stored, offered: fork.offered, reason: stop!.message, detected_at: receivedAt })
+          .execute();
+      }
+      return {
+        accepted: toInsert.length,
+        duplicates,
+        head: seq < 0 ? null : { seq, hash },
+        ...(stop ? { stop } : {}),
+        ...(fork ? { fork } : {}),
+      };
+    });
+  }
+
+  /** Stored lines of `source` from seq `from`, in order, `pageSize` rows per query. */
+  async *lines(source: string, from = 0, limit = Number.MAX_SAFE_INTEGER, pageSize = 1000): AsyncGenerator<{ seq: number; line: Buffer; hash: string }> {
+    let next = from;
+    let left = limit;
+    while (left > 0) {
+      const rows = await this.handle.db
+        .selectFrom('events')
+        .select(['seq', 'line', 'hash'])
+        .where('source', '=', source)
+        .where('seq', '>=', next)
+        .orderBy('seq')
+        .limit(Math.min(pageSize, left))
+        .execute();
+      for (const r of rows) yield { seq: r.seq, line: Buffer.from(r.line), hash: r.hash };
+      if (rows.length < Math.min(pageSize, left)) return;
+      left -= rows.length;
+      next = rows[rows.length - 1]!.seq + 1;
+    }
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * The collector's migrations: one set for PostgreSQL and SQLite (ADR 0016). Embedded so the
+ * package carries its schema. Where the two engines need different column types (the identity
+ * column, binary data) the migration asks its dialect, never a second file.
+ */
+import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+import type { CollectorSchema } from './schema.js';
+import type { DialectName } from './database.js';
+
+export const MIGRATION_TABLE = 'collector_migrations';
+
+function migrations(dialect: DialectName): Record<string, Migration> {
+  const pg = dialect === 'postgres';
+  const bytes = pg ? 'bytea' : 'blob';
+  const bigint = pg ? 'bigint' : 'integer';
+  return {
+    '0001_sources_events_forks': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('sources')
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+          .addColumn('require_signatures', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('checkpoint_origin', 'text', (c) => c.unique())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('heads')
+          .addColumn('source', 'text', (c) => c.primaryKey().references('sources.name'))
+          .addColumn('seq', bigint, (c) => c.notNull())
+          .addColumn('hash', 'text', (c) => c.notNull())
+          .addColumn('at', 'text')
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('source_keys')
+          .addColumn('source', 'text', (c) => c.notNull().references('sources.name'))
+          .addColumn('kid', 'text', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('public_key', 'text', (c) => c.notNull())
+          .addColumn('valid_from', 'text')
+          .addColumn('valid_until', 'text')
+          .addColumn('valid_from_seq', bigint)
+          .addColumn('retired_at_seq', bigint)
+          .addColumn('added_at', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('source_keys_pk', ['source', 'kid'])
+          .execute();
+        await db.schema
+          .createTable('events')
+          .addColumn('ingest', pg ? 'bigserial' : 'integer', (c) => (pg ? c.primaryKey() : c.primaryKey().autoIncrement()))
+          .addColumn('source', 'text', (c) => c.notNull().references('sources.name'))
+          .addColumn('seq', bigint, (c) => c.notNull())
+          .addColumn('id', 'text', (c) => c.notNull())
+          .addColumn('hash', 'text', (c) => c.notNull())
+          .addColumn('at', 'text', (c) => c.notNull())
+          .addColumn('line', bytes, (c) => c.notNull())
+          .addColumn('received_at', 'text', (c) => c.notNull())
+          .addUniqueConstraint('events_source_seq', ['source', 'seq'])
+          .addUniqueConstraint('events_source_id', ['source', 'id'])
+          .execute();
+        await db.schema
+          .createTable('forks')
+          .addColumn('id', pg ? 'bigserial' : 'integer', (c) => (pg ? c.primaryKey() : c.primaryKey().autoIncrement()))
+          .addColumn('source', 'text', (c) => c.notNull().references('sources.name'))
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('seq', bigint, (c) => c.notNull())
+          .addColumn('stored', bytes, (c) => c.notNull())
+          .addColumn('offered', bytes, (c) => c.notNull())
+          .addColumn('reason', 'text', (c) => c.notNull())
+          .addColumn('detected_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('forks_source').on('forks').columns(['source', 'id']).execute();
+        await db.schema
+          .createTable('checkpoint_keys')
+          .addColumn('source', 'text', (c) => c.notNull().references('sources.name'))
+          .addColumn('verifier_key', 'text', (c) => c.notNull())
+          .addColumn('added_at', 'text', (c) => c.notNull())
+          .addColumn('retired_at', 'text')
+          .addPrimaryKeyConstraint('checkpoint_keys_pk', ['source', 'verifier_key'])
+          .execute();
+        await db.schema
+          .createTable('witness_state')
+          .addColumn('source', 'text', (c) => c.primaryKey().references('sources.name'))
+          .addColumn('size', bigint, (c) => c.notNull())
+          .addColumn('root', 'text', (c) => c.notNull())
+          .addColumn('note', 'text', (c) => c.notNull())
+          .addColumn('cosigned_at', bigint, (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .execute();
+        // Evidence is append-only in the database too, not only in our code.
+        if (pg) {
+          await sql`CREATE FUNCTION collector_forks_immutable() RETURNS trigger LANGUAGE plpgsql AS
+            $$ BEGIN RAISE EXCEPTION 'forks rows are evidence and are never changed'; END $$`.execute(db);
+          await sql`CREATE TRIGGER forks_immutable BEFORE UPDATE OR DELETE ON forks
+            FOR EACH ROW EXECUTE FUNCTION collector_forks_immutable()`.execute(db);
+        } else {
+          await sql`CREATE TRIGGER forks_no_update BEFORE UPDATE ON forks BEGIN
+            SELECT RAISE(ABORT, 'forks rows are evidence and are never changed'); END`.execute(db);
+          await sql`CREATE TRIGGER forks_no_delete BEFORE DELETE ON forks BEGIN
+            SELECT RAISE(ABORT, 'forks rows are evidence and are never changed'); END`.execute(db);
+        }
+      },
+    },
+  };
+}
+
+class EmbeddedMigrations implements MigrationProvider {
+  constructor(private readonly dialect: DialectName) {}
+  async getMigrations(): Promise<Record<string, Migration>> {
+    return migrations(this.dialect);
+  }
+}
+
+export function collectorMigrator(db: Kysely<CollectorSchema>, dialect: DialectName): Migrator {
+  return new Migrator({
+    db,
+    provider: new EmbeddedMigrations(dialect),
+    migrationTableName: MIGRATION_TABLE,
+    migrationLockTableName: `${MIGRATION_TABLE}_lock`,
+  });
+}
+
+/** Names of the migrations this code knows, in order; /readyz compares them with the database. */
+export function knownMigrations(dialect: DialectName): string[] {
+  return Object.keys(migrations(dialect)).sort();
+}

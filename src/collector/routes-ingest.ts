@@ -1,0 +1,74 @@
+/**
+ * `POST /v1/sources/{source}/events` (spec §18.3): authentication, content type and encoding are
+ * checked before the body is read, so a client without a token cannot make the collector read
+ * or decompress 5 MB; then the batch goes through ingestBatch.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { CollectorError } from '../errors.js';
+import { authorize } from './auth.js';
+import { decodeBody, ingestBatch } from './ingest.js';
+import type { ServerDeps } from './server.js';
+
+const NDJSON = 'application/x-ndjson';
+
+function mediaType(request: FastifyRequest): string | undefined {
+  return request.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
+}
+
+export function registerIngestRoute(app: FastifyInstance, deps: ServerDeps): void {
+  const { limits, metrics } = deps;
+  app.addContentTypeParser(NDJSON, { parseAs: 'buffer', bodyLimit: limits.maxBodyBytes }, (_req, body, done) => done(null, body));
+
+  app.post<{ Params: { source: string } }>('/v1/sources/:source/events', {
+    bodyLimit: limits.maxBodyBytes,
+    async onRequest(request, reply) {
+      const { source } = request.params;
+      await authorize(request, deps.sources, source, { allowAdmin: false });
+      if (mediaType(request) !== NDJSON) {
+        throw new CollectorError('UNSUPPORTED_MEDIA_TYPE', `Content-Type must be ${NDJSON}`);
+      }
+      const enc = request.headers['content-encoding']?.trim().toLowerCase();
+      if (enc !== undefined && enc !== 'gzip' && enc !== 'identity') {
+        throw new CollectorError('UNSUPPORTED_MEDIA_TYPE', `Content-Encoding ${enc.slice(0, 40)} is not supported (use gzip or none)`);
+      }
+      if (deps.state.closing) throw new CollectorError('UNAVAILABLE', 'the collector is shutting down');
+      const wait = deps.limiter.take(source);
+      const pool = deps.database.pool;
+      if (wait > 0 || (pool !== undefined && pool.waitingCount >= deps.maxPoolWaiting)) {
+        metrics.rejected.inc({ source, code: 'RATE_LIMITED' });
+        reply.header('retry-after', String(Math.max(wait, 1)));
+        throw new CollectorError('RATE_LIMITED', wait > 0 ? `source ${source} is over its batch rate` : 'the database pool is saturated');
+      }
+    },
+  }, async (request, reply) => {
+    const { source } = request.params;
+    const started = performance.now();
+    deps.state.inFlight++;
+    try {
+      const raw = request.body as Buffer | undefined;
+      const enc = request.headers['content-encoding']?.trim().toLowerCase();
+      const body = await decodeBody(raw ?? Buffer.alloc(0), enc === 'gzip' ? 'gzip' : undefined, limits.maxBodyBytes);
+      const result = await ingestBatch(deps, source, body, limits);
+      const b = result.body;
+      if (b.accepted > 0) metrics.accepted.inc({ source }, b.accepted);
+      if (b.duplicates > 0) metrics.duplicates.inc({ source }, b.duplicates);
+      if (b.code !== undefined) metrics.rejected.inc({ source, code: b.code });
+      if (result.fork) {
+        metrics.forks.inc({ source, kind: 'event' });
+        request.log.error(
+          { source, seq: result.fork.seq, stored: result.fork.stored.toString('utf8'), offered: result.fork.offered.toString('utf8') },
+          `FORK: source ${source} sent a different event at stored seq ${result.fork.seq}; evidence kept`,
+        );
+      } else if (result.status !== 200) {
+        request.log.warn({ source, code: b.code, seq: b.seq }, b.message);
+      }
+      metrics.batchSeconds.observe({ outcome: String(result.status) }, (performance.now() - started) / 1000);
+      return reply.code(result.status).send(b);
+    } catch (e) {
+      metrics.batchSeconds.observe({ outcome: 'error' }, (performance.now() - started) / 1000);
+      throw e;
+    } finally {
+      deps.state.inFlight--;
+    }
+  });
+}
