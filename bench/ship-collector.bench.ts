@@ -21,7 +21,7 @@ const N = Number(process.env.SEALED_LEDGER_BENCH_SHIP_EVENTS ?? 50_000);
 const REPS = 3;
 
 function register(db: string, name: string, keysDir: string): string {
-  const r = cli(['collector', 'sources', 'add', name, '--db', db, '--keys', keysDir, '--json']);
+  const r = cli(['collector', 'sources', 'add', name, '--db', db, '--keys', keysDir, '--origin', `bench.local/${name}`, '--json']);
   if (r.status !== 0) throw new Error(r.stderr);
   return (JSON.parse(r.stdout) as { token: string }).token;
 }
