@@ -67,6 +67,7 @@ export class Shipper extends EventEmitter<ShipperEvents> {
 
   private stopping = false;
   private draining = false;
+  private drainUntil = 0;
   private inflight: AbortController | undefined;
   private wakeUp: (() => void) | undefined;
   private woken = false;
@@ -139,6 +140,7 @@ export class Shipper extends EventEmitter<ShipperEvents> {
 
   private async shutdown(drainMs: number): Promise<void> {
     this.draining = true;
+    this.drainUntil = this.now() + drainMs;
     this.woken = true;
     this.wakeUp?.();
     let timer: NodeJS.Timeout | undefined;
@@ -170,7 +172,14 @@ export class Shipper extends EventEmitter<ShipperEvents> {
         wait = this.failed(localError(e, this.now()));
       }
       this.writeCursor(false);
-      if (this.draining && wait.ms !== 0) break;
+      // Draining: stop once caught up, or when the next attempt is due after the bound; a short
+      // backoff inside the bound is waited out (a reset connection must not end the drain).
+      if (this.draining && wait.ms !== 0 && (wait.ms === undefined || wait.ms >= this.drainUntil - this.now())) {
+        // A commit seen during the step may have added lines after it looked: one more look.
+        if (!(wait.ms === undefined && this.woken)) break;
+        this.woken = false;
+        continue;
+      }
       if (wait.ms === 0) continue;
       await this.sleep(wait);
     }
@@ -193,7 +202,7 @@ export class Shipper extends EventEmitter<ShipperEvents> {
         self.woken = false;
         resolve();
       }
-      if (this.stopping || this.draining) done();
+      if (this.stopping) done();
     });
   }
 
@@ -201,11 +210,6 @@ export class Shipper extends EventEmitter<ShipperEvents> {
   private async step(): Promise<Wait> {
     if (this.retryAt !== undefined && this.now() < this.retryAt) return { ms: this.retryAt - this.now(), wakeable: false };
     await this.openFiles();
-    const end = await this.durable!.end();
-    if (end !== this.headEnd) {
-      this.headSeq = (await this.reader!.lastLine(end))?.seq ?? -1;
-      this.headEnd = end;
-    }
     if (this.next === undefined) {
       const reply = await this.request((signal) => this.client.head(this.token, signal));
       if (reply instanceof Wait_) return reply.wait;
@@ -215,6 +219,12 @@ export class Shipper extends EventEmitter<ShipperEvents> {
       this.moveTo(next.next, undefined);
       this.overlap = true;
       this.log('info', 'collector head', { next: next.next });
+    }
+    // Read after the head lookup: appends acknowledged while it was in flight count.
+    const end = await this.durable!.end();
+    if (end !== this.headEnd) {
+      this.headSeq = (await this.reader!.lastLine(end))?.seq ?? -1;
+      this.headEnd = end;
     }
     if (this.position === undefined) {
       const from = this.overlap && this.next! > 0 ? this.next! - 1 : this.next!;

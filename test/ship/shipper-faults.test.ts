@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Ledger } from '../../src/ledger/ledger.js';
+import type { ShipLogRecord } from '../../src/ship/options.js';
 import { FaultProxy, type FaultMode } from '../support/fault-proxy.js';
 import { ProtocolPeer } from '../support/protocol-peer.js';
 import { appendN, cleanupShipTests, jsonlLines, ledgerWith, onCleanup, ship, until } from './ship-helpers.js';
@@ -91,6 +92,21 @@ describe('bounded stop (spec §20.1)', () => {
     const t0 = Date.now();
     await other.close();
     expect(Date.now() - t0).toBeLessThan(2000);
+  });
+});
+
+describe('drain through a transient failure', () => {
+  it('a failure just before close() is retried within drainMs, not abandoned', async () => {
+    const { ledger, dir } = await ledgerWith(0);
+    const { p, proxy } = await peerBehindProxy();
+    let failed = 0;
+    p.rule = (r) => (r.method === 'POST' && failed++ < 2 ? { status: 503, body: { code: 'UNAVAILABLE' } } : undefined);
+    const logs: ShipLogRecord[] = [];
+    ship({ ledger, url: proxy.url, token: p.token, drainMs: 5000, backoff: { minMs: 100, maxMs: 200 } }, logs);
+    await appendN(ledger, 50);
+    await ledger.close();
+    expect(failed).toBeGreaterThanOrEqual(2);
+    expect(p.lines).toEqual(jsonlLines(dir));
   });
 });
 
