@@ -4,7 +4,8 @@
  *
  *   --suite <names>   comma-separated: sim, kill, tamper, flips, truncations, tails, bounds, parsers, reader,
  *                     parseEventLine, canonicalize, keyring, keyFile, note, verifierKey, stdin,
- *                     cli, or all
+ *                     cli, ship (the shipper: writer/sidecar kills, proxy faults, collector
+ *                     restarts; runs test/ship/ship-fuzz.test.ts longer), or all
  *                     (default: sim,kill,tamper,parsers)
  *   --runs <n>        fast-check runs per property (default: per suite)
  *   --seconds <s>     time budget per property; with it and no --runs, runs until the time is up
@@ -207,6 +208,29 @@ const SUITES = {
   stdin: () => run('stdin', P.stdinEventsProperty(lib), 5000),
   async cli() {
     await run('cli', P.cliAppendProperty(lib, path.join(root, 'cli')), 200);
+  },
+  async ship() {
+    // The shipper's scenarios drive real processes from TypeScript test support (fault proxy,
+    // protocol peer), so the suite runs its vitest file with a larger budget.
+    const { spawnSync } = await import('node:child_process');
+    const started = Date.now();
+    const env = {
+      ...process.env,
+      SEALED_LEDGER_SHIP_FUZZ_RUNS: String(args.runs ?? 40),
+      SEALED_LEDGER_SHIP_FUZZ_OUTAGE_MS: process.env.SEALED_LEDGER_SHIP_FUZZ_OUTAGE_MS ?? '30000',
+      SEALED_LEDGER_SHIP_FUZZ_STEPS: process.env.SEALED_LEDGER_SHIP_FUZZ_STEPS ?? '12',
+      ...(args.seconds !== undefined ? { SEALED_LEDGER_SHIP_FUZZ_SECONDS: String(args.seconds) } : {}),
+      ...(args.seed !== undefined ? { SEALED_LEDGER_SHIP_FUZZ_SEED: String(args.seed) } : {}),
+      ...(args.path !== undefined ? { SEALED_LEDGER_SHIP_FUZZ_PATH: args.path } : {}),
+    };
+    const vitest = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'node_modules', 'vitest', 'vitest.mjs');
+    const r = spawnSync(process.execPath, [vitest, 'run', 'test/ship/ship-fuzz.test.ts', '--testTimeout', '0'], { env, stdio: 'inherit', cwd: path.join(path.dirname(new URL(import.meta.url).pathname), '..') });
+    const secs = ((Date.now() - started) / 1000).toFixed(1);
+    if (r.status !== 0) {
+      failed++;
+      console.log(`✗ ship: violated (${secs} s); the seed and path are printed above; replay: npm run fuzz -- --suite ship --seed <seed> --path <path>`);
+    } else console.log(`✓ ship: ${env.SEALED_LEDGER_SHIP_FUZZ_RUNS} runs in ${secs} s`);
+    summary.push({ name: 'ship', seconds: Number(secs), failed: r.status !== 0 });
   },
   async parsers() {
     for (const name of Object.keys(P.PARSER_PROPERTIES)) await SUITES[name]();

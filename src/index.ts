@@ -87,3 +87,7 @@ export { createCollector } from './collector/create.js';
 export type { Collector, CollectorOptions } from './collector/server.js';
 export type { RateLimit } from './collector/rate-limit.js';
 export type { IngestLimits, IngestReply } from './collector/ingest.js';
+// Shipping (spec §20)
+export { startShipper, Shipper } from './ship/shipper.js';
+export type { ShipperOptions, ShipLogRecord } from './ship/options.js';
+export type { ShipperStatus, ShipperState, ShipError } from './ship/status.js';

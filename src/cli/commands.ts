@@ -16,6 +16,7 @@ import { registerCollectorCommands } from './collector-commands.js';
 import type { ResetOptions } from './commands/consumers.js';
 import type { CliContext } from './context.js';
 import { parseCount, parsePositive } from './option-parsers.js';
+import { registerShip } from './ship-command.js';
 
 type Json = { json?: boolean };
 
@@ -213,4 +214,5 @@ export function registerCommands(program: Command, ctx: CliContext): void {
     .action(async (dir: string, o: Json & { from: number; to?: number }) => (await import('./commands/prove.js')).proveConsistency(ctx, dir, o));
 
   registerCollectorCommands(program, ctx);
+  registerShip(program, ctx);
 }

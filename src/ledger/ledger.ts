@@ -295,9 +295,27 @@ export class Ledger {
         throw e;
       }
     });
-    return new Promise((resolve, reject) => {
+    return new Promise<SealedEvent[]>((resolve, reject) => {
       this.commits.enqueue({ prepared, batch, expectedSeq: options.expectedSeq, signer: options.signer, decision: options.decision, resolve, reject });
+    }).then((events) => {
+      for (const listener of this.commitListeners) listener(this.headInfo());
+      return events;
     });
+  }
+
+  private readonly commitListeners = new Set<(head: LedgerHead) => void>();
+  private readonly closeHooks = new Set<() => Promise<void>>();
+
+  /** Called after each acknowledged append (the shipper wakes on it); returns an unsubscribe. */
+  onCommit(listener: (head: LedgerHead) => void): () => void {
+    this.commitListeners.add(listener);
+    return () => this.commitListeners.delete(listener);
+  }
+
+  /** Awaited by close() after the last appends settle (a shipper's bounded drain); returns an unsubscribe. */
+  onClose(hook: () => Promise<void>): () => void {
+    this.closeHooks.add(hook);
+    return () => this.closeHooks.delete(hook);
   }
 
   /**
@@ -442,6 +460,7 @@ export class Ledger {
     }
     try {
       if (this.state === 'open') await this.commits.settle();
+      for (const hook of [...this.closeHooks]) await hook();
     } finally {
       // settle() may have died (a simulated crash): then the files are already released.
       this.feed.end();
