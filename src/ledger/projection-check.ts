@@ -54,7 +54,8 @@ export function checkProjection(
     }
     const present = new Set(db.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'trigger'").all().map((r) => r.name));
     const out: ProjectionFindings = {
-      watermarkPastEnd: wm && (wm.offset > jsonl.size || wm.seq > jsonl.lastSeq) ? wm : null,
+      // By seq: a line rewritten shorter below the watermark moves bytes, and parity reports that row.
+      watermarkPastEnd: wm && wm.seq > jsonl.lastSeq ? wm : null,
       tamperRecords: records,
       tamperRecordCount: count,
       missingTriggers: TRIGGERS.filter((t) => !present.has(t)),
