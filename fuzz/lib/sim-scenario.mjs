@@ -84,8 +84,8 @@ const segmentArb = fc.record({
   crash: crashArb,
   recovery: fc.constantFrom('open', 'open', 'open', 'replay', 'rebuild', 'survivor'),
   recoveryCrashes: fc.array(recoveryCrashArb, { maxLength: 2 }),
-  // Half the segments also damage the tail or the watermark before recovery (sim-tail-damage.mjs).
-  tailDamage: fc.option(tailDamageArb, { freq: 2, nil: undefined }),
+  // A quarter of the segments also damage the tail or the watermark before recovery (sim-tail-damage.mjs).
+  tailDamage: fc.option(tailDamageArb, { freq: 4, nil: undefined }),
 });
 
 export const scenarioArb = fc.record({
