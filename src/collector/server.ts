@@ -1,13 +1,14 @@
 /**
  * The collector service (spec §18, ADR 0015): a Fastify server over the collector store.
- * `createCollectorServer` opens (and migrates) the database, registers the routes and, when
- * src/witness/routes.ts is present and a witness key is given, the witness. `listen()` serves
+ * `createCollectorServer` opens (and migrates) the database, registers the routes and, when a
+ * witness key is given, the witness (spec §19). `listen()` serves
  * on TCP (TLS when a certificate is given), `inject()` answers in process for tests, `close()`
  * stops taking requests, lets in-flight batches finish within a bound, then closes the pool.
  */
 import Fastify, { type FastifyInstance, type InjectOptions, type LightMyRequestResponse } from 'fastify';
 import { readSigningKeyFile, type SigningKey } from '../crypto/signing-key.js';
 import { CollectorError, isSealedLedgerError } from '../errors.js';
+import { witnessRoutes } from '../witness/routes.js';
 import { DEFAULT_LIMITS } from '../format/event.js';
 import { lineLimits } from './batch-lines.js';
 import { CheckPool } from './check-pool.js';
@@ -84,22 +85,6 @@ export interface ServerDeps {
   adminToken?: string;
   streams: StreamHub;
   state: { closing: boolean; inFlight: number };
-}
-
-// The witness is written alongside the collector; the server serves it when it is built in.
-const WITNESS_ROUTES = '../witness/routes.js';
-
-async function loadWitnessPlugin(): Promise<((app: FastifyInstance, opts: WitnessPluginOptions) => Promise<void>) | undefined> {
-  let mod: Record<string, unknown>;
-  try {
-    mod = (await import(WITNESS_ROUTES)) as Record<string, unknown>;
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if ((code === 'ERR_MODULE_NOT_FOUND' || /Cannot find module|Failed to load url|does not exist/.test(String((e as Error).message))) && String((e as Error).message).includes('witness')) return undefined;
-    throw e;
-  }
-  const plugin = (mod.default ?? mod.witnessRoutes) as ((app: FastifyInstance, opts: WitnessPluginOptions) => Promise<void>) | undefined;
-  return typeof plugin === 'function' ? plugin : undefined;
 }
 
 export async function createCollectorServer(options: CollectorOptions): Promise<Collector> {
@@ -190,7 +175,7 @@ export async function createCollectorServer(options: CollectorOptions): Promise<
 
   let witness = false;
   if (witnessKey) {
-    const plugin = await loadWitnessPlugin();
+    const plugin = witnessRoutes;
     if (plugin) {
       const witnessOptions: WitnessPluginOptions = {
         store: new KyselyWitnessStore(database),
@@ -245,4 +230,3 @@ export async function createCollectorServer(options: CollectorOptions): Promise<
   };
 }
 
-export { CollectorError };

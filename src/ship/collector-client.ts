@@ -4,7 +4,7 @@
  */
 import { Agent, request } from 'undici';
 
-export interface SourceHead {
+interface SourceHead {
   next: number;
   head: { seq: number; hash: string } | null;
 }

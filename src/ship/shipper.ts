@@ -432,4 +432,3 @@ export function startShipper(options: ShipperOptions): Shipper {
   return new Shipper(options);
 }
 
-export type { Ledger };

@@ -88,4 +88,3 @@ export async function witnessRoutes(app: FastifyInstance, options: WitnessRoutes
   );
 }
 
-export default witnessRoutes;
