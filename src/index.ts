@@ -82,11 +82,6 @@ export type { NoteSigner } from './merkle/signed-note.js';
 export { verifierKeyString, parseVerifierKey } from './merkle/verifier-key.js';
 export type { InclusionProofJson, ConsistencyProofJson, StoredCheckpoint } from './ledger/verifiable-log.js';
 
-// Collector (spec §18)
-export { createCollector } from './collector/create.js';
-export type { Collector, CollectorOptions } from './collector/server.js';
-export type { RateLimit } from './collector/rate-limit.js';
-export type { IngestLimits, IngestReply } from './collector/ingest.js';
 // Shipping (spec §20)
 export { startShipper, Shipper } from './ship/shipper.js';
 export type { ShipperOptions, ShipLogRecord } from './ship/options.js';

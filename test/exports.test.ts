@@ -8,31 +8,39 @@ const readme = fs.readFileSync(new URL('../README.md', import.meta.url), 'utf8')
 const dist = (f: string) => new URL(`../dist/${f}`, import.meta.url).pathname;
 
 const LIBRARY_VALUES = [
-  'ConflictError', 'DEFAULT_LIMITS', 'EVENT_SIGNATURE_CONTEXT', 'FORMAT_VERSION', 'GENESIS_PREV', 'ID_PATTERN',
-  'InvalidInputError', 'KIND_PATTERN', 'KeyError', 'Keyring', 'Ledger', 'LedgerStateError', 'PARITY_INVARIANT_RULE_ID',
-  'PolicyError', 'ProofError', 'SealedLedgerError', 'VerificationError', 'allowActors', 'allowKinds', 'appendEvent',
-  'appendSignedEvent', 'assertValidPublicKey', 'canonicalize', 'computeEventHash', 'consistencyProof', 'encodeEventLine',
-  'eventSignatureMessage', 'formatCheckpoint', 'generateSigningKey', 'inclusionProof', 'isSealedLedgerError', 'keyIdFor',
-  'mirrorSingleEventIntoSqlite', 'mirrorSingleEventIntoSqliteInTx', 'parseCheckpoint', 'parseEventLine', 'parseNote',
-  'parseVerifierKey', 'payloadRule', 'publicKeyFromSeed', 'readSigningKeyFile', 'replayJsonlIntoSqlite', 'requireSignature',
-  'rootFromLeaves', 'sealEvent', 'signCheckpoint', 'signEd25519', 'signEvent', 'signNote', 'signingKeyFromSeed',
-  'verifierKeyString', 'verifyCheckpoint', 'verifyConsistency', 'verifyEd25519', 'verifyEventSeal', 'verifyEventSetParity',
-  'verifyEventSignature', 'verifyInclusion', 'verifyLedger', 'verifyNote', 'writeSigningKeyFile',
+  'CollectorError', 'ConflictError', 'Consumer', 'DEFAULT_LIMITS', 'DEFAULT_POLL_INTERVAL_MS',
+  'EVENT_SIGNATURE_CONTEXT', 'FORMAT_VERSION', 'GENESIS_PREV', 'ID_PATTERN', 'InvalidInputError', 'KIND_PATTERN',
+  'KeyError', 'Keyring', 'Ledger', 'LedgerStateError', 'PARITY_INVARIANT_RULE_ID', 'PolicyError', 'ProofError',
+  'SealedLedgerError', 'Shipper', 'VerificationError', 'allowActors', 'allowKinds', 'appendEvent', 'appendSignedEvent',
+  'assertValidPublicKey', 'canonicalize', 'computeEventHash', 'consistencyProof', 'consumer', 'encodeEventLine',
+  'eventSignatureMessage', 'follow', 'followRecords', 'formatCheckpoint', 'generateSigningKey', 'inclusionProof',
+  'isSealedLedgerError', 'keyIdFor', 'listConsumers', 'loadTrustedKeys', 'mirrorSingleEventIntoSqlite',
+  'mirrorSingleEventIntoSqliteInTx', 'parseCheckpoint', 'parseEventLine', 'parseNote', 'parseVerifierKey',
+  'payloadRule', 'publicKeyFromSeed', 'readSigningKeyFile', 'rebuildProjection', 'replayJsonlIntoSqlite',
+  'requireSignature', 'resetConsumer', 'rootFromLeaves', 'sealEvent', 'signCheckpoint', 'signEd25519', 'signEvent',
+  'signNote', 'signingKeyFromSeed', 'startShipper', 'trustedKeysFromKeyring', 'trustedKeysFromVerifierKeys',
+  'verifierKeyString', 'verifyCheckpoint', 'verifyConsistency', 'verifyEd25519', 'verifyEventSeal',
+  'verifyEventSetParity', 'verifyEventSignature', 'verifyInclusion', 'verifyLedger', 'verifyNote',
+  'writeSigningKeyFile',
 ];
 const LIBRARY_TYPES = [
-  'AppendOptions', 'CheckpointBody', 'ConsistencyProofJson', 'ErrorCode', 'EventInput', 'EventLimits', 'EventMismatch',
-  'EventQuery', 'EventSetParity', 'EventSignature', 'EventSigner', 'InclusionProofJson', 'Inspection', 'JsonValue',
-  'JsonlDefect', 'KeyUse', 'KeyringEntry', 'LedgerHead', 'LedgerOptions', 'LedgerSchema', 'MirrorOutcome', 'NodeReader',
-  'NoteSigner', 'Policy', 'PolicyDecision', 'PolicyOutcome', 'PolicyRule', 'ReconcileReport', 'ReplayOptions',
-  'ReplayReport', 'RuleResult', 'SealedEvent', 'SeqRange', 'SigningKey', 'SqliteConnection', 'StorePaths',
-  'StoredCheckpoint', 'TailDefect', 'VerifyOptions', 'VerifyProblem', 'VerifyReport', 'Watermark',
+  'AppendOptions', 'CheckpointBody', 'ConsistencyProofJson', 'ConsumeOptions', 'ConsumerOffset', 'ConsumerOptions',
+  'ErrorCode', 'EventInput', 'EventLimits', 'EventMismatch', 'EventQuery', 'EventSetParity', 'EventSignature',
+  'EventSigner', 'ExternalCheckpoint', 'FeedCursor', 'FeedRecord', 'FollowFolderOptions', 'FollowOptions',
+  'InclusionProofJson', 'Inspection', 'JsonValue', 'JsonlDefect', 'KeyUse', 'KeyringEntry', 'LedgerHead',
+  'LedgerOptions', 'LedgerSchema', 'MirrorOutcome', 'NodeReader', 'NoteSigner', 'Policy', 'PolicyDecision',
+  'PolicyOutcome', 'PolicyRule', 'RebuildReport', 'ReconcileReport', 'ReplayOptions', 'ReplayReport', 'RuleResult',
+  'SealedEvent', 'SeqRange', 'ShipError', 'ShipLogRecord', 'ShipperOptions', 'ShipperState', 'ShipperStatus',
+  'SigningKey', 'SqliteConnection', 'StorePaths', 'StoredCheckpoint', 'TailDefect', 'TrustStatement', 'TrustedKeys',
+  'VerifyOptions', 'VerifyProblem', 'VerifyReport', 'Watermark',
 ];
 const TESTING_VALUES = ['NODE_FILE_IO', 'SimulatedCrash', 'mirrorPolicyDecisionTestAllow', 'verifyEd25519Portable'];
 const TESTING_TYPES = ['CrashHook', 'CrashPoint', 'FileIO'];
 /** Ledger's public instance members as the published .d.ts declares them (README's table). */
 const LEDGER_MEMBERS = [
-  'append', 'appendBatch', 'checkpoint', 'checkpoints', 'close', 'eventById', 'events', 'flush', 'get', 'headInfo',
-  'inspection', 'lastReconcile', 'proveConsistency', 'proveInclusion', 'query', 'rootHash',
+  'append', 'appendBatch', 'checkpoint', 'checkpoints', 'close', 'eventById', 'events', 'flush', 'follow', 'get',
+  'headInfo', 'inspection', 'lastReconcile', 'onClose', 'onCommit', 'proveConsistency', 'proveInclusion', 'query',
+  'requireSignaturesFromNow', 'rootHash', 'warnings',
 ];
 
 /** What the published declarations export, and Ledger's non-private members, read with the compiler. */
@@ -63,9 +71,10 @@ describe('package exports', () => {
     expect(pkg.exports).toEqual({
       '.': { types: './dist/index.d.ts', default: './dist/index.js' },
       './testing': { types: './dist/testing.d.ts', default: './dist/testing.js' },
+      './collector': { types: './dist/collector/index.d.ts', default: './dist/collector/index.js' },
       './package.json': './package.json',
     });
-    expect(pkg.typesVersions).toEqual({ '*': { testing: ['./dist/testing.d.ts'] } });
+    expect(pkg.typesVersions).toEqual({ '*': { testing: ['./dist/testing.d.ts'], collector: ['./dist/collector/index.d.ts'] } });
     for (const file of ['index.js', 'index.d.ts', 'testing.js', 'testing.d.ts']) expect(fs.existsSync(dist(file)), file).toBe(true);
     expect(pkg.bin['sealed-ledger']).toBe('./dist/cli/main.js');
     expect(fs.readFileSync(dist('cli/main.js'), 'utf8').startsWith('#!/usr/bin/env node')).toBe(true);

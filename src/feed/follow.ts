@@ -57,6 +57,7 @@ export function followRecords(options: FollowFolderOptions): AsyncGenerator<Feed
   return run(folderPlan(options), options);
 }
 
+/** @internal */
 export function folderPlan(options: { dir: string; keyring?: Keyring; pollIntervalMs?: number }): FollowPlan {
   const interval = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
   if (!(Number.isFinite(interval) && interval > 0)) throw new InvalidInputError('INVALID_ARGUMENT', 'pollIntervalMs must be a positive number');
@@ -97,6 +98,7 @@ export async function* eventsOf(records: AsyncGenerator<FeedRecord, void, undefi
 }
 
 /** @internal The one follow loop (spec §21.1); bad options throw here, not at the first pull. */
+/** @internal */
 export function run(plan: FollowPlan, options: FollowOptions): AsyncGenerator<FeedRecord, void, undefined> {
   const fromSeq = options.fromSeq ?? 0;
   if (!Number.isSafeInteger(fromSeq) || fromSeq < 0) throw new InvalidInputError('INVALID_ARGUMENT', 'fromSeq must be an integer >= 0');

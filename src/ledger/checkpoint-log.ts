@@ -125,6 +125,7 @@ export function* checkpointRecordsNewestFirst(path: string): Generator<Checkpoin
 }
 
 /** Copy records into ledger.db that it lacks (after a rebuild); requires a write transaction. */
+/** @internal: names a SQLite type; not part of the published declarations. */
 export function importCheckpointRecords(db: Database.Database, records: CheckpointRecord[], treeSize: number): number {
   const insert = db.prepare('INSERT OR IGNORE INTO checkpoints (size, root, note, created_at) VALUES (?, ?, ?, ?)');
   let n = 0;

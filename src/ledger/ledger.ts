@@ -523,6 +523,7 @@ export class Ledger {
    * belong to files nobody else sees, and a second writer on the new files would take the same
    * seqs (spec §13.2). One fstat and two stats per flush; the ledger is poisoned, so nothing
    * written after this is acknowledged.
+   * @internal
    */
   assertStillAtPaths(): void {
     const moved = !this.jsonl.stillAtPath() ? this.paths.jsonl : !sameIdentity(this.sqliteId, fileIdentity(this.paths.sqlite)) ? this.paths.sqlite : undefined;

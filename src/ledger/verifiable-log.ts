@@ -94,6 +94,7 @@ export function storedCheckpoints(projection: Projection): StoredCheckpoint[] {
     .all();
 }
 
+/** @internal: names a SQLite type; not part of the published declarations. */
 export interface IssueInput {
   projection: Projection;
   jsonl: JsonlFile;

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createCollector } from '../../src/index.js';
+import { createCollector } from '../../src/collector/index.js';
 import { BACKENDS, newDatabase, removeTempDirs, startCollector } from './support.js';
 
 afterAll(removeTempDirs);
