@@ -37,7 +37,9 @@ const FOREIGN_SEED = Buffer.alloc(32, 99);
 export async function applyTailDamage(ctx, d, survivor) {
   const stats = (ctx.stats.tailDamage ??= {});
   const jsonl = O.readJsonl(ctx.files.jsonl);
-  const clean = jsonl.cut === jsonl.bytes.length;
+  // A whole event without its newline counts as an event (open completes it, spec §7.3), but
+  // lines appended after it would join it: damage is applied only after a final newline.
+  const clean = jsonl.cut === jsonl.bytes.length && (jsonl.bytes.length === 0 || jsonl.bytes[jsonl.bytes.length - 1] === 0x0a);
   const last = jsonl.events.at(-1);
   let did;
   switch (d.kind) {
@@ -88,7 +90,9 @@ function append(ctx, lines, fragment = '') {
 }
 
 function damaged(ctx, jsonl, d) {
-  const clean = jsonl.cut === jsonl.bytes.length;
+  // A whole event without its newline counts as an event (open completes it, spec §7.3), but
+  // lines appended after it would join it: damage is applied only after a final newline.
+  const clean = jsonl.cut === jsonl.bytes.length && (jsonl.bytes.length === 0 || jsonl.bytes[jsonl.bytes.length - 1] === 0x0a);
   const lines = [];
   // A sealed line may only come first: one after damage is a valid event following it (§7.3).
   if (clean && d.first === 'fork' && jsonl.events.length > 0) lines.push(forkLine(ctx, jsonl, 'damaged'));
