@@ -77,16 +77,25 @@ describe('shipping end to end (real collector, PostgreSQL)', () => {
     const writer = startWriter(host, 1500, 'single');
     let writing = true;
     void writer.done.then(() => (writing = false));
-    // Faults that hit kept-alive connections too, in turn, while the writer appends.
-    for (let i = 0; writing || i < faults.length; i++) {
-      proxy.set(faults[i % faults.length]!);
+    // Faults that hit kept-alive connections too, in turn, while the writer appends; then until
+    // each kind has hit traffic at least once (a reset needs a response in flight, so a few
+    // more events are appended in its window).
+    let extra = 0;
+    const missing = () => faults.some((f) => proxy.stats[f.kind] === 0);
+    for (let i = 0; writing || i < faults.length || (missing() && i < 200); i++) {
+      const fault = faults[i % faults.length]!;
+      proxy.set(fault);
+      if (!writing && proxy.stats[fault.kind] === 0) {
+        await appendInProcess(host, 5);
+        extra += 5;
+      }
       await new Promise((r) => setTimeout(r, 300));
       proxy.set({ kind: 'pass' });
       proxy.cutAll();
       await new Promise((r) => setTimeout(r, 300));
     }
     await writer.done;
-    await until(async () => (await sourceHead(collector.url, host)).next === 2500, 90_000, 'all shipped');
+    await until(async () => (await sourceHead(collector.url, host)).next === 2500 + extra, 90_000, 'all shipped');
     console.log(`proxy: ${JSON.stringify(proxy.stats)}`);
     for (const k of ['drop', 'delay', 'reset', 'blackhole'] as const) expect(proxy.stats[k], k).toBeGreaterThan(0);
     expect(await sidecar.kill('SIGTERM')).toBe(0);
