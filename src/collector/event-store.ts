@@ -7,6 +7,7 @@
 import type { CollectorDatabase } from './database.js';
 import type { CheckedLine } from './batch-lines.js';
 import { sql } from 'kysely';
+import { insertEvents, usedIdsOf } from './event-rows.js';
 import { lockHead } from './row-lock.js';
 import { NOTIFY_CHANNEL } from './change-signal.js';
 
@@ -38,8 +39,6 @@ export interface AppendOutcome {
   fork?: { seq: number; stored: Buffer; offered: Buffer };
 }
 
-// Rows per INSERT statement: far below SQLite's and PostgreSQL's bound-parameter limits.
-const INSERT_CHUNK = 500;
 
 export class EventStore {
   /** `onCommit` runs after a transaction that stored lines has committed (the streams' wake). */
@@ -86,8 +85,7 @@ export class EventStore {
       const fresh = lines.filter((l) => l.seq > headSeq);
       const usedIds = new Map<string, number>();
       if (fresh.length > 0) {
-        const rows = await trx.selectFrom('events').select(['id', 'seq']).where('source', '=', source).where('id', 'in', fresh.map((l) => l.id)).execute();
-        for (const r of rows) usedIds.set(r.id, r.seq);
+        for (const r of await usedIdsOf(trx, dialect, source, fresh)) usedIds.set(r.id, r.seq);
       }
 
       let seq = headSeq;
@@ -129,12 +127,7 @@ export class EventStore {
         // Delivered at commit, dropped on rollback: the other collector processes' streams wake.
         await sql`SELECT pg_notify(${NOTIFY_CHANNEL}, '')`.execute(trx);
       }
-      for (let i = 0; i < toInsert.length; i += INSERT_CHUNK) {
-        await trx
-          .insertInto('events')
-          .values(toInsert.slice(i, i + INSERT_CHUNK).map((l) => ({ source, seq: l.seq, id: l.id, hash: l.hash, at: l.at, line: l.bytes, received_at: receivedAt })))
-          .execute();
-      }
+      if (toInsert.length > 0) await insertEvents(trx, dialect, source, toInsert, receivedAt);
       if (toInsert.length > 0) {
         await trx.updateTable('heads').set({ seq, hash, at, updated_at: receivedAt }).where('source', '=', source).execute();
       }
