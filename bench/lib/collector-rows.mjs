@@ -11,6 +11,7 @@ import pg from 'pg';
 import { GENESIS_PREV, canonicalize, encodeEventLine, generateSigningKey, sealEvent, signEvent } from '../../dist/index.js';
 import { createCollector } from '../../dist/collector/index.js';
 import { ed25519Material, nodeVerifyLoop } from './baselines.mjs';
+import { parallelVerifyLoop } from './parallel-verify.mjs';
 import { eventInput } from './events.mjs';
 import { median, pair, rate } from './measure.mjs';
 import { createBenchDatabase, startBenchCluster } from './pg-cluster.mjs';
@@ -54,7 +55,29 @@ function rowsOf(lines) {
   });
 }
 
-async function rawPgInserts(url, table, batches) {
+/** One batch as a multi-row INSERT: 7 bound parameters per row. */
+function multiRowInsert(table, rows) {
+  const params = [];
+  const values = rows.map((r, i) => {
+    params.push('raw', r.seq, r.id, r.hash, r.at, r.line, '2026-01-01T00:00:00Z');
+    const b = i * 7;
+    return `($${b + 1},$${b + 2},$${b + 3},$${b + 4},$${b + 5},$${b + 6},$${b + 7})`;
+  });
+  return [`INSERT INTO ${table} (source, seq, id, hash, at, line, received_at) VALUES ${values.join(',')}`, params];
+}
+
+/** One batch as one INSERT ... SELECT FROM unnest(arrays): 7 bound parameters in all. */
+function unnestInsert(table, rows) {
+  return [
+    `INSERT INTO ${table} (source, seq, id, hash, at, line, received_at)
+     SELECT 'raw', u.seq, u.id, u.hash, u.at, u.line, $6 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bytea[]) AS u(seq, id, hash, at, line)`,
+    [rows.map((r) => r.seq), rows.map((r) => r.id), rows.map((r) => r.hash), rows.map((r) => r.at), rows.map((r) => r.line), '2026-01-01T00:00:00Z'],
+  ];
+}
+
+// The storage bound is the faster of two raw statement shapes, so that it is not beaten merely
+// because the collector picked a cheaper shape than the bound did.
+async function rawPgInserts(url, table, batches, statement = multiRowInsert) {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
@@ -63,14 +86,8 @@ async function rawPgInserts(url, table, batches) {
     const n = batches.length * BATCH;
     return await rate(n, async () => {
       for (const rows of batches) {
-        const params = [];
-        const values = rows.map((r, i) => {
-          params.push('raw', r.seq, r.id, r.hash, r.at, r.line, '2026-01-01T00:00:00Z');
-          const b = i * 7;
-          return `($${b + 1},$${b + 2},$${b + 3},$${b + 4},$${b + 5},$${b + 6},$${b + 7})`;
-        });
         await client.query('BEGIN');
-        await client.query(`INSERT INTO ${table} (source, seq, id, hash, at, line, received_at) VALUES ${values.join(',')}`, params);
+        await client.query(...statement(table, rows));
         await client.query('COMMIT');
       }
     });
@@ -121,11 +138,12 @@ async function ingestRow(ctx, backend) {
         warmup: ctx.warmup,
         reps: ctx.reps,
         baseline: async (rep) => {
-          const verifyBound = (await nodeVerifyLoop(material, ctx.size.verifyLoop)) * cores;
+          const verifyOneThreadXCores = (await nodeVerifyLoop(material, ctx.size.verifyLoop)) * cores;
+          const verifyBound = await parallelVerifyLoop(cores, Math.ceil(ctx.size.verifyLoop / cores));
           const storageBound = cluster
-            ? await rawPgInserts(db, `raw_events_${rep}`, rowBatches)
+            ? Math.max(await rawPgInserts(db, `raw_events_${rep}`, rowBatches), await rawPgInserts(db, `raw_unnest_${rep}`, rowBatches, unnestInsert))
             : await rawSqliteInserts(path.join(ctx.tmp, `raw-${rep}.sqlite`), rowBatches);
-          if (rep >= ctx.warmup) bounds.push({ verifyBound, storageBound });
+          if (rep >= ctx.warmup) bounds.push({ verifyBound, verifyOneThreadXCores, storageBound });
           return Math.min(verifyBound, storageBound);
         },
         figure: async (rep) => {
@@ -140,14 +158,21 @@ async function ingestRow(ctx, backend) {
           });
         },
       });
+      const V = median(bounds.map((b) => b.verifyBound));
+      const S = median(bounds.map((b) => b.storageBound));
+      const V1 = median(bounds.map((b) => b.verifyOneThreadXCores));
       return {
         figure: r.figure, baseline: r.baseline, unit: 'events/s', baselineUnit: 'events/s',
-        baselineLabel: `min(Ed25519 verify loop x ${cores} cores, raw ${cluster ? 'pg multi-row INSERT' : 'better-sqlite3 INSERT'} loop, 1,000 rows/tx)`,
+        baselineLabel: `min(Ed25519 verify loop on ${cores} threads at once, raw ${cluster ? 'pg INSERT loop (best of multi-row and unnest)' : 'better-sqlite3 INSERT loop'}, 1,000 rows/tx)`,
         target: { kind: 'ratio', min: 0.5, text: '>= 0.5x' },
         samples: r,
+        // One shipper keeps one batch in flight, so a batch is verified, then stored: whatever
+        // the code, one stream reaches at most 1/(1/V + 1/S) (the two bounds' costs add up).
+        ceiling: { ratio: 1 / (1 / V + 1 / S) / Math.min(V, S), design: 'verify, then store, one batch in flight' },
         extra: {
           batches: nBatches, batchLines: BATCH, p99BatchMs: +p99(latencies).toFixed(1), medianBatchMs: +median(latencies).toFixed(1),
-          verifyBound: Math.round(median(bounds.map((b) => b.verifyBound))), storageBound: Math.round(median(bounds.map((b) => b.storageBound))),
+          verifyBound: Math.round(V), storageBound: Math.round(S), verifyOneThreadXCores: Math.round(V1),
+          ratioToOneThreadXCores: +(r.figure / Math.min(V1, S)).toFixed(2),
         },
       };
     } finally {

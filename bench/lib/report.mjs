@@ -24,7 +24,7 @@ const fmt = (x) => (x >= 100 ? Math.round(x).toLocaleString('en-US') : String(+x
 
 export function table(rows) {
   const out = [
-    '| figure | measured | baseline (same run) | ratio | target | met | ceiling with a SQLite row per event |',
+    '| figure | measured | baseline (same run) | ratio | target | met | ceiling of the design (notes say which) |',
     '| --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const r of rows) {
