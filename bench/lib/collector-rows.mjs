@@ -8,29 +8,16 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { GENESIS_PREV, canonicalize, encodeEventLine, generateSigningKey, sealEvent, signEvent } from '../../dist/index.js';
+import { GENESIS_PREV, generateSigningKey } from '../../dist/index.js';
 import { createCollector } from '../../dist/collector/index.js';
 import { ed25519Material, nodeVerifyLoop } from './baselines.mjs';
 import { parallelVerifyLoop } from './parallel-verify.mjs';
-import { eventInput } from './events.mjs';
+import { chainLines } from './chain-lines.mjs';
+import { collectorLockRow } from './collector-lock-row.mjs';
 import { median, pair, rate } from './measure.mjs';
 import { createBenchDatabase, startBenchCluster } from './pg-cluster.mjs';
 
 const BATCH = 1000;
-
-/** `n` lines of one chain (events.jsonl lines without "\n"), signed when `key` is given. */
-function chainLines(n, key, start = { seq: 0, prev: GENESIS_PREV }) {
-  const lines = [];
-  let prev = start.prev;
-  for (let i = 0; i < n; i++) {
-    const seq = start.seq + i;
-    let ev = sealEvent({ ...eventInput(seq), id: `ev-${seq}`, at: new Date(Date.UTC(2026, 0, 1) + seq).toISOString() }, { seq, prev });
-    if (key) ev = signEvent(ev, key);
-    lines.push(encodeEventLine(ev, canonicalize(ev.payload)));
-    prev = ev.hash;
-  }
-  return { lines, prev };
-}
 
 function p99(xs) {
   const s = [...xs].sort((a, b) => a - b);
@@ -184,6 +171,10 @@ async function ingestRow(ctx, backend) {
 }
 
 export const COLLECTOR_ROWS = {
+  'collector-pg-lock': {
+    title: 'collector storage half of ingest on PostgreSQL, 4 sources at once, with the ingest-order lock (ADR 0020)',
+    run: collectorLockRow,
+  },
   'collector-pg': {
     title: 'collector ingest, 1,000-line signed batches over loopback into PostgreSQL',
     run: (ctx) => ingestRow(ctx, 'postgres'),

@@ -40,9 +40,22 @@ export interface AppendOutcome {
 }
 
 
+export interface EventStoreOptions {
+  /**
+   * Take ADR 0020's ingest-order lock on PostgreSQL (default true). Off only to measure what it
+   * costs (bench row collector-pg-lock): without it the fleet-wide stream may skip events.
+   * @internal
+   */
+  ingestOrderLock?: boolean;
+}
+
 export class EventStore {
+  readonly #ingestOrderLock: boolean;
+
   /** `onCommit` runs after a transaction that stored lines has committed (the streams' wake). */
-  constructor(private readonly handle: CollectorDatabase, private readonly onCommit?: () => void) {}
+  constructor(private readonly handle: CollectorDatabase, private readonly onCommit?: () => void, options: EventStoreOptions = {}) {
+    this.#ingestOrderLock = options.ingestOrderLock ?? true;
+  }
 
   async head(source: string): Promise<Head | null | undefined> {
     const r = await this.handle.db.selectFrom('heads').select(['seq', 'hash']).where('source', '=', source).executeTakeFirst();
@@ -123,7 +136,7 @@ export class EventStore {
 
       const receivedAt = new Date().toISOString();
       if (toInsert.length > 0 && dialect === 'postgres') {
-        await sql`SELECT pg_advisory_xact_lock(${INGEST_ORDER_LOCK})`.execute(trx);
+        if (this.#ingestOrderLock) await sql`SELECT pg_advisory_xact_lock(${INGEST_ORDER_LOCK})`.execute(trx);
         // Delivered at commit, dropped on rollback: the other collector processes' streams wake.
         await sql`SELECT pg_notify(${NOTIFY_CHANNEL}, '')`.execute(trx);
       }
