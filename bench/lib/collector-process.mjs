@@ -1,0 +1,29 @@
+// The parent side of collector-child.mjs.
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export async function startCollectorProcess(db) {
+  const child = fork(fileURLToPath(new URL('./collector-child.mjs', import.meta.url)), [db], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
+  const next = () => new Promise((resolve, reject) => {
+    child.once('message', resolve);
+    child.once('exit', (code) => reject(new Error(`collector process exited (${code})`)));
+  });
+  const { url } = await next();
+  return {
+    url,
+    pid: child.pid,
+    /** Registers a source; resolves to its token. */
+    async addSource(src) {
+      const reply = next();
+      child.send({ add: src });
+      return (await reply).token;
+    },
+    stop() {
+      if (child.exitCode !== null || !child.connected) return Promise.resolve();
+      return new Promise((resolve) => {
+        child.once('exit', resolve);
+        child.disconnect();
+      });
+    },
+  };
+}
