@@ -8,8 +8,9 @@ import { FULL, QUICK } from './config.mjs';
 import { COLLECTOR_ROWS } from './collector-rows.mjs';
 import { ROWS as HOST_ROWS } from './rows.mjs';
 import { SHIP_ROWS } from './ship-rows.mjs';
+import { SSE_ROWS } from './sse-row.mjs';
 
-const ROWS = { ...HOST_ROWS, ...COLLECTOR_ROWS, ...SHIP_ROWS };
+const ROWS = { ...HOST_ROWS, ...COLLECTOR_ROWS, ...SHIP_ROWS, ...SSE_ROWS };
 
 const [rowId, arg] = process.argv.slice(2);
 const standalone = !process.send;
