@@ -120,6 +120,7 @@ async function ingestRow(ctx, backend) {
     const material = ed25519Material();
     const latencies = [];
     const bounds = [];
+    const twoStreams = [];
     try {
       const r = await pair({
         warmup: ctx.warmup,
@@ -134,15 +135,24 @@ async function ingestRow(ctx, backend) {
           return Math.min(verifyBound, storageBound);
         },
         figure: async (rep) => {
-          const source = `bench-${rep}`;
-          const { token } = await collector.sources.add({ name: source, eventKeys: [{ kid: key.kid, name: key.name, publicKey: key.publicKey }], requireSignatures: true });
-          return rate(lines.length, async () => {
+          const add = async (source) => (await collector.sources.add({ name: source, eventKeys: [{ kid: key.kid, name: key.name, publicKey: key.publicKey }], requireSignatures: true })).token;
+          const token = await add(`bench-${rep}`);
+          const one = await rate(lines.length, async () => {
             for (const body of bodies) {
               const t = process.hrtime.bigint();
-              await postBatch(url, source, token, body);
+              await postBatch(url, `bench-${rep}`, token, body);
               if (rep >= ctx.warmup) latencies.push(Number(process.hrtime.bigint() - t) / 1e6);
             }
           });
+          // Two hosts shipping at once: one batch verifies while the other is stored.
+          const tokens = [await add(`pair-a-${rep}`), await add(`pair-b-${rep}`)];
+          const two = await rate(2 * lines.length, () =>
+            Promise.all(['a', 'b'].map(async (x, i) => {
+              for (const body of bodies) await postBatch(url, `pair-${x}-${rep}`, tokens[i], body);
+            })),
+          );
+          if (rep >= ctx.warmup) twoStreams.push(two);
+          return one;
         },
       });
       const V = median(bounds.map((b) => b.verifyBound));
@@ -160,6 +170,7 @@ async function ingestRow(ctx, backend) {
           batches: nBatches, batchLines: BATCH, p99BatchMs: +p99(latencies).toFixed(1), medianBatchMs: +median(latencies).toFixed(1),
           verifyBound: Math.round(V), storageBound: Math.round(S), verifyOneThreadXCores: Math.round(V1),
           ratioToOneThreadXCores: +(r.figure / Math.min(V1, S)).toFixed(2),
+          twoSourcesAtOnce: Math.round(median(twoStreams)), twoSourcesRatio: +(median(twoStreams) / r.baseline).toFixed(2),
         },
       };
     } finally {
