@@ -4,10 +4,11 @@ import { fileURLToPath } from 'node:url';
 
 export async function startCollectorProcess(db) {
   const child = fork(fileURLToPath(new URL('./collector-child.mjs', import.meta.url)), [db], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
-  const next = () => new Promise((resolve, reject) => {
-    child.once('message', resolve);
-    child.once('exit', (code) => reject(new Error(`collector process exited (${code})`)));
-  });
+  // One reply awaited at a time; an exit while waiting rejects it.
+  let waiter;
+  child.on('message', (m) => waiter?.resolve(m));
+  child.on('exit', (code) => waiter?.reject(new Error(`collector process exited (${code})`)));
+  const next = () => new Promise((resolve, reject) => (waiter = { resolve, reject }));
   const { url } = await next();
   return {
     url,
