@@ -1,0 +1,119 @@
+// spec §20.10: checkpoints witnessed while shipping, against a real collector (SQLite, in this
+// process) serving the witness. Both signing forms: in process (ledger.checkpoint) and the
+// sidecar form (a note over the root the shipper re-hashed from events.jsonl).
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createCollectorServer, type Collector } from '../../src/collector/server.js';
+import { generateSigningKey, type SigningKey } from '../../src/crypto/signing-key.js';
+import { Ledger } from '../../src/ledger/ledger.js';
+import { readWitnessLog } from '../../src/ledger/witness-log.js';
+import { cosignatureVerifierKeyString, verifyCosignatures } from '../../src/merkle/cosignature.js';
+import { verifyCheckpoint } from '../../src/merkle/signed-checkpoint.js';
+import { verifierKeyString } from '../../src/merkle/verifier-key.js';
+import type { ShipLogRecord } from '../../src/ship/options.js';
+import { tempDir } from '../helpers.js';
+import { appendN, cleanupShipTests, onCleanup, ship, until } from './ship-helpers.js';
+import { cosignedNote } from '../../src/ledger/witness-log.js';
+import { rootFromLeaves } from '../../src/merkle/root.js';
+import { parseEventLine } from '../../src/format/event-line.js';
+
+afterEach(cleanupShipTests);
+
+interface Setup {
+  dir: string;
+  key: SigningKey;
+  witnessKey: SigningKey;
+  witnessVkey: string;
+  collector: Collector;
+  url: string;
+  token: string;
+  db: string;
+}
+
+async function setup(o: { register?: boolean; db?: string } = {}): Promise<Setup> {
+  const t = tempDir('sealed-ledger-witness-ship-');
+  onCleanup(t.cleanup);
+  const dir = path.join(t.dir, 'ledger');
+  const key = generateSigningKey({ name: 'host-a-key' });
+  const ledger = await Ledger.open({ dir, create: true, signer: key, origin: 'example.com/host-a' });
+  await ledger.close();
+  const witnessKey = generateSigningKey({ name: 'witness.example/w1' });
+  const db = o.db ?? path.join(t.dir, 'collector.sqlite');
+  const collector = await createCollectorServer({ db, rateLimit: false, witnessKey });
+  onCleanup(() => collector.close());
+  const { token } = await collector.sources.add({
+    name: 'host-a',
+    eventKeys: [{ kid: key.kid, name: key.name, publicKey: key.publicKey }],
+    checkpointKeys: o.register === false ? [] : [verifierKeyString(key.name, key.publicKey)],
+    origin: 'example.com/host-a',
+  });
+  const url = await collector.listen();
+  return { dir, key, witnessKey, witnessVkey: cosignatureVerifierKeyString(witnessKey.name, witnessKey.publicKey), collector, url, token, db };
+}
+
+function leavesRoot(dir: string, size: number): string {
+  const lines = fs.readFileSync(path.join(dir, 'events.jsonl'), 'utf8').split('\n').slice(0, size);
+  return rootFromLeaves(lines.map((l) => parseEventLine(l).hash)).toString('hex');
+}
+
+/** Every record verifies under the witness key and names the root of events.jsonl at its size. */
+function expectRecordsVerify(s: Setup): number[] {
+  const records = readWitnessLog(s.dir).map((l) => l.record!);
+  for (const r of records) {
+    expect(verifyCosignatures(cosignedNote(r), [s.witnessVkey]).length).toBe(1);
+    const cp = verifyCheckpoint(r.note, [verifierKeyString(s.key.name, s.key.publicKey)]);
+    expect(cp.size).toBe(r.size);
+    expect(cp.rootHash.toString('hex')).toBe(r.root);
+    expect(r.root).toBe(leavesRoot(s.dir, r.size));
+    expect(r.witness).toBe('witness.example/w1');
+  }
+  return records.map((r) => r.size);
+}
+
+describe('checkpoints witnessed while shipping (spec §20.10)', () => {
+  it('sidecar form: every N events a note over the shipped lines is cosigned and kept in witness.jsonl', async () => {
+    const s = await setup();
+    const writer = await Ledger.open({ dir: s.dir, signer: s.key });
+    onCleanup(() => writer.close());
+    await appendN(writer, 250);
+    const logs: ShipLogRecord[] = [];
+    const shipper = ship({ dir: s.dir, url: s.url, token: s.token, checkpointKey: s.key, checkpointEveryEvents: 100, checkpointEveryMs: 60_000 }, logs);
+    // A backlog is checkpointed at what was shipped when the checkpoint fell due.
+    await until(() => shipper.status().shippedThrough === 249 && shipper.status().witness?.witnessedSize === 250, 30_000, 'witnessed 250');
+    await appendN(writer, 100);
+    await until(() => shipper.status().witness?.witnessedSize === 350, 30_000, 'witnessed 350');
+    const sizes = expectRecordsVerify(s);
+    expect(sizes).toEqual([250, 350]);
+    // The sidecar never wrote checkpoints.jsonl (it holds no writer lock); the collector holds the last.
+    expect(fs.existsSync(path.join(s.dir, 'checkpoints.jsonl'))).toBe(false);
+    const res = await fetch(`${s.url}/v1/sources/host-a/checkpoint`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('\n350\n');
+    expect(shipper.status().witness).toMatchObject({ state: 'running', lastError: null });
+    expect(logs.filter((l) => l.msg === 'checkpoint witnessed').map((l) => l.size)).toEqual([250, 350]);
+  });
+
+  it('in process: ledger.checkpoint signs, the events it covers are shipped first, then it is witnessed', async () => {
+    const s = await setup();
+    const ledger = await Ledger.open({ dir: s.dir, signer: s.key });
+    onCleanup(() => ledger.close());
+    const shipper = ship({ ledger, url: s.url, token: s.token, checkpointKey: s.key, checkpointEveryEvents: 1, checkpointEveryMs: 60_000 });
+    await appendN(ledger, 120);
+    await until(() => shipper.status().shippedThrough === 119 && shipper.status().witness?.witnessedSize === 120, 30_000, 'witnessed 120');
+    const sizes = expectRecordsVerify(s);
+    expect(sizes.at(-1)).toBe(120);
+    // In process the checkpoint is the ledger's own: it is in checkpoints.jsonl too.
+    expect(ledger.checkpoints().map((c) => c.size)).toEqual(expect.arrayContaining(sizes));
+  });
+
+  it('the time bound: a checkpoint after checkpointEveryMs even below N events', async () => {
+    const s = await setup();
+    const writer = await Ledger.open({ dir: s.dir, signer: s.key });
+    onCleanup(() => writer.close());
+    await appendN(writer, 7);
+    const shipper = ship({ dir: s.dir, url: s.url, token: s.token, checkpointKey: s.key, checkpointEveryEvents: 10_000, checkpointEveryMs: 300 });
+    await until(() => shipper.status().witness?.witnessedSize === 7, 30_000, 'witnessed 7');
+    expect(expectRecordsVerify(s)).toEqual([7]);
+  });
+});
