@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import { InvalidInputError, LedgerStateError } from '../../errors.js';
+import { parseCosignatureVerifierKey } from '../../merkle/cosignature.js';
 import { loadTrustedKeys, type TrustedKeys } from '../../ledger/trusted-keys.js';
 import { type ExternalCheckpoint, verifyLedger, type VerifyReport } from '../../ledger/verify-ledger.js';
 import type { CliContext } from '../context.js';
@@ -19,6 +20,29 @@ export interface VerifyFlags {
   trustedKeys?: string;
   checkpoint?: string[];
   verifierKey?: string[];
+  witnessKey?: string[];
+}
+
+/** --witness-key: a cosignature verifier key (name+id+base64), or a file of them, one a line. */
+function witnessKeys(values: readonly string[]): string[] {
+  return values.flatMap((v) => {
+    try {
+      parseCosignatureVerifierKey(v);
+      return [v];
+    } catch {
+      // not a key: a file of keys
+    }
+    let text: string;
+    try {
+      text = fs.readFileSync(v, 'utf8');
+    } catch (e) {
+      throw new InvalidInputError('INVALID_ARGUMENT', `--witness-key ${v}: not a witness verifier key, and not a readable file (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    }
+    const keys = text.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+    if (keys.length === 0) throw new InvalidInputError('INVALID_ARGUMENT', `--witness-key ${v}: the file holds no key`);
+    for (const k of keys) parseCosignatureVerifierKey(k);
+    return keys;
+  });
 }
 
 /** --checkpoint files read as notes; each is checked with --verifier-key or the trusted keys. */
@@ -45,11 +69,13 @@ export async function runVerify(ctx: CliContext, dir: string, o: VerifyFlags): P
   requireLedger(dir);
   const trustedKeys = o.trustedKeys === undefined ? undefined : loadTrustedKeys(o.trustedKeys);
   const external = externalCheckpoints(o, trustedKeys);
+  const witness = witnessKeys(o.witnessKey ?? []);
   const bar = ctx.progress('verify', o.json);
   try {
     return await verifyLedger({ dir }, {
       ...(trustedKeys ? { trustedKeys } : {}),
       ...(external.length > 0 ? { externalCheckpoints: external } : {}),
+      ...(witness.length > 0 ? { witnessKeys: witness } : {}),
       requireSignatures: o.requireSignatures === true,
       onProgress: (a, b) => bar.update(a, b),
       ...(o.workers === undefined ? {} : { workers: o.workers }),
