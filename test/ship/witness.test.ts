@@ -17,6 +17,7 @@ import { appendN, cleanupShipTests, onCleanup, ship, until } from './ship-helper
 import { cosignedNote } from '../../src/ledger/witness-log.js';
 import { rootFromLeaves } from '../../src/merkle/root.js';
 import { parseEventLine } from '../../src/format/event-line.js';
+import { verifyLedger } from '../../src/ledger/verify-ledger.js';
 
 afterEach(cleanupShipTests);
 
@@ -117,3 +118,95 @@ describe('checkpoints witnessed while shipping (spec §20.10)', () => {
     expect(expectRecordsVerify(s)).toEqual([7]);
   });
 });
+
+describe('verify against witness.jsonl (spec §20.10)', () => {
+  /** A ledger of `n` events shipped and witnessed at size n by the sidecar form. */
+  async function witnessed(n: number): Promise<Setup> {
+    const s = await setup();
+    const writer = await Ledger.open({ dir: s.dir, signer: s.key });
+    await appendN(writer, n);
+    await writer.close();
+    const shipper = ship({ dir: s.dir, url: s.url, token: s.token, checkpointKey: s.key, checkpointEveryEvents: 1, checkpointEveryMs: 60_000 });
+    await until(() => shipper.status().witness?.witnessedSize === n, 30_000, `witnessed ${n}`);
+    await shipper.stop({ drainMs: 0 });
+    return s;
+  }
+  const codes = (r: { problems: { code: string }[] }) => r.problems.map((p) => p.code);
+
+  it('reports who witnessed up to which size, verified with the witness key', async () => {
+    const s = await witnessed(40);
+    const plain = await verifyLedger({ dir: s.dir });
+    expect(plain.ok).toBe(true);
+    expect(plain.witness).toMatchObject({ file: true, records: 1, witness: 'witness.example/w1', size: 40, verified: false });
+    const keyed = await verifyLedger({ dir: s.dir }, { witnessKeys: [s.witnessVkey] });
+    expect(keyed.ok).toBe(true);
+    expect(keyed.witness).toMatchObject({ witness: 'witness.example/w1', size: 40, verified: true });
+  });
+
+  it('a ledger truncated below the witnessed size fails with WITNESS_INCONSISTENT', async () => {
+    const s = await witnessed(40);
+    truncateTo(s.dir, 30);
+    const r = await verifyLedger({ dir: s.dir }, { witnessKeys: [s.witnessVkey] });
+    expect(r.ok).toBe(false);
+    expect(codes(r)).toContain('WITNESS_INCONSISTENT');
+  });
+
+  it('a history rewritten below the witnessed size (re-sealed, same length) fails with WITNESS_INCONSISTENT', async () => {
+    const s = await witnessed(40);
+    truncateTo(s.dir, 30);
+    const w = await Ledger.open({ dir: s.dir, signer: s.key });
+    await appendN(w, 10, 'rewritten.event');
+    await w.close();
+    // Everything else in the folder passes: only the witness record catches it (even unverified).
+    const plain = await verifyLedger({ dir: s.dir });
+    expect(codes(plain)).toEqual(['WITNESS_INCONSISTENT']);
+    fs.renameSync(path.join(s.dir, 'witness.jsonl'), path.join(s.dir, 'witness.aside'));
+    expect((await verifyLedger({ dir: s.dir })).ok).toBe(true);
+    fs.renameSync(path.join(s.dir, 'witness.aside'), path.join(s.dir, 'witness.jsonl'));
+    const r = await verifyLedger({ dir: s.dir }, { witnessKeys: [s.witnessVkey] });
+    expect(r.events).toBe(40);
+    expect(codes(r)).toEqual(['WITNESS_INCONSISTENT']);
+  });
+
+  it('witness.jsonl deleted: passes without a witness key (and says so), fails with WITNESS_MISSING with one', async () => {
+    const s = await witnessed(20);
+    fs.rmSync(path.join(s.dir, 'witness.jsonl'));
+    const plain = await verifyLedger({ dir: s.dir });
+    expect(plain.ok).toBe(true);
+    expect(plain.witness).toMatchObject({ file: false, size: null });
+    const r = await verifyLedger({ dir: s.dir }, { witnessKeys: [s.witnessVkey] });
+    expect(r.ok).toBe(false);
+    expect(codes(r)).toEqual(['WITNESS_MISSING']);
+  });
+
+  it('a forged or edited record does not count: WITNESS_INVALID, and WITNESS_MISSING when none is left', async () => {
+    const s = await witnessed(20);
+    const file = path.join(s.dir, 'witness.jsonl');
+    const rec = JSON.parse(fs.readFileSync(file, 'utf8')) as { cosignatures: string[]; root: string };
+    // Another witness key's cosignature (an attacker's own witness): not by the given key.
+    const other = JSON.parse(fs.readFileSync(file, 'utf8')) as { cosignatures: string[]; witness: string };
+    other.cosignatures = [other.cosignatures[0]!.replace('witness.example/w1', 'attacker.example/w')];
+    fs.writeFileSync(file, JSON.stringify(other) + '\n');
+    let r = await verifyLedger({ dir: s.dir }, { witnessKeys: [s.witnessVkey] });
+    expect(codes(r)).toEqual(['WITNESS_INVALID', 'WITNESS_MISSING']);
+    // A flipped signature byte under the right name: INVALID_SIGNATURE inside, the record does not count.
+    const sig = rec.cosignatures[0]!;
+    const raw = Buffer.from(sig.split(' ')[2]!, 'base64');
+    raw[raw.length - 1]! ^= 1;
+    fs.writeFileSync(file, JSON.stringify({ ...rec, cosignatures: [`${sig.split(' ').slice(0, 2).join(' ')} ${raw.toString('base64')}`] }) + '\n');
+    r = await verifyLedger({ dir: s.dir }, { witnessKeys: [s.witnessVkey] });
+    expect(codes(r)).toEqual(['WITNESS_INVALID', 'WITNESS_MISSING']);
+    // The root beside the note edited: the record contradicts its own note.
+    fs.writeFileSync(file, JSON.stringify({ ...rec, root: 'ab'.repeat(32) }) + '\n');
+    r = await verifyLedger({ dir: s.dir });
+    expect(codes(r)).toEqual(['WITNESS_INVALID']);
+  });
+});
+
+function truncateTo(dir: string, events: number): void {
+  const file = path.join(dir, 'events.jsonl');
+  const lines = fs.readFileSync(file, 'utf8').split('\n').slice(0, events);
+  fs.writeFileSync(file, lines.map((l) => l + '\n').join(''));
+  fs.rmSync(path.join(dir, 'ledger.db'));
+  for (const f of ['ledger.db-wal', 'ledger.db-shm', 'checkpoints.jsonl']) fs.rmSync(path.join(dir, f), { force: true });
+}
