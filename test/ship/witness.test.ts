@@ -119,6 +119,45 @@ describe('checkpoints witnessed while shipping (spec §20.10)', () => {
   });
 });
 
+describe('witness statuses (spec §20.10): the witness halts on its own, events keep shipping', () => {
+  it('403: the checkpoint key is not registered; halted, retried, resumes once it is', async () => {
+    const s = await setup({ register: false });
+    const writer = await Ledger.open({ dir: s.dir, signer: s.key });
+    onCleanup(() => writer.close());
+    await appendN(writer, 30);
+    const logs: ShipLogRecord[] = [];
+    const shipper = ship({ dir: s.dir, url: s.url, token: s.token, checkpointKey: s.key, checkpointEveryEvents: 10 }, logs);
+    await until(() => shipper.status().witness?.state === 'halted', 30_000, 'witness halted');
+    expect(shipper.status().witness?.lastError).toMatchObject({ code: 'WITNESS_FORBIDDEN', status: 403 });
+    expect(logs.find((l) => l.msg === 'witness state' && l.state === 'halted')).toMatchObject({ level: 'error' });
+    // Events are not held back by the witness.
+    await appendN(writer, 20);
+    await until(() => shipper.status().shippedThrough === 49, 30_000, 'shipped 50');
+    expect(shipper.status().state).toBe('running');
+    expect(fs.existsSync(path.join(s.dir, 'witness.jsonl'))).toBe(false);
+    await until(() => logs.some((l) => l.msg === 'witness still halted'), 30_000, 'retried');
+    await s.collector.sources.addKeys('host-a', { checkpointKeys: [verifierKeyString(s.key.name, s.key.publicKey)] });
+    await until(() => (shipper.status().witness?.witnessedSize ?? 0) >= 30, 30_000, 'witnessed after the key was registered');
+    expect(shipper.status().witness).toMatchObject({ state: 'running', lastError: null });
+    expectRecordsVerify(s);
+  });
+
+  it('404: a collector that serves no witness; halted with WITNESS_UNKNOWN_LOG, events shipped', async () => {
+    const s = await setup();
+    const plain = await createCollectorServer({ db: s.db.replace('collector.sqlite', 'plain.sqlite'), rateLimit: false });
+    onCleanup(() => plain.close());
+    const { token } = await plain.sources.add({ name: 'host-a', eventKeys: [{ kid: s.key.kid, name: s.key.name, publicKey: s.key.publicKey }], origin: 'example.com/host-a' });
+    const url = await plain.listen();
+    const writer = await Ledger.open({ dir: s.dir, signer: s.key });
+    onCleanup(() => writer.close());
+    await appendN(writer, 25);
+    const shipper = ship({ dir: s.dir, url, token, checkpointKey: s.key, checkpointEveryEvents: 10 });
+    await until(() => shipper.status().witness?.state === 'halted', 30_000, 'witness halted');
+    expect(shipper.status().witness?.lastError).toMatchObject({ code: 'WITNESS_UNKNOWN_LOG', status: 404 });
+    await until(() => shipper.status().shippedThrough === 24, 30_000, 'shipped');
+  });
+});
+
 describe('verify against witness.jsonl (spec §20.10)', () => {
   /** A ledger of `n` events shipped and witnessed at size n by the sidecar form. */
   async function witnessed(n: number): Promise<Setup> {
