@@ -81,16 +81,20 @@ export class JsonlTree {
     let added = 0;
     const s = this.state;
     let { offset, prev } = s;
-    for (const line of file.lines(offset, undefined, end)) {
-      const leaf = leafOf(line.text, line.badUtf8 === true, line.offset, s.range.size, prev);
-      s.range.append(leaf.hash);
-      prev = leaf.eventHash;
-      offset = line.offset + line.length;
-      added++;
-      if (s.range.size === this.keepAt && this.kept === undefined) this.kept = { range: s.range.clone(), offset, prev };
-      if (s.range.size >= to || added >= maxLines) break;
+    try {
+      for (const line of file.lines(offset, undefined, end)) {
+        const leaf = leafOf(line.text, line.badUtf8 === true, line.offset, s.range.size, prev);
+        s.range.append(leaf.hash);
+        prev = leaf.eventHash;
+        offset = line.offset + line.length;
+        added++;
+        if (s.range.size === this.keepAt && this.kept === undefined) this.kept = { range: s.range.clone(), offset, prev };
+        if (s.range.size >= to || added >= maxLines) break;
+      }
+    } finally {
+      // A bad line stops the tree before it: range, offset and prev stay in step.
+      this.state = { range: s.range, offset, prev };
     }
-    this.state = { range: s.range, offset, prev };
     return added;
   }
 
