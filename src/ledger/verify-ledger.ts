@@ -108,6 +108,12 @@ export interface VerifyOptions {
    * ledger must extend each (spec §20.10).
    */
   witnessKeys?: readonly string[];
+  /**
+   * Cosigned checkpoint notes held outside the folder, e.g. the collector's latest
+   * (`GET /v1/sources/{source}/checkpoint`): checked with `witnessKeys`; the ledger must extend
+   * them, whatever witness.jsonl says (spec §20.10).
+   */
+  witnessedCheckpoints?: readonly string[];
   /** Report unsigned events as problems. */
   requireSignatures?: boolean;
   maxProblems?: number;
@@ -152,7 +158,7 @@ export async function verifyLedger(paths: StorePaths, options: VerifyOptions = {
     if (problems.length < maxProblems) problems.push(p);
   };
   const witnessChecks = new ExternalCheckpoints([], undefined, files.sqlite);
-  const witness = folder ? checkWitnessLog(folder.dir, options.witnessKeys, witnessChecks, problem) : null;
+  const witness = folder ? checkWitnessLog(folder.dir, options.witnessKeys, witnessChecks, problem, options.witnessedCheckpoints) : null;
   const checkpoints = mergeCheckpoints(readCheckpoints(files.sqlite), 'dir' in paths ? readCheckpointRecords(ledgerPaths(paths.dir).checkpoints) : []);
   let nextCheckpoint = 0;
   let checkpointProblems = 0;

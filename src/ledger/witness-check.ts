@@ -10,7 +10,7 @@
  * ledger is not satisfied by its absence.
  */
 import fs from 'node:fs';
-import { SealedLedgerError } from '../errors.js';
+import { InvalidInputError, SealedLedgerError } from '../errors.js';
 import { verifyCosignatures } from '../merkle/cosignature.js';
 import { parseCheckpoint } from '../merkle/checkpoint.js';
 import { parseNote } from '../merkle/signed-note.js';
@@ -35,7 +35,14 @@ export interface WitnessFindings {
  * Read witness.jsonl, report malformed or unverifiable records, and register every record that
  * counts with `checks` (run against the recomputed tree by verify).
  */
-export function checkWitnessLog(dir: string, witnessKeys: readonly string[] | undefined, checks: ExternalCheckpoints, problem: (p: VerifyProblem) => void): WitnessFindings {
+export function checkWitnessLog(
+  dir: string,
+  witnessKeys: readonly string[] | undefined,
+  checks: ExternalCheckpoints,
+  problem: (p: VerifyProblem) => void,
+  /** Cosigned checkpoints obtained outside the folder (the collector's latest): witness.jsonl's deletion or rollback cannot hide them. */
+  outside: readonly string[] = [],
+): WitnessFindings {
   let lines: WitnessLogLine[];
   try {
     lines = readWitnessLog(dir);
@@ -86,6 +93,29 @@ export function checkWitnessLog(dir: string, witnessKeys: readonly string[] | un
     }
     checks.addVerified(size, root, `checkpoint of size ${size} witnessed by ${witness} (${where})`, 'WITNESS_INCONSISTENT');
     if (!best || size >= best.size) best = { size, witness };
+  }
+  for (const [i, note] of outside.entries()) {
+    const where = `witnessed checkpoint ${i + 1} given from outside the folder`;
+    if (!verified) throw new InvalidInputError('INVALID_ARGUMENT', 'witnessed checkpoints need witness keys to be checked with');
+    let names: string[];
+    let size: number;
+    let root: Buffer;
+    try {
+      names = verifyCosignatures(note, witnessKeys).map((c) => c.name);
+      const body = parseCheckpoint(parseNote(note).text);
+      size = body.size;
+      root = Buffer.from(body.rootHash);
+    } catch (e) {
+      if (!(e instanceof SealedLedgerError)) throw e;
+      problem({ code: 'WITNESS_INVALID', message: `${where}: ${e.message}` });
+      continue;
+    }
+    if (names.length === 0) {
+      problem({ code: 'WITNESS_INVALID', message: `${where}: no cosignature by the given witness key` });
+      continue;
+    }
+    checks.addVerified(size, root, `checkpoint of size ${size} witnessed by ${names[0]} (${where})`, 'WITNESS_INCONSISTENT');
+    if (!best || size >= best.size) best = { size, witness: names[0]! };
   }
   if (verified && !best) {
     problem({

@@ -242,6 +242,37 @@ describe('verify against witness.jsonl (spec §20.10)', () => {
   });
 });
 
+describe('the collector\'s latest cosigned checkpoint, fetched from outside the folder', () => {
+  it('catches a truncation whose newer witness.jsonl records were removed too', async () => {
+    const s = await setup();
+    const writer = await Ledger.open({ dir: s.dir, signer: s.key });
+    await appendN(writer, 20);
+    const shipper = ship({ dir: s.dir, url: s.url, token: s.token, checkpointKey: s.key, checkpointEveryEvents: 1 });
+    await until(() => shipper.status().witness?.witnessedSize === 20, 30_000, 'witnessed 20');
+    await appendN(writer, 20);
+    await writer.close();
+    await until(() => shipper.status().witness?.witnessedSize === 40, 30_000, 'witnessed 40');
+    await shipper.stop({ drainMs: 0 });
+    // The attacker cuts the ledger to 30 events and drops the record of size 40.
+    truncateTo(s.dir, 30);
+    await (await Ledger.open({ dir: s.dir })).close(); // a consistent folder again: ledger.db rebuilt
+    const file = path.join(s.dir, 'witness.jsonl');
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').split('\n')[0] + '\n');
+    const local = await verifyLedger({ dir: s.dir }, { witnessKeys: [s.witnessVkey] });
+    expect(local.problems).toEqual([]);
+    expect(local.ok).toBe(true); // what the folder alone can show
+    expect(local.witness).toMatchObject({ size: 20, verified: true });
+    const latest = await (await fetch(`${s.url}/v1/sources/host-a/checkpoint`)).text();
+    const r = await verifyLedger({ dir: s.dir }, { witnessKeys: [s.witnessVkey], witnessedCheckpoints: [latest] });
+    expect(r.ok).toBe(false);
+    expect(r.problems.map((p) => p.code)).toEqual(['WITNESS_INCONSISTENT']);
+    expect(r.witness).toMatchObject({ size: 40, witness: 'witness.example/w1' });
+    // A fetched note whose cosignature is not by the given key does not count.
+    const forged = await verifyLedger({ dir: s.dir }, { witnessKeys: [s.witnessVkey], witnessedCheckpoints: [latest.replace(/^\u2014 witness\.example\/w1 /m, '\u2014 witness.example/w2 ')] });
+    expect(forged.problems.map((p) => p.code)).toEqual(['WITNESS_INVALID']);
+  });
+});
+
 function truncateTo(dir: string, events: number): void {
   const file = path.join(dir, 'events.jsonl');
   const lines = fs.readFileSync(file, 'utf8').split('\n').slice(0, events);

@@ -101,6 +101,11 @@ describe('checkpoints witnessed on the way, end to end', () => {
     expect(cut.status, cut.out).toBe(2);
     expect(cut.json.problems.map((p) => p.code)).toContain('WITNESS_INCONSISTENT');
     expect(cut.out).toMatch(/covers 500 events, events.jsonl holds 450/);
+    // And with witness.jsonl gone as well, the collector's latest cosigned checkpoint still shows it.
+    fs.rmSync(file);
+    const fetched = cli(['verify', w.host.dir, '--witness-key', w.witnessVkey, '--witness-url', w.collector.url, '--source', w.host.name, '--json']);
+    expect(fetched.status).toBe(2);
+    expect((JSON.parse(fetched.stdout) as { problems: { code: string }[] }).problems.map((p) => p.code)).toEqual(['WITNESS_INCONSISTENT']);
   });
 
   it('a host edits an already shipped line: the shipper halts with FORK, the collector keeps the evidence, verify --witness-key on the host fails', async () => {
