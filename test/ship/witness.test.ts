@@ -190,11 +190,11 @@ describe('verify against witness.jsonl (spec §20.10)', () => {
     expect(codes(r)).toContain('WITNESS_INCONSISTENT');
   });
 
-  it('a history rewritten below the witnessed size (re-sealed, same length) fails with WITNESS_INCONSISTENT', async () => {
+  it('a history rewritten below the witnessed size (re-sealed, then longer) fails with WITNESS_INCONSISTENT', async () => {
     const s = await witnessed(40);
     truncateTo(s.dir, 30);
     const w = await Ledger.open({ dir: s.dir, signer: s.key });
-    await appendN(w, 10, 'rewritten.event');
+    await appendN(w, 20, 'rewritten.event'); // past the witnessed size: the root at 40 differs
     await w.close();
     // Everything else in the folder passes: only the witness record catches it (even unverified).
     const plain = await verifyLedger({ dir: s.dir });
@@ -203,7 +203,7 @@ describe('verify against witness.jsonl (spec §20.10)', () => {
     expect((await verifyLedger({ dir: s.dir })).ok).toBe(true);
     fs.renameSync(path.join(s.dir, 'witness.aside'), path.join(s.dir, 'witness.jsonl'));
     const r = await verifyLedger({ dir: s.dir }, { witnessKeys: [s.witnessVkey] });
-    expect(r.events).toBe(40);
+    expect(r.events).toBe(50);
     expect(codes(r)).toEqual(['WITNESS_INCONSISTENT']);
   });
 
