@@ -142,6 +142,48 @@ describe('witness statuses (spec §20.10): the witness halts on its own, events 
     expectRecordsVerify(s);
   });
 
+  /** 40 events shipped and witnessed at 40 by a sidecar that is then stopped. */
+  async function witnessedAt40(): Promise<Setup> {
+    const s = await setup();
+    const writer = await Ledger.open({ dir: s.dir, signer: s.key });
+    await appendN(writer, 40);
+    await writer.close();
+    const first = ship({ dir: s.dir, url: s.url, token: s.token, checkpointKey: s.key, checkpointEveryEvents: 1 });
+    await until(() => first.status().witness?.witnessedSize === 40, 30_000, 'witnessed 40');
+    await first.stop({ drainMs: 0 });
+    return s;
+  }
+
+  it('a host cut below the witnessed size: WITNESS_AHEAD, and nothing smaller is cosigned', async () => {
+    const s = await witnessedAt40();
+    truncateTo(s.dir, 30);
+    await (await Ledger.open({ dir: s.dir })).close();
+    const logs: ShipLogRecord[] = [];
+    const shipper = ship({ dir: s.dir, url: s.url, token: s.token, checkpointKey: s.key, checkpointEveryEvents: 1 }, logs);
+    await until(() => shipper.status().witness?.state === 'halted', 30_000, 'witness halted');
+    expect(shipper.status().witness).toMatchObject({ witnessedSize: 40, lastError: { code: 'WITNESS_AHEAD' } });
+    expect(readWitnessLog(s.dir).map((l) => l.record!.size)).toEqual([40]);
+    expect(await (await fetch(`${s.url}/v1/sources/host-a/checkpoint`)).text()).toMatch(/\n40\n/);
+  });
+
+  it('a rewritten history submitted at the witnessed size (witness.jsonl gone): 409 resync, then WITNESS_CONFLICT and fork evidence', async () => {
+    const s = await witnessedAt40();
+    truncateTo(s.dir, 30);
+    const w = await Ledger.open({ dir: s.dir, signer: s.key });
+    await appendN(w, 10, 'rewritten.event');
+    await w.close();
+    fs.rmSync(path.join(s.dir, 'witness.jsonl'));
+    const logs: ShipLogRecord[] = [];
+    const shipper = ship({ dir: s.dir, url: s.url, token: s.token, checkpointKey: s.key, checkpointEveryEvents: 1 }, logs);
+    await until(() => shipper.status().witness?.state === 'halted', 30_000, 'witness halted');
+    expect(logs.find((l) => l.msg === 'witness holds another size; resyncing')).toMatchObject({ sent: 0, known: 40 });
+    expect(shipper.status().witness?.lastError).toMatchObject({ code: 'WITNESS_CONFLICT', status: 409 });
+    expect(shipper.status().lastError).toMatchObject({ code: 'FORK', seq: 39 }); // the events halted too, on their own
+    expect(fs.existsSync(path.join(s.dir, 'witness.jsonl'))).toBe(false);
+    const head = (await (await fetch(`${s.url}/v1/sources/host-a`, { headers: { authorization: `Bearer ${s.token}` } })).json()) as { forks: number };
+    expect(head.forks).toBeGreaterThanOrEqual(2); // the event fork and the checkpoint's root conflict
+  });
+
   it('404: a collector that serves no witness; halted with WITNESS_UNKNOWN_LOG, events shipped', async () => {
     const s = await setup();
     const plain = await createCollectorServer({ db: s.db.replace('collector.sqlite', 'plain.sqlite'), rateLimit: false });
