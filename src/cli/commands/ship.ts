@@ -121,8 +121,11 @@ async function printStatus(ctx: CliContext, dir: string, o: ShipCliOptions): Pro
   else {
     for (const r of records) {
       const err = r.lastError ? `; last error ${r.lastError.code}${r.lastError.seq !== undefined ? ` at seq ${r.lastError.seq}` : ''}: ${r.lastError.message}` : '';
+      // Status files written before witnessing existed have no `witness` field.
+      const w = r.witness;
+      const wit = w ? `; witness ${w.state}, witnessed up to size ${w.witnessedSize}${w.lastError ? ` (${w.lastError.code}: ${w.lastError.message})` : ''}` : '';
       await ctx.out.write(
-        `${r.source} -> ${r.url}: ${r.state}; shipped through ${r.shippedThrough ?? 'unknown'} of ${r.head}; lag ${r.lagEvents} events, ${r.lagSeconds.toFixed(1)} s (as of ${r.updatedAt})${err}\n`,
+        `${r.source} -> ${r.url}: ${r.state}; shipped through ${r.shippedThrough ?? 'unknown'} of ${r.head}; lag ${r.lagEvents} events, ${r.lagSeconds.toFixed(1)} s (as of ${r.updatedAt})${err}${wit}\n`,
       );
     }
   }

@@ -75,6 +75,9 @@ describe('checkpoints witnessed on the way, end to end', () => {
     await until(() => witnessedSizes(s).includes(500), 60_000, 'witnessed 500');
     expect(await s.kill('SIGTERM')).toBe(0);
     expect((await sourceHead(w.collector.url, w.host)).next).toBe(500);
+    const st = cli(['ship', w.host.dir, '--status']);
+    expect(st.status).toBe(3); // not running any more
+    expect(st.stdout).toContain('witness running, witnessed up to size 500');
     const res = await fetch(`${w.collector.url}/v1/sources/${w.host.name}/checkpoint`);
     expect(await res.text()).toMatch(/\n500\n/);
     expect(readWitnessLog(w.host.dir).at(-1)!.record).toMatchObject({ size: 500, witness: 'witness.example/e2e' });
