@@ -45,6 +45,10 @@ export type ErrorCode =
   | 'INVALID_TREE_SIZE'
   | 'INVALID_CHECKPOINT'
   | 'CHECKPOINT_INCONSISTENT'
+  // witness records (spec §20.10)
+  | 'WITNESS_MISSING'
+  | 'WITNESS_INVALID'
+  | 'WITNESS_INCONSISTENT'
   // collector (spec §18.5)
   | 'FORK'
   | 'LIMIT_EXCEEDED'

@@ -85,4 +85,7 @@ export type { InclusionProofJson, ConsistencyProofJson, StoredCheckpoint } from 
 // Shipping (spec §20)
 export { startShipper, Shipper } from './ship/shipper.js';
 export type { ShipperOptions, ShipLogRecord } from './ship/options.js';
+export type { WitnessStatus } from './ship/checkpointer.js';
+export type { WitnessRecord } from './ledger/witness-log.js';
+export type { WitnessFindings } from './ledger/witness-check.js';
 export type { ShipperStatus, ShipperState, ShipError } from './ship/status.js';

@@ -32,7 +32,7 @@ const LIBRARY_TYPES = [
   'PolicyOutcome', 'PolicyRule', 'RebuildReport', 'ReconcileReport', 'ReplayOptions', 'ReplayReport', 'RuleResult',
   'SealedEvent', 'SeqRange', 'ShipError', 'ShipLogRecord', 'ShipperOptions', 'ShipperState', 'ShipperStatus',
   'SigningKey', 'SqliteConnection', 'StorePaths', 'StoredCheckpoint', 'TailDefect', 'TrustStatement', 'TrustedKeys',
-  'VerifyOptions', 'VerifyProblem', 'VerifyReport', 'Watermark',
+  'VerifyOptions', 'VerifyProblem', 'VerifyReport', 'Watermark', 'WitnessFindings', 'WitnessRecord', 'WitnessStatus',
 ];
 const TESTING_VALUES = ['NODE_FILE_IO', 'SimulatedCrash', 'mirrorPolicyDecisionTestAllow', 'verifyEd25519Portable'];
 const TESTING_TYPES = ['CrashHook', 'CrashPoint', 'FileIO'];

@@ -117,6 +117,9 @@ export function registerCommands(program: Command, ctx: CliContext): void {
     .option('--trusted-keys <file>', 'check signatures and checkpoints only against these keys, obtained out of band: a keyring file, or verifier keys one per line (default: the folder\'s own keyring, which proves nothing against whoever can write the folder)')
     .option('--checkpoint <note-file>', 'a signed checkpoint held outside the folder: the ledger must extend it (repeatable)', collect, [])
     .option('--verifier-key <vkey>', 'verifier key (name+id+base64) for --checkpoint (repeatable; default: the --trusted-keys)', collect, [])
+    .option('--witness-key <vkey>', "a witness's cosignature verifier key, or a file of them: every witness.jsonl record must verify under it, one must exist, and the ledger must extend them (repeatable)", collect, [])
+    .option('--witness-url <url>', "the collector serving the witness: its latest cosigned checkpoint of --source must be extended too, whatever witness.jsonl says (needs --witness-key)")
+    .option('--source <name>', 'the source name at --witness-url')
     .action(async (dir: string, o: VerifyFlags) => (await import('./commands/verify.js')).verify(ctx, dir, o));
 
   program

@@ -42,6 +42,8 @@ export function verifyReportText(report: VerifyReport, dir: string): string[] {
   lines.push(row('', t.statement));
   for (const c of t.externalCheckpoints) lines.push(row('', `external checkpoint of size ${c.size}: ${c.consistent ? 'extended by this ledger' : 'NOT extended by this ledger'}`));
   lines.push(row('', t.limits));
+  const wf = report.witness;
+  if (wf) lines.push(row('witness', witnessLine(wf)));
   const findings = tamperFindings(report);
   if (findings.length === 0) lines.push(row('problems', 'none'));
   else {
@@ -53,6 +55,11 @@ export function verifyReportText(report: VerifyReport, dir: string): string[] {
   const v = verdictOf(report);
   lines.push(row('verdict', v === 'ok' ? 'OK' : v === 'drift' ? `DRIFT: heal with: sealed-ledger doctor ${dir} --reconcile` : `TAMPERED: ${tamperAdvice(report, dir)}`));
   return lines;
+}
+
+function witnessLine(w: NonNullable<VerifyReport['witness']>): string {
+  if (w.size === null) return w.records === 0 ? 'not witnessed (no witness.jsonl record)' : 'no witness record counts (see problems)';
+  return `witnessed by ${w.witness} up to size ${w.size} (${w.verified ? 'cosignature verified with --witness-key' : 'cosignature not verified: pass --witness-key'})`;
 }
 
 export function replayReportText(r: ReplayReport): string[] {

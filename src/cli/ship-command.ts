@@ -29,6 +29,9 @@ export function registerShip(program: Command, ctx: CliContext): void {
     .option('--halted-retry <ms>', 'retry interval while halted (422, FORK)', parsePositive, 60_000)
     .option('--poll <ms>', 'poll interval beside fs.watch', parsePositive, 500)
     .option('--drain-ms <ms>', 'bound on the drain at SIGTERM', parseCount, 5000)
+    .option('--checkpoint-key <file>', "sign checkpoints with this key file and have the collector's witness cosign them; cosignatures go to <dir>/witness.jsonl")
+    .option('--checkpoint-every <n>', 'shipped events between checkpoints', parsePositive, 10_000)
+    .option('--checkpoint-interval <ms>', 'longest time between checkpoints while events are shipped', parsePositive, 60_000)
     .option('--json', 'with --status: print JSON')
     .action(async (dir: string, o: ShipCliOptions) => (await import('./commands/ship.js')).shipCommand(ctx, dir, o));
 }

@@ -55,6 +55,9 @@ export const HTTP_STATUS_FOR_CODE = {
   INVALID_TREE_SIZE: 422,
   INVALID_CHECKPOINT: 422,
   CHECKPOINT_INCONSISTENT: 409,
+  WITNESS_MISSING: 422,
+  WITNESS_INVALID: 422,
+  WITNESS_INCONSISTENT: 409,
 } as const satisfies Record<ErrorCode, number>;
 
 export function httpStatusFor(code: string): number {

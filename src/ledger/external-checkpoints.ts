@@ -21,6 +21,8 @@ interface Parsed {
   size: number;
   root: Buffer;
   label: string;
+  /** The problem code when the ledger does not extend it (default CHECKPOINT_INCONSISTENT). */
+  code?: string;
   consistent?: boolean;
 }
 
@@ -44,6 +46,12 @@ export class ExternalCheckpoints {
     this.#list.sort((a, b) => a.size - b.size);
   }
 
+  /** A checkpoint whose (size, root) the caller already verified (a cosigned witness record). */
+  addVerified(size: number, root: Buffer, label: string, code: string): void {
+    this.#list.push({ size, root, label, code });
+    this.#list.sort((a, b) => a.size - b.size);
+  }
+
   get results(): TrustStatement['externalCheckpoints'] {
     return this.#list.map((c) => ({ size: c.size, rootHash: hex(c.root), consistent: c.consistent === true }));
   }
@@ -56,7 +64,7 @@ export class ExternalCheckpoints {
       c.consistent = frontier.root().equals(c.root);
       if (!c.consistent) {
         problem({
-          code: 'CHECKPOINT_INCONSISTENT',
+          code: c.code ?? 'CHECKPOINT_INCONSISTENT',
           message: `the ${c.label} names root ${hex(c.root).slice(0, 16)}…, events.jsonl gives ${frontier.root().toString('hex').slice(0, 16)}… at that size: history was rewritten`,
           seq: c.size - 1,
         });
@@ -71,7 +79,7 @@ export class ExternalCheckpoints {
       if (c.size > frontier.size) {
         c.consistent = false;
         problem({
-          code: 'CHECKPOINT_INCONSISTENT',
+          code: c.code ?? 'CHECKPOINT_INCONSISTENT',
           message: `the ${c.label} covers ${c.size} events, events.jsonl holds ${frontier.size}: the ledger was truncated or rolled back`,
           seq: frontier.size,
         });

@@ -38,6 +38,7 @@ import { StoredTreeCheck } from './tree-check.js';
 import { loadFolderKeyring } from './folder-keyring.js';
 import { checkProjection, type ProjectionFindings } from './projection-check.js';
 import { ExternalCheckpoints, trustStatement } from './external-checkpoints.js';
+import { checkWitnessLog, type WitnessFindings } from './witness-check.js';
 import type { TrustedKeys } from './trusted-keys.js';
 
 export type { VerifyProblem } from './verify-line.js';
@@ -63,6 +64,8 @@ export interface VerifyReport {
   projection: ProjectionFindings | null;
   /** What this verification proves, and against whom (spec §17). */
   trust: TrustStatement;
+  /** witness.jsonl: witnessed up to which size, by whom, checked with whose key (spec §20.10); null for a bare file. */
+  witness: WitnessFindings | null;
   ok: boolean;
 }
 
@@ -99,6 +102,18 @@ export interface VerifyOptions {
   /** Checkpoints held outside the folder that the ledger must extend (spec §17.3). */
   externalCheckpoints?: readonly ExternalCheckpoint[];
   keyring?: Keyring;
+  /**
+   * Witness cosignature verifier keys (spec §19.5.4), obtained out of band: every witness.jsonl
+   * record must carry a cosignature that verifies under one, at least one record must, and the
+   * ledger must extend each (spec §20.10).
+   */
+  witnessKeys?: readonly string[];
+  /**
+   * Cosigned checkpoint notes held outside the folder, e.g. the collector's latest
+   * (`GET /v1/sources/{source}/checkpoint`): checked with `witnessKeys`; the ledger must extend
+   * them, whatever witness.jsonl says (spec §20.10).
+   */
+  witnessedCheckpoints?: readonly string[];
   /** Report unsigned events as problems. */
   requireSignatures?: boolean;
   maxProblems?: number;
@@ -142,6 +157,8 @@ export async function verifyLedger(paths: StorePaths, options: VerifyOptions = {
     problemCount++;
     if (problems.length < maxProblems) problems.push(p);
   };
+  const witnessChecks = new ExternalCheckpoints([], undefined, files.sqlite);
+  const witness = folder ? checkWitnessLog(folder.dir, options.witnessKeys, witnessChecks, problem, options.witnessedCheckpoints) : null;
   const checkpoints = mergeCheckpoints(readCheckpoints(files.sqlite), 'dir' in paths ? readCheckpointRecords(ledgerPaths(paths.dir).checkpoints) : []);
   let nextCheckpoint = 0;
   let checkpointProblems = 0;
@@ -191,6 +208,7 @@ export async function verifyLedger(paths: StorePaths, options: VerifyOptions = {
       nextCheckpoint++;
     }
     external.at(frontier, problem);
+    witnessChecks.at(frontier, problem);
     if (options.onProgress && report.events % 65536 === 0) options.onProgress(c.offset, total);
   };
 
@@ -234,6 +252,7 @@ export async function verifyLedger(paths: StorePaths, options: VerifyOptions = {
     problem({ code: 'CHECKPOINT_INCONSISTENT', message: `checkpoint of size ${cp.size} covers more events than events.jsonl holds (${frontier.size})` });
   }
   external.finish(frontier, problem);
+  witnessChecks.finish(frontier, problem);
   const parity = (await parityRun?.result) ?? (await verifyEventSetParity(paths, { maxLineBytes: policy.maxLineBytes }));
   const projection = checkProjection(
     files.sqlite,
@@ -248,6 +267,7 @@ export async function verifyLedger(paths: StorePaths, options: VerifyOptions = {
     ...report,
     projection,
     trust: trustStatement(options, external.results),
+    witness,
     rootHash: frontier.root().toString('hex'),
     checkpoints: { checked: checkpoints.length, problems: checkpointProblems },
     problems,

@@ -34,7 +34,25 @@ export interface ClientOptions {
   timeoutMs?: number;
 }
 
+export interface WitnessReply {
+  status: number;
+  text: string;
+  contentType: string;
+  retryAfter: string | undefined;
+}
+
 const MAX_REPLY_BYTES = 64 * 1024;
+
+/** The body, read to its end (the connection stays reusable) but kept only up to the cap. */
+async function readCapped(body: AsyncIterable<Buffer>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size <= MAX_REPLY_BYTES) chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
 
 export class CollectorClient {
   private readonly agent: Agent;
@@ -67,6 +85,24 @@ export class CollectorClient {
     return this.call('POST', this.sourceUrl('/events'), token, lines, signal);
   }
 
+  /**
+   * POST /add-checkpoint (C2SP tlog-witness, spec §19.2): the text body as the witness takes it;
+   * the reply is text (cosignature lines, or the known size on 409).
+   */
+  async addCheckpoint(body: Buffer, signal?: AbortSignal): Promise<WitnessReply> {
+    const res = await request(`${this.base}/add-checkpoint`, {
+      method: 'POST',
+      dispatcher: this.agent,
+      headers: { 'content-type': 'text/plain; charset=utf-8', accept: 'text/plain, text/x.tlog.size' },
+      body,
+      signal,
+    });
+    const text = (await readCapped(res.body as AsyncIterable<Buffer>)).toString('utf8');
+    const ra = res.headers['retry-after'];
+    const ct = res.headers['content-type'];
+    return { status: res.statusCode, text, contentType: (Array.isArray(ct) ? ct[0] : ct) ?? '', retryAfter: Array.isArray(ra) ? ra[0] : ra };
+  }
+
   private async call(method: 'GET' | 'POST', url: string, token: string, body: Buffer | undefined, signal?: AbortSignal): Promise<IngestReply> {
     const res = await request(url, {
       method,
@@ -79,13 +115,7 @@ export class CollectorClient {
       body,
       signal,
     });
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of res.body as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size <= MAX_REPLY_BYTES) chunks.push(chunk);
-    }
-    const text = Buffer.concat(chunks).toString('utf8');
+    const text = (await readCapped(res.body as AsyncIterable<Buffer>)).toString('utf8');
     let parsed: IngestReply['body'] = {};
     try {
       const v: unknown = JSON.parse(text);

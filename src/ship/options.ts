@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import { InvalidInputError } from '../errors.js';
 import type { Ledger } from '../ledger/ledger.js';
+import type { NoteSigner } from '../merkle/signed-note.js';
 import { type BackoffOptions, DEFAULT_BACKOFF } from './backoff.js';
 import type { ShipError } from './status.js';
 
@@ -49,6 +50,17 @@ export interface ShipperOptions {
   cursorFile?: string | false;
   /** Default drain bound of stop() and ledger.close() (default 5 s). */
   drainMs?: number;
+  /**
+   * Sign checkpoints with this key and have the collector's witness cosign them (spec §20.10):
+   * every `checkpointEveryEvents` events or `checkpointEveryMs`, cosignatures kept in
+   * <dir>/witness.jsonl. In process the key must be in the ledger's keyring; at the collector it
+   * must be a checkpoint key of the source, whose origin is the ledger's.
+   */
+  checkpointKey?: NoteSigner & { kid?: string };
+  /** Shipped events between checkpoints (default 10,000). */
+  checkpointEveryEvents?: number;
+  /** Longest time between checkpoints while events are shipped (default 60 s). */
+  checkpointEveryMs?: number;
   /** One record per state change (and per 422 retry, at error). */
   log?: (record: ShipLogRecord) => void;
   /** @internal tests: clock and jitter source. */
@@ -68,6 +80,8 @@ export interface ResolvedOptions {
   pollMs: number;
   settleMs: number;
   drainMs: number;
+  checkpointEveryEvents: number;
+  checkpointEveryMs: number;
 }
 
 export function resolveOptions(o: ShipperOptions): ResolvedOptions {
@@ -82,6 +96,12 @@ export function resolveOptions(o: ShipperOptions): ResolvedOptions {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidInputError('INVALID_ARGUMENT', `url must be http: or https:, not ${url.protocol}`);
   if (typeof o.source !== 'string' || !/^[a-z0-9][a-z0-9._-]{0,63}$/i.test(o.source)) {
     throw new InvalidInputError('INVALID_ARGUMENT', 'source must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit');
+  }
+  if (o.checkpointKey !== undefined) {
+    const k = o.checkpointKey as Partial<NoteSigner> | null;
+    if (!k || typeof k.name !== 'string' || !(k.publicKey instanceof Uint8Array) || typeof k.sign !== 'function') {
+      throw new InvalidInputError('INVALID_ARGUMENT', 'checkpointKey must be a signing key (name, publicKey, sign)');
+    }
   }
   if ((o.token === undefined) === (o.tokenFile === undefined)) throw new InvalidInputError('INVALID_ARGUMENT', 'give exactly one of token and tokenFile');
   const positive = (name: string, v: number | undefined, dflt: number, min = 1): number => {
@@ -106,6 +126,8 @@ export function resolveOptions(o: ShipperOptions): ResolvedOptions {
     pollMs: positive('pollMs', o.pollMs, 500),
     settleMs: positive('settleMs', o.settleMs, 1_000, 0),
     drainMs: positive('drainMs', o.drainMs, 5_000, 0),
+    checkpointEveryEvents: Math.floor(positive('checkpointEveryEvents', o.checkpointEveryEvents, 10_000)),
+    checkpointEveryMs: positive('checkpointEveryMs', o.checkpointEveryMs, 60_000),
   };
 }
 

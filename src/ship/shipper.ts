@@ -5,9 +5,14 @@
  * dedup is exactly once at the collector (ADR 0019).
  */
 import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
 import { ledgerPaths } from '../ledger/layout.js';
 import type { Ledger } from '../ledger/ledger.js';
-import { SealedLedgerError } from '../errors.js';
+import { readOrCreateMetadata } from '../ledger/metadata.js';
+import type { WitnessRecord } from '../ledger/witness-log.js';
+import { InvalidInputError, SealedLedgerError } from '../errors.js';
+import { NODE_FILE_IO } from '../store/file-io.js';
+import { Checkpointer } from './checkpointer.js';
 import { Backoff, parseRetryAfter } from './backoff.js';
 import { CollectorClient, type IngestReply } from './collector-client.js';
 import { defaultCursorFile, writeCursorFile } from './cursor-file.js';
@@ -33,6 +38,8 @@ export interface ShipperEvents {
   halted: [ShipError];
   resumed: [ShipperStatus];
   state: [ShipperStatus];
+  /** A checkpoint was cosigned and its record appended to witness.jsonl (spec §20.10). */
+  witnessed: [WitnessRecord];
 }
 
 export class Shipper extends EventEmitter<ShipperEvents> {
@@ -47,6 +54,7 @@ export class Shipper extends EventEmitter<ShipperEvents> {
   private durable: DurableEnd | undefined;
   private waker: Waker | undefined;
   private unhookLedger: (() => void) | undefined;
+  private readonly checkpointer: Checkpointer | undefined;
 
   private state: ShipperState = 'running';
   /** Next seq the collector expects; undefined until it said so. */
@@ -89,6 +97,28 @@ export class Shipper extends EventEmitter<ShipperEvents> {
     this.cursorFile = options.cursorFile === false ? undefined : (options.cursorFile ?? defaultCursorFile(dir, this.o.source));
     this.client = new CollectorClient({ url: this.o.url, source: this.o.source, ca: options.ca, timeoutMs: this.o.requestTimeoutMs });
     const ledger = options.ledger;
+    if (options.checkpointKey) {
+      this.checkpointer = new Checkpointer({
+        dir,
+        jsonlPath: this.jsonlPath,
+        key: options.checkpointKey,
+        ...(ledger ? { ledger } : {}),
+        origin: ledger ? ledger.metadata.origin : folderOrigin(dir),
+        everyEvents: this.o.checkpointEveryEvents,
+        everyMs: this.o.checkpointEveryMs,
+        client: this.client,
+        backoff: this.o.backoff,
+        ...(options.random ? { random: options.random } : {}),
+        haltedRetryMs: this.o.haltedRetryMs,
+        authRetryMs: this.o.authRetryMs,
+        now: this.now,
+        log: (level, msg, fields) => this.log(level, msg, fields),
+        onWitnessed: (record) => {
+          this.writeCursor(true);
+          this.emit('witnessed', record);
+        },
+      });
+    }
     if (ledger) {
       const offCommit = ledger.onCommit(() => this.wake());
       const offClose = ledger.onClose(() => this.stop());
@@ -120,6 +150,7 @@ export class Shipper extends EventEmitter<ShipperEvents> {
       retryAt: this.retryAt === undefined ? null : new Date(this.retryAt).toISOString(),
       batchLines: this.batchLines,
       stopped: this.stopped !== undefined,
+      witness: this.checkpointer?.status() ?? null,
     };
   }
 
@@ -151,11 +182,13 @@ export class Shipper extends EventEmitter<ShipperEvents> {
     clearTimeout(timer);
     this.stopping = true;
     this.inflight?.abort();
+    this.checkpointer?.abort();
     this.wakeUp?.();
     await this.done;
     this.unhookLedger?.();
     this.waker?.close();
     this.durable?.close();
+    this.checkpointer?.close();
     await this.reader?.close().catch((e: unknown) => this.log('warn', 'closing events.jsonl failed', { error: String(e) }));
     await this.client.close();
     this.writeCursor(true);
@@ -226,6 +259,8 @@ export class Shipper extends EventEmitter<ShipperEvents> {
       this.headSeq = (await this.reader!.lastLine(end))?.seq ?? -1;
       this.headEnd = end;
     }
+    // Checkpoints: at most one slice of hashing or one witness request per step, beside the batch.
+    const checkpointWait = this.checkpointer && !this.draining ? await this.checkpointer.step(this.next!, end) : undefined;
     if (this.position === undefined) {
       const from = this.overlap && this.next! > 0 ? this.next! - 1 : this.next!;
       this.overlap = false;
@@ -244,7 +279,7 @@ export class Shipper extends EventEmitter<ShipperEvents> {
     if (!batch) {
       this.oldestUnshippedAt = undefined;
       this.succeeded();
-      return IDLE;
+      return checkpointWait === undefined ? IDLE : { ms: checkpointWait, wakeable: true };
     }
     this.oldestUnshippedAt = batch.firstAt;
     const reply = await this.request((signal) => this.client.send(this.token, batch.bytes, signal));
@@ -425,6 +460,13 @@ class Wait_ {
 function localError(e: unknown, now: number): ShipError {
   if (e instanceof SealedLedgerError) return shipError({ code: e.code, message: e.message }, now);
   return shipError({ code: 'INTERNAL', message: String((e as Error)?.stack ?? e) }, now);
+}
+
+/** The sidecar signs under the folder's origin; without ledger.json there is none to sign under. */
+function folderOrigin(dir: string): string {
+  const path = ledgerPaths(dir).metadata;
+  if (!fs.existsSync(path)) throw new InvalidInputError('INVALID_ARGUMENT', `${path} is missing: checkpoints need the ledger's origin`, { details: { path } });
+  return readOrCreateMetadata(path, undefined, NODE_FILE_IO, true).origin;
 }
 
 /** Start shipping a ledger to a collector; returns at once (spec §20.1). */

@@ -1,4 +1,6 @@
 /** What a shipper reports about itself (spec §20.6). */
+import type { WitnessStatus } from './checkpointer.js';
+
 export type ShipperState = 'running' | 'backing-off' | 'halted';
 
 export interface ShipError {
@@ -31,4 +33,6 @@ export interface ShipperStatus {
   /** Lines per batch now (halved by 413). */
   batchLines: number;
   stopped: boolean;
+  /** Checkpoints and their witnessing (spec §20.10); null without a checkpoint key. */
+  witness: WitnessStatus | null;
 }

@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { readSigningKeyFile } from '../../crypto/signing-key.js';
 import { InvalidInputError } from '../../errors.js';
 import { defaultCursorFile, readCursorFile } from '../../ship/cursor-file.js';
 import { startShipper } from '../../ship/shipper.js';
@@ -27,6 +28,9 @@ export interface ShipCliOptions {
   haltedRetry: number;
   poll: number;
   drainMs: number;
+  checkpointKey?: string;
+  checkpointEvery: number;
+  checkpointInterval: number;
   json?: boolean;
 }
 
@@ -48,6 +52,8 @@ export async function shipCommand(ctx: CliContext, dir: string, o: ShipCliOption
       throw new InvalidInputError('INVALID_ARGUMENT', `${o.ca}: cannot read the CA file: ${errno}`, { details: { path: o.ca, errno } });
     }
   }
+  // A key file that cannot be read is a bad option (exit 64 or 65), found before anything runs.
+  const checkpointKey = o.checkpointKey === undefined ? undefined : readSigningKeyFile(o.checkpointKey);
   // Signals first: a SIGTERM that arrives while the shipper starts must still drain and exit 0.
   let signalled: ((signal: string) => void) | undefined;
   let early: string | undefined;
@@ -71,6 +77,7 @@ export async function shipCommand(ctx: CliContext, dir: string, o: ShipCliOption
       haltedRetryMs: o.haltedRetry,
       pollMs: o.poll,
       drainMs: o.drainMs,
+      ...(checkpointKey ? { checkpointKey, checkpointEveryEvents: o.checkpointEvery, checkpointEveryMs: o.checkpointInterval } : {}),
       cursorFile: o.statusFile ?? defaultCursorFile(paths.dir, o.source!),
       // One JSON line per record on stdout: journald and log shippers take it as it is.
       log: (record) => process.stdout.write(JSON.stringify(record) + '\n'),
@@ -114,8 +121,11 @@ async function printStatus(ctx: CliContext, dir: string, o: ShipCliOptions): Pro
   else {
     for (const r of records) {
       const err = r.lastError ? `; last error ${r.lastError.code}${r.lastError.seq !== undefined ? ` at seq ${r.lastError.seq}` : ''}: ${r.lastError.message}` : '';
+      // Status files written before witnessing existed have no `witness` field.
+      const w = r.witness;
+      const wit = w ? `; witness ${w.state}, witnessed up to size ${w.witnessedSize}${w.lastError ? ` (${w.lastError.code}: ${w.lastError.message})` : ''}` : '';
       await ctx.out.write(
-        `${r.source} -> ${r.url}: ${r.state}; shipped through ${r.shippedThrough ?? 'unknown'} of ${r.head}; lag ${r.lagEvents} events, ${r.lagSeconds.toFixed(1)} s (as of ${r.updatedAt})${err}\n`,
+        `${r.source} -> ${r.url}: ${r.state}; shipped through ${r.shippedThrough ?? 'unknown'} of ${r.head}; lag ${r.lagEvents} events, ${r.lagSeconds.toFixed(1)} s (as of ${r.updatedAt})${err}${wit}\n`,
       );
     }
   }

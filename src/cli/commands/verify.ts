@@ -4,7 +4,8 @@
  * tampering or corruption (spec §15.3).
  */
 import fs from 'node:fs';
-import { InvalidInputError, LedgerStateError } from '../../errors.js';
+import { InvalidInputError, LedgerStateError, SealedLedgerError } from '../../errors.js';
+import { parseCosignatureVerifierKey } from '../../merkle/cosignature.js';
 import { loadTrustedKeys, type TrustedKeys } from '../../ledger/trusted-keys.js';
 import { type ExternalCheckpoint, verifyLedger, type VerifyReport } from '../../ledger/verify-ledger.js';
 import type { CliContext } from '../context.js';
@@ -19,6 +20,57 @@ export interface VerifyFlags {
   trustedKeys?: string;
   checkpoint?: string[];
   verifierKey?: string[];
+  witnessKey?: string[];
+  witnessUrl?: string;
+  source?: string;
+}
+
+/**
+ * --witness-url <collector> --source <name>: the collector's latest cosigned checkpoint of the
+ * source (spec §19.6). Without it a verifier trusts witness.jsonl to be complete; with it,
+ * deleting or rolling back records in the folder hides nothing the witness cosigned.
+ */
+async function fetchWitnessed(o: VerifyFlags): Promise<string[]> {
+  if (o.witnessUrl === undefined) {
+    if (o.source !== undefined) throw new InvalidInputError('INVALID_ARGUMENT', '--source needs --witness-url');
+    return [];
+  }
+  if (!o.source) throw new InvalidInputError('INVALID_ARGUMENT', '--witness-url needs --source');
+  if (!o.witnessKey?.length) throw new InvalidInputError('INVALID_ARGUMENT', '--witness-url needs --witness-key: a cosigned checkpoint is only as good as the key it is checked with');
+  const url = `${o.witnessUrl.replace(/\/+$/, '')}/v1/sources/${encodeURIComponent(o.source)}/checkpoint`;
+  let res: Response;
+  try {
+    res = await fetch(url, { signal: AbortSignal.timeout(30_000) });
+  } catch (e) {
+    throw new SealedLedgerError('UNAVAILABLE', `cannot fetch the witnessed checkpoint from ${url}: ${String((e as Error).cause ?? (e as Error).message)}`, { details: { url } });
+  }
+  if (res.status === 404) return [];
+  if (res.status !== 200) throw new SealedLedgerError('UNAVAILABLE', `fetching the witnessed checkpoint from ${url}: HTTP ${res.status}`, { details: { url, status: res.status } });
+  const text = await res.text();
+  if (text.length > 64 * 1024) throw new SealedLedgerError('UNAVAILABLE', `${url} answered more than 64 KiB`, { details: { url } });
+  return [text];
+}
+
+/** --witness-key: a cosignature verifier key (name+id+base64), or a file of them, one a line. */
+function witnessKeys(values: readonly string[]): string[] {
+  return values.flatMap((v) => {
+    try {
+      parseCosignatureVerifierKey(v);
+      return [v];
+    } catch {
+      // not a key: a file of keys
+    }
+    let text: string;
+    try {
+      text = fs.readFileSync(v, 'utf8');
+    } catch (e) {
+      throw new InvalidInputError('INVALID_ARGUMENT', `--witness-key ${v}: not a witness verifier key, and not a readable file (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    }
+    const keys = text.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+    if (keys.length === 0) throw new InvalidInputError('INVALID_ARGUMENT', `--witness-key ${v}: the file holds no key`);
+    for (const k of keys) parseCosignatureVerifierKey(k);
+    return keys;
+  });
 }
 
 /** --checkpoint files read as notes; each is checked with --verifier-key or the trusted keys. */
@@ -45,11 +97,15 @@ export async function runVerify(ctx: CliContext, dir: string, o: VerifyFlags): P
   requireLedger(dir);
   const trustedKeys = o.trustedKeys === undefined ? undefined : loadTrustedKeys(o.trustedKeys);
   const external = externalCheckpoints(o, trustedKeys);
+  const witness = witnessKeys(o.witnessKey ?? []);
+  const witnessed = await fetchWitnessed(o);
   const bar = ctx.progress('verify', o.json);
   try {
     return await verifyLedger({ dir }, {
       ...(trustedKeys ? { trustedKeys } : {}),
       ...(external.length > 0 ? { externalCheckpoints: external } : {}),
+      ...(witness.length > 0 ? { witnessKeys: witness } : {}),
+      ...(witnessed.length > 0 ? { witnessedCheckpoints: witnessed } : {}),
       requireSignatures: o.requireSignatures === true,
       onProgress: (a, b) => bar.update(a, b),
       ...(o.workers === undefined ? {} : { workers: o.workers }),

@@ -60,10 +60,12 @@ export class CollectorProcess {
   constructor(
     readonly db: string,
     readonly port: number,
+    readonly extra: string[] = [],
   ) {}
 
-  static async start(db: string): Promise<CollectorProcess> {
-    const c = new CollectorProcess(db, await freePort());
+  /** `extra`: more collector flags, e.g. ['--witness-key', file]. */
+  static async start(db: string, extra: string[] = []): Promise<CollectorProcess> {
+    const c = new CollectorProcess(db, await freePort(), extra);
     await c.start();
     onCleanup(() => c.kill('SIGKILL'));
     return c;
@@ -75,7 +77,7 @@ export class CollectorProcess {
 
   async start(): Promise<void> {
     this.stderr = '';
-    const child = spawn(process.execPath, [BIN, 'collector', '--db', this.db, '--listen', `127.0.0.1:${this.port}`, '--rate', '0', '--log-level', 'warn', '--shutdown-timeout', '2000'], {
+    const child = spawn(process.execPath, [BIN, 'collector', '--db', this.db, '--listen', `127.0.0.1:${this.port}`, '--rate', '0', '--log-level', 'warn', '--shutdown-timeout', '2000', ...this.extra], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     this.child = child;
