@@ -12,7 +12,6 @@ import { NODE_FILE_IO } from '../store/file-io.js';
 import { withIoErrors } from '../store/os-error.js';
 import { Projection } from '../store/projection.js';
 import { TreeStore } from '../store/tree-store.js';
-import { BulkTreeWriter, dropSecondaryIndexes, recreateIndexes } from '../store/bulk-load.js';
 import { ledgerPaths } from './layout.js';
 import { assertNoLinks } from './folder-safety.js';
 import { readOrCreateMetadata } from './metadata.js';
@@ -28,10 +27,7 @@ export type StorePaths = { dir: string } | { jsonlPath: string; sqlitePath: stri
 export interface ReplayOptions {
   keyring?: Keyring;
   onProgress?: (scannedBytes: number, totalBytes: number) => void;
-  /**
-   * Rows per committed chunk (default 20,000): each chunk is a valid prefix of JSONL. Into an
-   * empty projection without this option, replay is a bulk load in one transaction (spec §14.3).
-   */
+  /** Rows per committed chunk (default 20,000): each chunk is a valid prefix of JSONL. */
   commitEvery?: number;
   /** How long to wait for another writer's lock (default 10 s). */
   lockTimeoutMs?: number;
@@ -89,18 +85,11 @@ async function replayInto(paths: StorePaths, options: ReplayOptions): Promise<Re
       // As in reconcile: never commit rows for lines that are not yet durable (I1).
       if (jsonl.size() > from.offset) jsonl.sync();
       const tree = new TreeStore(projection.db);
-      // From scratch, the rows go in without secondary indexes and the indexes are built once at
-      // the end, all in this one transaction: a crash leaves the empty projection it started from.
-      const bulk = options.commitEvery === undefined && from.seq === -1 && projection.maxSeq() === -1;
-      const indexes = bulk ? dropSecondaryIndexes(projection.db) : [];
-      const nodes = bulk ? new BulkTreeWriter(projection.db) : tree;
-      const tail = replayTail({ jsonl, projection, tree: nodes, frontier: tree.frontier(from.seq + 1), keyring, policy }, from, {
-        ...(bulk ? { progressEvery: 20_000 } : { commitEvery: options.commitEvery ?? 20_000 }),
+      const tail = replayTail({ jsonl, projection, tree, frontier: tree.frontier(from.seq + 1), keyring, policy }, from, {
+        commitEvery: options.commitEvery ?? 20_000,
         reportDamage: true,
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       });
-      if (nodes instanceof BulkTreeWriter) nodes.flush();
-      recreateIndexes(projection.db, indexes);
       const maxSeq = projection.maxSeq();
       if (maxSeq > tail.watermark.seq) {
         throw new LedgerStateError('SQLITE_AHEAD', `ledger.db holds events up to seq ${maxSeq} that events.jsonl lacks`, {

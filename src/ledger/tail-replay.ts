@@ -37,8 +37,7 @@ export interface TailReplayResult {
 export interface TailReplayTarget {
   jsonl: JsonlFile;
   projection: Projection;
-  /** Where the interior nodes the frontier completes go (a TreeStore, or a bulk writer). */
-  tree: Pick<TreeStore, 'put'>;
+  tree: TreeStore;
   frontier: CompactRange;
   keyring?: Keyring | undefined;
   /** Signing policy and limits (spec §3.1.1, §7.1); default: signatures optional, default limits. */
@@ -53,8 +52,6 @@ export interface TailReplayTarget {
 export interface TailReplayOptions {
   /** Commit and reopen the transaction every N inserted rows (replay of large ledgers). */
   commitEvery?: number;
-  /** Report progress every N inserted rows without committing (a bulk load: one transaction). */
-  progressEvery?: number;
   onProgress?: (scannedBytes: number, totalBytes: number) => void;
   /** Leave the damaged-history check (LEDGER_CORRUPT) to the caller (replay reports it instead). */
   reportDamage?: boolean;
@@ -136,8 +133,6 @@ export function replayTail(target: TailReplayTarget, from: Watermark, options: T
       // Re-taken at once: a chunk boundary is not a point to wait behind other writers at.
       projection.db.exec('BEGIN IMMEDIATE');
       options.onProgress?.(wm.offset, total);
-    } else if (options.progressEvery && inserted % options.progressEvery === 0) {
-      options.onProgress?.(offset + length, total);
     }
   };
 
