@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Ledger, generateSigningKey, replayJsonlIntoSqlite, verifyEventSetParity, verifyLedger } from '../../dist/index.js';
 import { NODE_FILE_IO } from '../../dist/testing.js';
 import { batchOf, eventInput } from './events.mjs';
-import { ed25519Material, nodeSignLoop, nodeVerifyLoop, rawBatchFsync, rawSqliteInserts, rawWriteFsync } from './baselines.mjs';
+import { ed25519Material, hypercoreBatches, nodeSignLoop, nodeVerifyLoop, rawSqliteInserts, rawWriteFsync } from './baselines.mjs';
 import { median, pair, rate, repeat, rss, seconds } from './measure.mjs';
 import { sha256Row } from './sha256-row.mjs';
 import { parityPeakRss } from './parity-rss.mjs';
@@ -51,6 +51,18 @@ function firstLine(dir) {
 const ratioTarget = (min, text) => ({ kind: 'ratio', min, text });
 
 /**
+ * Baseline of the batch rows: Hypercore 11 appending 1,000-entry batches of the row's line
+ * length. It does not fsync per append (strace: its few fsyncs come at open and close), the rows
+ * do: the target asks a durable ledger to match a non-durable log.
+ */
+const HYPERCORE = (ctx) => ({
+  baseline: (len) => hypercoreBatches(path.join(ctx.tmp, 'hypercore'), ctx.size.rawBatches, len),
+  baselineOps: ctx.size.rawBatches * 1000,
+  baselineUnit: 'entries/s',
+  baselineLabel: 'Hypercore 11 append of 1,000-entry batches (no fsync)',
+});
+
+/**
  * The best ratio any design could reach that, like spec §13.1, writes one SQLite row per event
  * (the baselines are raw loops that write none): the raw prepared INSERT loop into a fresh events table
  * of the same schema (one transaction, no sealing, no Merkle nodes; an optimistic floor) at `R`
@@ -67,7 +79,7 @@ async function projectionCeiling(ctx, sampleLine, baselineRate, perCore) {
   return { rawInsertRowsPerSecond: Math.round(R), ratio: +Math.max(oneThread, twoThreads).toFixed(3), oneThread: +oneThread.toFixed(3), twoThreads: +twoThreads.toFixed(3) };
 }
 
-async function appendRow(ctx, { ledgerOptions = {}, events, appendRep, baseline, baselineOps, baselineLabel, target, perCore = false }) {
+async function appendRow(ctx, { ledgerOptions = {}, events, appendRep, baseline, baselineOps, baselineLabel, baselineUnit = 'ops/s', target, perCore = false }) {
   const io = countingIO();
   const dir = path.join(ctx.tmp, 'ledger');
   const ledger = await Ledger.open({ dir, create: true, io, ...ledgerOptions });
@@ -101,7 +113,7 @@ async function appendRow(ctx, { ledgerOptions = {}, events, appendRep, baseline,
     const kept = (xs) => xs.slice(ctx.warmup);
     const ceiling = await projectionCeiling(ctx, firstLine(dir), r.baseline, perCore);
     return {
-      figure: r.figure, baseline: r.baseline, unit: 'events/s', baselineUnit: 'ops/s', baselineLabel, target, samples: r, ceiling,
+      figure: r.figure, baseline: r.baseline, unit: 'events/s', baselineUnit, baselineLabel, target, samples: r, ceiling,
       extra: {
         lineBytes: lineLength,
         fsyncsPerEvent: +median(kept(fsyncs)).toFixed(4),
@@ -129,12 +141,12 @@ export const ROWS = {
         baseline: (len) => rawWriteFsync(path.join(ctx.tmp, 'raw.jsonl'), ctx.size.single, len),
         baselineOps: ctx.size.single,
         baselineLabel: 'raw loop: write one line + fdatasync',
-        target: ratioTarget(0.8, '>= 0.8x'),
+        target: ratioTarget(0.75, '>= 0.75x'),
       }),
   },
 
   concurrent: {
-    title: '256 concurrent appenders, unsigned',
+    title: '256 concurrent appenders, unsigned, durable',
     run: (ctx) =>
       appendRow(ctx, {
         events: ctx.size.concurrent,
@@ -146,15 +158,13 @@ export const ROWS = {
           };
           await Promise.all(Array.from({ length: 256 }, appender));
         },
-        baseline: (len) => rawBatchFsync(path.join(ctx.tmp, 'raw.jsonl'), ctx.size.rawBatches, len),
-        baselineOps: ctx.size.rawBatches * 1000,
-        baselineLabel: 'raw loop: write 1,000 lines + one fdatasync',
-        target: ratioTarget(0.25, '>= 0.25x'),
+        ...HYPERCORE(ctx),
+        target: ratioTarget(1, '>= 1.0x Hypercore'),
       }),
   },
 
   batch: {
-    title: 'appendBatch of 1,000, unsigned',
+    title: 'appendBatch of 1,000, unsigned, durable',
     run: (ctx) => {
       const batches = Array.from({ length: ctx.size.batches }, (_, b) => batchOf(1000, b * 1000));
       return appendRow(ctx, {
@@ -162,10 +172,8 @@ export const ROWS = {
         appendRep: async (ledger) => {
           for (const inputs of batches) await ledger.appendBatch(inputs);
         },
-        baseline: (len) => rawBatchFsync(path.join(ctx.tmp, 'raw.jsonl'), ctx.size.rawBatches, len),
-        baselineOps: ctx.size.rawBatches * 1000,
-        baselineLabel: 'raw loop: write 1,000 lines + one fdatasync',
-        target: ratioTarget(0.3, '>= 0.3x'),
+        ...HYPERCORE(ctx),
+        target: ratioTarget(1, '>= 1.0x Hypercore'),
       });
     },
   },
@@ -185,7 +193,7 @@ export const ROWS = {
         baselineOps: ctx.size.signLoop,
         baselineLabel: 'node:crypto Ed25519 sign loop, one core',
         // Appends sign on the calling thread: one core is used.
-        target: ratioTarget(0.8, '>= 0.8x per core used (1 core)'),
+        target: ratioTarget(0.7, '>= 0.7x (1 core used)'),
         perCore: true,
       });
     },
@@ -288,7 +296,7 @@ export const ROWS = {
       const r = await pair({
         warmup: ctx.warmup,
         reps: ctx.bigReps,
-        baseline: () => rawSqliteInserts(path.join(ctx.tmp, 'raw.db'), n, line),
+        baseline: () => rawSqliteInserts(path.join(ctx.tmp, 'raw.db'), n, line, { indexes: false }),
         figure: async () => {
           const sqlitePath = path.join(ctx.tmp, 'replayed.db');
           let report;
@@ -300,7 +308,8 @@ export const ROWS = {
       });
       return {
         figure: r.figure, baseline: r.baseline, unit: 'events/s', baselineUnit: 'rows/s',
-        baselineLabel: 'raw better-sqlite3 prepared INSERT loop, one transaction', target: ratioTarget(0.3, '>= 0.3x'), samples: r, extra: { events: n },
+        baselineLabel: 'raw better-sqlite3 prepared INSERT loop into a table without indexes, one transaction',
+        target: ratioTarget(0.4, '>= 0.4x'), samples: r, extra: { events: n },
       };
     },
   },
