@@ -7,7 +7,8 @@
  */
 import Fastify, { type FastifyInstance, type InjectOptions, type LightMyRequestResponse } from 'fastify';
 import { readSigningKeyFile, type SigningKey } from '../crypto/signing-key.js';
-import { CollectorError, isSealedLedgerError } from '../errors.js';
+import { isSealedLedgerError } from '../errors.js';
+import { cosignatureVerifierKeyString } from '../merkle/cosignature.js';
 import { witnessRoutes } from '../witness/routes.js';
 import { DEFAULT_LIMITS } from '../format/event.js';
 import { lineLimits } from './batch-lines.js';
@@ -64,6 +65,8 @@ export interface Collector {
   readonly streams: StreamHub;
   /** True when the witness routes are registered. */
   readonly witness: boolean;
+  /** The witness's C2SP cosignature/v1 verifier key, what `collector verify --witness-vkey` takes. */
+  readonly witnessVerifierKey?: string;
   /** Ingest batches being processed now (graceful shutdown waits for them). */
   readonly inFlight: number;
   /** Starts serving; resolves to the URL (http[s]://host:port). */
@@ -204,6 +207,7 @@ export async function createCollectorServer(options: CollectorOptions): Promise<
     metrics,
     streams,
     witness,
+    ...(witness && witnessKey ? { witnessVerifierKey: cosignatureVerifierKeyString(witnessKey.name, witnessKey.publicKey) } : {}),
     get inFlight() {
       return deps.state.inFlight;
     },
