@@ -4,7 +4,7 @@
  * migrated by the same migration set.
  */
 import Database from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type SqliteDialectConfig } from 'kysely';
 import pg from 'pg';
 import { InvalidInputError, SealedLedgerError } from '../errors.js';
 import { collectorMigrator } from './migrations.js';
@@ -33,6 +33,29 @@ export interface OpenDatabaseOptions {
   migrate?: boolean;
   /** Called with errors of idle pool clients, which would otherwise crash the process. */
   onPoolError?: (e: Error) => void;
+}
+
+/**
+ * Every SQLite transaction starts with BEGIN IMMEDIATE (spec §18.6.1): it takes the write lock
+ * at once, waiting up to the busy timeout for another process's, so several collector processes
+ * (and the CLI) on one file serialise. A deferred BEGIN that reads first and writes later cannot
+ * wait: SQLite answers SQLITE_BUSY at the upgrade, without calling the busy handler.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  readonly #config: SqliteDialectConfig;
+  constructor(config: SqliteDialectConfig) {
+    super(config);
+    this.#config = config;
+  }
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.#config);
+  }
 }
 
 export function isPostgresUrl(target: string): boolean {
@@ -87,7 +110,7 @@ export async function openCollectorDatabase(target: string, options: OpenDatabas
     sqlite.pragma('synchronous = FULL');
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5_000}`);
-    const db = new Kysely<CollectorSchema>({ dialect: new SqliteDialect({ database: sqlite }) });
+    const db = new Kysely<CollectorSchema>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) });
     handle = { db, dialect: 'sqlite', location: target, close: () => db.destroy() };
   }
   if (options.migrate !== false) {
