@@ -12,11 +12,30 @@ import type { CollectorSchema } from './schema.js';
 
 export type DialectName = 'postgres' | 'sqlite';
 
+/**
+ * What the collector reads of its pg pool: the counts of the saturation check (spec §18.5).
+ * Structural, so that the collector entry's declarations do not name pg's types and a consumer
+ * needs neither @types/pg nor esModuleInterop (ADR 0015).
+ */
+export interface PoolCounts {
+  /** Connections open, idle or busy. */
+  readonly totalCount: number;
+  readonly idleCount: number;
+  /** Requests waiting for a connection. */
+  readonly waitingCount: number;
+}
+
 export interface CollectorDatabase {
   readonly db: Kysely<CollectorSchema>;
   readonly dialect: DialectName;
   /** The pg pool (PostgreSQL only), for saturation checks. */
-  readonly pool?: pg.Pool;
+  readonly pool?: PoolCounts;
+  /**
+   * The settings of the pool's connections (PostgreSQL only): the streams' LISTEN client is
+   * made from them.
+   * @internal
+   */
+  readonly pgConfig?: pg.ClientConfig;
   /** Where it is, with any password removed, for logs and messages. */
   readonly location: string;
   close(): Promise<void>;
@@ -97,7 +116,7 @@ export async function openCollectorDatabase(target: string, options: OpenDatabas
     // process, and the collector must outlive a database restart (spec §18.4).
     pool.on('error', (e) => options.onPoolError?.(e));
     const db = new Kysely<CollectorSchema>({ dialect: new PostgresDialect({ pool }) });
-    handle = { db, dialect: 'postgres', pool, location: redact(target), close: () => db.destroy() };
+    handle = { db, dialect: 'postgres', pool, pgConfig: pool.options as pg.ClientConfig, location: redact(target), close: () => db.destroy() };
   } else {
     let sqlite: Database.Database;
     try {
