@@ -92,9 +92,11 @@ export function registerCollectorCommands(program: Command, ctx: CliContext): vo
 
   collector
     .command('verify')
-    .description("Verify every source's chain, seals, signatures and cosigned checkpoint from the stored bytes. Exit 0 when all hold and no fork is recorded, 2 otherwise.")
+    .description("Verify every source's chain, seals, signatures and cosigned checkpoint from the stored bytes; with --witness-vkey or --witness-key also the witness's cosignatures (spec §18.9.1). Exit 0 when all hold and no fork is recorded, 2 otherwise.")
     .requiredOption('--db <db>', DB_HELP)
     .option('--source <name>', 'only this source')
+    .option('--witness-vkey <key>', "the witness's cosignature verifier key (or a file holding it): check its cosignature on every stored cosigned checkpoint")
+    .option('--witness-key <file>', "the witness's signing key file: the same check, with the verifier key derived from it")
     .option('--json', 'print JSON')
     .action(async (o) => (await load()).verifyStore(ctx, o));
 

@@ -46,8 +46,7 @@ export class ChangeSignal {
 
   async #listen(): Promise<void> {
     if (this.#closed) return;
-    const pool = this.database.pool!;
-    const client = new pg.Client(pool.options as pg.ClientConfig);
+    const client = new pg.Client(this.database.pgConfig);
     this.#client = client;
     const retry = (e: Error) => {
       this.options.onError?.(e);

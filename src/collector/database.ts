@@ -4,7 +4,7 @@
  * migrated by the same migration set.
  */
 import Database from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type SqliteDialectConfig } from 'kysely';
 import pg from 'pg';
 import { InvalidInputError, SealedLedgerError } from '../errors.js';
 import { collectorMigrator } from './migrations.js';
@@ -12,11 +12,30 @@ import type { CollectorSchema } from './schema.js';
 
 export type DialectName = 'postgres' | 'sqlite';
 
+/**
+ * What the collector reads of its pg pool: the counts of the saturation check (spec §18.5).
+ * Structural, so that the collector entry's declarations do not name pg's types and a consumer
+ * needs neither @types/pg nor esModuleInterop (ADR 0015).
+ */
+export interface PoolCounts {
+  /** Connections open, idle or busy. */
+  readonly totalCount: number;
+  readonly idleCount: number;
+  /** Requests waiting for a connection. */
+  readonly waitingCount: number;
+}
+
 export interface CollectorDatabase {
   readonly db: Kysely<CollectorSchema>;
   readonly dialect: DialectName;
   /** The pg pool (PostgreSQL only), for saturation checks. */
-  readonly pool?: pg.Pool;
+  readonly pool?: PoolCounts;
+  /**
+   * The settings of the pool's connections (PostgreSQL only): the streams' LISTEN client is
+   * made from them.
+   * @internal
+   */
+  readonly pgConfig?: pg.ClientConfig;
   /** Where it is, with any password removed, for logs and messages. */
   readonly location: string;
   close(): Promise<void>;
@@ -33,6 +52,29 @@ export interface OpenDatabaseOptions {
   migrate?: boolean;
   /** Called with errors of idle pool clients, which would otherwise crash the process. */
   onPoolError?: (e: Error) => void;
+}
+
+/**
+ * Every SQLite transaction starts with BEGIN IMMEDIATE (spec §18.6.1): it takes the write lock
+ * at once, waiting up to the busy timeout for another process's, so several collector processes
+ * (and the CLI) on one file serialise. A deferred BEGIN that reads first and writes later cannot
+ * wait: SQLite answers SQLITE_BUSY at the upgrade, without calling the busy handler.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  readonly #config: SqliteDialectConfig;
+  constructor(config: SqliteDialectConfig) {
+    super(config);
+    this.#config = config;
+  }
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.#config);
+  }
 }
 
 export function isPostgresUrl(target: string): boolean {
@@ -74,7 +116,7 @@ export async function openCollectorDatabase(target: string, options: OpenDatabas
     // process, and the collector must outlive a database restart (spec §18.4).
     pool.on('error', (e) => options.onPoolError?.(e));
     const db = new Kysely<CollectorSchema>({ dialect: new PostgresDialect({ pool }) });
-    handle = { db, dialect: 'postgres', pool, location: redact(target), close: () => db.destroy() };
+    handle = { db, dialect: 'postgres', pool, pgConfig: pool.options as pg.ClientConfig, location: redact(target), close: () => db.destroy() };
   } else {
     let sqlite: Database.Database;
     try {
@@ -87,7 +129,7 @@ export async function openCollectorDatabase(target: string, options: OpenDatabas
     sqlite.pragma('synchronous = FULL');
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5_000}`);
-    const db = new Kysely<CollectorSchema>({ dialect: new SqliteDialect({ database: sqlite }) });
+    const db = new Kysely<CollectorSchema>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) });
     handle = { db, dialect: 'sqlite', location: target, close: () => db.destroy() };
   }
   if (options.migrate !== false) {

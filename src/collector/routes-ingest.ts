@@ -24,6 +24,13 @@ export function registerIngestRoute(app: FastifyInstance, deps: ServerDeps): voi
     bodyLimit: limits.maxBodyBytes,
     async onRequest(request, reply) {
       const { source } = request.params;
+      // Before anything that needs a connection: authenticating would itself wait in the pool's
+      // queue, so a saturated pool is refused at once, not after a wait (spec §18.5).
+      const pool = deps.database.pool;
+      if (pool !== undefined && pool.waitingCount >= deps.maxPoolWaiting) {
+        reply.header('retry-after', String(deps.retryAfterSeconds));
+        throw new CollectorError('RATE_LIMITED', `the database pool is saturated (${pool.totalCount} connections busy, ${pool.waitingCount} requests waiting)`);
+      }
       await authorize(request, deps.sources, source, { allowAdmin: false });
       if (mediaType(request) !== NDJSON) {
         throw new CollectorError('UNSUPPORTED_MEDIA_TYPE', `Content-Type must be ${NDJSON}`);
@@ -34,10 +41,9 @@ export function registerIngestRoute(app: FastifyInstance, deps: ServerDeps): voi
       }
       if (deps.state.closing) throw new CollectorError('UNAVAILABLE', 'the collector is shutting down');
       const wait = deps.limiter.take(source);
-      const pool = deps.database.pool;
-      if (wait > 0 || (pool !== undefined && pool.waitingCount >= deps.maxPoolWaiting)) {
-        reply.header('retry-after', String(Math.max(wait, 1)));
-        throw new CollectorError('RATE_LIMITED', wait > 0 ? `source ${source} is over its batch rate` : 'the database pool is saturated');
+      if (wait > 0) {
+        reply.header('retry-after', String(wait));
+        throw new CollectorError('RATE_LIMITED', `source ${source} is over its batch rate`);
       }
     },
   }, async (request, reply) => {

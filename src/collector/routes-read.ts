@@ -22,9 +22,16 @@ const sourceParams = {
 export function registerReadRoutes(app: FastifyInstance, deps: ServerDeps): void {
   const { sources, events, database } = deps;
 
+  // The fleet listing names every host and where its chain stands: only the operator's admin
+  // token may read it, and with no admin token configured nobody may (spec §18.7.1).
   app.get('/v1/sources', async (request) => {
-    if (deps.adminToken !== undefined && !isAdmin(bearerToken(request), deps.adminToken)) {
-      throw new CollectorError('UNAUTHORIZED', 'listing sources requires the admin token');
+    const token = bearerToken(request);
+    if (deps.adminToken === undefined) {
+      throw new CollectorError('FORBIDDEN', 'listing sources is disabled: the collector has no admin token (--admin-token-file)');
+    }
+    if (!isAdmin(token, deps.adminToken)) {
+      if (token === undefined) throw new CollectorError('UNAUTHORIZED', 'listing sources requires the admin token');
+      throw new CollectorError('FORBIDDEN', 'listing sources requires the admin token; this token is not it');
     }
     return { sources: await sources.list() };
   });

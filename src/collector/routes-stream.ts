@@ -105,6 +105,7 @@ export class StreamHub {
       if (writer.reason?.startsWith('closing: the client')) {
         this.stats.cutOff++;
         this.stats.lastCutOff = writer.reason;
+        log.warn({ reason: writer.reason, cursor }, 'event stream cut off: the client does not read');
       }
     }
   }

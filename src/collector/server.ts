@@ -7,7 +7,8 @@
  */
 import Fastify, { type FastifyInstance, type InjectOptions, type LightMyRequestResponse } from 'fastify';
 import { readSigningKeyFile, type SigningKey } from '../crypto/signing-key.js';
-import { CollectorError, isSealedLedgerError } from '../errors.js';
+import { isSealedLedgerError } from '../errors.js';
+import { cosignatureVerifierKeyString } from '../merkle/cosignature.js';
 import { witnessRoutes } from '../witness/routes.js';
 import { DEFAULT_LIMITS } from '../format/event.js';
 import { lineLimits } from './batch-lines.js';
@@ -64,6 +65,8 @@ export interface Collector {
   readonly streams: StreamHub;
   /** True when the witness routes are registered. */
   readonly witness: boolean;
+  /** The witness's C2SP cosignature/v1 verifier key, what `collector verify --witness-vkey` takes. */
+  readonly witnessVerifierKey?: string;
   /** Ingest batches being processed now (graceful shutdown waits for them). */
   readonly inFlight: number;
   /** Starts serving; resolves to the URL (http[s]://host:port). */
@@ -152,16 +155,18 @@ export async function createCollectorServer(options: CollectorOptions): Promise<
       code = 'INTERNAL';
     }
     if (status >= 500) request.log.error({ err }, 'request failed');
-    if (status === 503 || status === 429) reply.header('retry-after', String(deps.retryAfterSeconds));
+    // A route that knows better (the rate limiter's wait) has set it already.
+    if ((status === 503 || status === 429) && !reply.hasHeader('retry-after')) reply.header('retry-after', String(deps.retryAfterSeconds));
     // Refusals of ingest requests are counted by code; the source label only once authenticated,
     // so that random names in unauthenticated requests cannot grow the metric without bound.
     const authed = (request as { authenticatedSource?: string }).authenticatedSource;
     if (request.routeOptions?.url === INGEST_ROUTE) metrics.rejected.inc({ source: authed ?? '', code });
     const message = status === 500 ? 'internal error' : status === 503 && code === 'UNAVAILABLE' && !isSealedLedgerError(err) ? `the database is unavailable: ${err.message}` : err.message;
-    // An authenticated shipper learns where the chain stands even when its request failed.
+    // An authenticated shipper learns where the chain stands even when its request failed; not
+    // on 503 or 429, when the database is down or its pool is the reason for the refusal.
     const source = authed;
     let position: { next: number | null; head: unknown } = { next: null, head: null };
-    if (source !== undefined && status !== 503) {
+    if (source !== undefined && status !== 503 && status !== 429) {
       const head = await deps.events.head(source).catch(() => undefined);
       if (head !== undefined) position = { next: head === null ? 0 : head.seq + 1, head };
     }
@@ -202,6 +207,7 @@ export async function createCollectorServer(options: CollectorOptions): Promise<
     metrics,
     streams,
     witness,
+    ...(witness && witnessKey ? { witnessVerifierKey: cosignatureVerifierKeyString(witnessKey.name, witnessKey.publicKey) } : {}),
     get inFlight() {
       return deps.state.inFlight;
     },

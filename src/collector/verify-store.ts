@@ -5,12 +5,17 @@
  * at that event (required when the source says so), the head row equal to the last event, and
  * the cosigned checkpoint signed by a registered checkpoint key over the root of the stored
  * events at its size. Forks recorded are reported: they are evidence against a host.
+ *
+ * The witness's own cosignature lines in that note are checked too when the witness's key is
+ * given from outside (spec §18.9.1): the store is no more trusted than the folder of a ledger,
+ * so a cosignature is only believed under a key the caller brings, never one read from the store.
  */
 import { SealedLedgerError } from '../errors.js';
 import { GENESIS_PREV } from '../format/event.js';
 import { parseEventLine } from '../format/event-line.js';
 import { verifyEventSignature } from '../format/signature.js';
 import { CompactRange } from '../merkle/compact-range.js';
+import { cosignatureVerifierOf, parseCosignatureVerifierKey, verifyCosignatures, type CosignatureVerifier } from '../merkle/cosignature.js';
 import { verifyCheckpoint } from '../merkle/signed-checkpoint.js';
 import type { CollectorDatabase } from './database.js';
 import { EventStore } from './event-store.js';
@@ -33,6 +38,8 @@ export interface SourceVerdict {
 
 export interface CollectorVerifyReport {
   ok: boolean;
+  /** Whether the witness's cosignature lines were checked (a witness key was given). */
+  cosignaturesChecked: boolean;
   sources: SourceVerdict[];
   problems: CollectorProblem[];
   /** Fork evidence recorded (rows in the forks table), by source. */
@@ -41,11 +48,24 @@ export interface CollectorVerifyReport {
 
 const MAX_PROBLEMS_PER_SOURCE = 100;
 
-export async function verifyCollectorStore(handle: CollectorDatabase, o: { source?: string } = {}): Promise<CollectorVerifyReport> {
+export interface CollectorVerifyOptions {
+  /** Only this source. */
+  source?: string;
+  /**
+   * The witness's cosignature/v1 verifier key(s) (C2SP verifier key strings or parsed keys).
+   * Given, every stored cosigned checkpoint must carry a valid cosignature by one of them whose
+   * timestamp is the one recorded. Not given, cosignatures are not checked (`cosignaturesChecked`).
+   */
+  witnessKeys?: readonly (string | CosignatureVerifier)[];
+}
+
+export async function verifyCollectorStore(handle: CollectorDatabase, o: CollectorVerifyOptions = {}): Promise<CollectorVerifyReport> {
   const registry = new SourceRegistry(handle);
   const store = new EventStore(handle);
+  // A bad key is the caller's error (INVALID_KEY), thrown before anything is read.
+  const witnessKeys = o.witnessKeys?.length ? o.witnessKeys.map((k) => (typeof k === 'string' ? parseCosignatureVerifierKey(k) : cosignatureVerifierOf(k))) : undefined;
   const names = o.source !== undefined ? [o.source] : (await handle.db.selectFrom('sources').select('name').orderBy('name').execute()).map((r) => r.name);
-  const report: CollectorVerifyReport = { ok: true, sources: [], problems: [], forks: [] };
+  const report: CollectorVerifyReport = { ok: true, cosignaturesChecked: witnessKeys !== undefined, sources: [], problems: [], forks: [] };
   for (const source of names) {
     const problems: CollectorProblem[] = [];
     const problem = (code: string, message: string, seq?: number) => {
@@ -105,6 +125,7 @@ export async function verifyCollectorStore(handle: CollectorDatabase, o: { sourc
         if (!(e instanceof SealedLedgerError)) throw e;
         problem(e.code, `cosigned checkpoint: ${e.message}`);
       }
+      if (witnessKeys) checkCosignature(ws, witnessKeys, problem);
     }
     const forks = await handle.db.selectFrom('forks').select(['kind', 'seq', 'reason', 'detected_at']).where('source', '=', source).orderBy('id').execute();
     for (const f of forks) report.forks.push({ source, kind: f.kind, seq: f.seq, reason: f.reason, detectedAt: f.detected_at });
@@ -115,3 +136,27 @@ export async function verifyCollectorStore(handle: CollectorDatabase, o: { sourc
   return report;
 }
 
+
+/**
+ * The witness's cosignature of the stored note (spec §18.9.1): at least one line by a given key,
+ * every line by a given key valid, and the timestamp the one the state row recorded.
+ */
+function checkCosignature(
+  ws: { size: number; note: string; cosigned_at: number },
+  witnessKeys: readonly (string | CosignatureVerifier)[],
+  problem: (code: string, message: string) => void,
+): void {
+  let verified;
+  try {
+    verified = verifyCosignatures(ws.note, witnessKeys);
+  } catch (e) {
+    if (!(e instanceof SealedLedgerError)) throw e;
+    problem(e.code, `cosigned checkpoint at size ${ws.size}: the witness's cosignature: ${e.message}`);
+    return;
+  }
+  if (verified.length === 0) {
+    problem('SIGNATURE_REQUIRED', `cosigned checkpoint at size ${ws.size}: no cosignature line by the witness key given`);
+  } else if (!verified.some((v) => v.timestamp === ws.cosigned_at)) {
+    problem('LEDGER_CORRUPT', `cosigned checkpoint at size ${ws.size}: the cosignature's time ${verified[0]!.timestamp} is not the recorded ${ws.cosigned_at}`);
+  }
+}

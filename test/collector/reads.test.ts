@@ -43,6 +43,40 @@ describe.each(BACKENDS)('reads and operations on %s', (backend) => {
     }
   });
 
+  it('the fleet listing: refused without an admin token configured; anonymous, source and read tokens cannot list others', async () => {
+    // The attack: any client that can reach the collector enumerates every host and its head.
+    const open = await startCollector(backend);
+    try {
+      const readToken = (await open.collector.sources.issueReadToken(open.source)).token;
+      for (const headers of [{}, { authorization: `Bearer ${open.token}` }, { authorization: `Bearer ${readToken}` }, { authorization: 'Bearer anything' }]) {
+        const r = await open.collector.inject({ url: '/v1/sources', headers });
+        expect([r.statusCode, r.json().code]).toEqual([403, 'FORBIDDEN']);
+        expect(r.body).not.toContain(open.source);
+      }
+    } finally {
+      await open.close();
+    }
+    const t = await startCollector(backend, { options: { adminToken: 'admin-secret' } });
+    try {
+      const other = await t.collector.sources.add({ name: 'host-b' });
+      const readToken = (await t.collector.sources.issueReadToken(t.source)).token;
+      const anonymous = await t.collector.inject({ url: '/v1/sources' });
+      expect([anonymous.statusCode, anonymous.json().code]).toEqual([401, 'UNAUTHORIZED']);
+      for (const token of [t.token, other.token, readToken, 'admin-secre', 'admin-secret2']) {
+        const r = await t.collector.inject({ url: '/v1/sources', headers: { authorization: `Bearer ${token}` } });
+        expect([r.statusCode, r.json().code]).toEqual([403, 'FORBIDDEN']);
+        expect(r.body).not.toMatch(/host-[ab]/);
+      }
+      // A source token reads its own source only.
+      const cross = await t.collector.inject({ url: '/v1/sources/host-b', headers: { authorization: `Bearer ${t.token}` } });
+      expect([cross.statusCode, cross.json().code]).toEqual([403, 'FORBIDDEN']);
+      const all = await t.collector.inject({ url: '/v1/sources', headers: { authorization: 'Bearer admin-secret' } });
+      expect(all.json().sources.map((s: { source: string }) => s.source)).toEqual(['host-a', 'host-b']);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('createCollector serves over TCP; close() lets an in-flight batch finish, then refuses', async () => {
     const t = await startCollector(backend);
     await t.close();

@@ -8,7 +8,9 @@ import { createCollectorServer } from '../../collector/server.js';
 import { readSourceKeys } from '../../collector/source-keys-file.js';
 import { SourceRegistry } from '../../collector/sources.js';
 import { verifyCollectorStore } from '../../collector/verify-store.js';
+import { readSigningKeyFile } from '../../crypto/signing-key.js';
 import { InvalidInputError, SealedLedgerError } from '../../errors.js';
+import { cosignatureVerifierKeyString, parseCosignatureVerifierKey } from '../../merkle/cosignature.js';
 import type { CliContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 
@@ -72,7 +74,7 @@ export async function serve(ctx: CliContext, o: ServeOptions): Promise<void> {
     await collector.close();
     throw new SealedLedgerError('IO_ERROR', `cannot listen on ${o.listen}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { cause: e });
   }
-  collector.app.log.info({ url, db: collector.database.location, witness: collector.witness }, 'collector listening');
+  collector.app.log.info({ url, db: collector.database.location, witness: collector.witness, ...(collector.witnessVerifierKey ? { witnessVerifierKey: collector.witnessVerifierKey } : {}) }, 'collector listening');
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       collector.app.log.info({ signal }, 'shutting down');
@@ -160,10 +162,27 @@ export async function retireSourceKey(ctx: CliContext, name: string, kid: string
   ctx.note(`source ${name}: key ${kid} retired at seq ${retired.retiredAtSeq} and ${retired.validUntil}`);
 }
 
-export async function verifyStore(ctx: CliContext, o: Json & { db: string; source?: string }): Promise<void> {
-  const report = await withDb(o.db, (h) => verifyCollectorStore(h, o.source !== undefined ? { source: o.source } : {}));
+/** The witness's cosignature verifier key from --witness-vkey (a key or a file) or --witness-key (a signing key file). */
+function witnessVerifierKeys(o: { witnessVkey?: string; witnessKey?: string }): string[] {
+  if (o.witnessVkey !== undefined && o.witnessKey !== undefined) throw new InvalidInputError('INVALID_ARGUMENT', 'give --witness-vkey or --witness-key, not both');
+  if (o.witnessKey !== undefined) {
+    const k = readSigningKeyFile(o.witnessKey);
+    return [cosignatureVerifierKeyString(k.name, k.publicKey)];
+  }
+  if (o.witnessVkey === undefined) return [];
+  const v = o.witnessVkey.includes('+') ? o.witnessVkey : readText(o.witnessVkey, 'witness verifier key file').trim();
+  parseCosignatureVerifierKey(v);
+  return [v];
+}
+
+export async function verifyStore(ctx: CliContext, o: Json & { db: string; source?: string; witnessVkey?: string; witnessKey?: string }): Promise<void> {
+  const witnessKeys = witnessVerifierKeys(o);
+  const report = await withDb(o.db, (h) => verifyCollectorStore(h, { ...(o.source !== undefined ? { source: o.source } : {}), witnessKeys }));
   if (o.json) await ctx.out.json(report);
   else {
+    if (!report.cosignaturesChecked && report.sources.some((s) => s.cosignedSize !== null)) {
+      ctx.note("the witness's cosignatures were not checked: give --witness-vkey or --witness-key");
+    }
     for (const s of report.sources) {
       await ctx.out.say(`${s.source}: ${s.events} event(s), head ${s.head ? s.head.seq : '-'}, cosigned ${s.cosignedSize ?? '-'}, forks ${s.forks}`);
     }

@@ -13,6 +13,8 @@ import {
   mirrorSingleEventIntoSqlite,
 } from 'sealed-ledger';
 import { SimulatedCrash, mirrorPolicyDecisionTestAllow, type CrashHook } from 'sealed-ledger/testing';
+// The collector entry type-checks without @types/pg and without esModuleInterop (ADR 0015).
+import { createCollector, type Collector, type CollectorOptions } from 'sealed-ledger/collector';
 
 export async function run(dir: string): Promise<LedgerHead> {
   const key = generateSigningKey({ name: 'consumer' });
@@ -39,4 +41,12 @@ export async function run(dir: string): Promise<LedgerHead> {
   const use = (db: SqliteConnection) => mirrorSingleEventIntoSqlite(db, ledger.get(0)!);
   void [cps, after, inspection, report.ok, hook, use];
   return head;
+}
+
+export async function serve(db: string): Promise<number> {
+  const options: CollectorOptions = { db, rateLimit: false };
+  const c: Collector = await createCollector(options);
+  const waiting: number | undefined = c.database.pool?.waitingCount;
+  await c.close();
+  return waiting ?? 0;
 }
