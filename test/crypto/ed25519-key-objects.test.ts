@@ -1,14 +1,14 @@
 /**
  * What the fast path does with node:crypto key objects, seen through a pass-through wrapper of
  * node:crypto: the seed's DER copy is wiped, a public key's KeyObject is built once while cached,
- * the cache is bounded (an attacker who sends many keys cannot grow it), and a key the
- * pre-checks refuse never reaches OpenSSL. Answers are unchanged: the wrapper only records.
+ * the cache is bounded (an attacker who sends many keys cannot grow it), and what the
+ * byte-level pre-checks refuse never reaches OpenSSL (spec §6.9). Answers are unchanged: the wrapper only records.
  */
 import { readFileSync } from 'node:fs';
 import type * as NodeCrypto from 'node:crypto';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 
-const seen = vi.hoisted(() => ({ spkiImports: [] as string[], pkcs8Ders: [] as Uint8Array[] }));
+const seen = vi.hoisted(() => ({ spkiImports: [] as string[], pkcs8Ders: [] as Uint8Array[], verifyCalls: 0 }));
 
 vi.mock('node:crypto', async (importOriginal) => {
   const real = await importOriginal<typeof NodeCrypto>();
@@ -22,7 +22,11 @@ vi.mock('node:crypto', async (importOriginal) => {
     if (k.type === 'pkcs8' && Buffer.isBuffer(k.key)) seen.pkcs8Ders.push(k.key);
     return real.createPrivateKey(key);
   }) as typeof real.createPrivateKey;
-  return { ...real, default: { ...real, createPublicKey, createPrivateKey }, createPublicKey, createPrivateKey };
+  const verify = ((...args: Parameters<typeof real.verify>) => {
+    seen.verifyCalls++;
+    return real.verify(...args);
+  }) as typeof real.verify;
+  return { ...real, default: { ...real, createPublicKey, createPrivateKey, verify }, createPublicKey, createPrivateKey, verify };
 });
 
 type Ed25519 = typeof import('../../src/crypto/ed25519.js');
@@ -51,6 +55,7 @@ beforeEach(async () => {
   ed = await import('../../src/crypto/ed25519.js');
   seen.spkiImports.length = 0;
   seen.pkcs8Ders.length = 0;
+  seen.verifyCalls = 0;
 });
 
 describe('Ed25519 fast path and its node:crypto key objects', () => {
@@ -101,5 +106,22 @@ describe('Ed25519 fast path and its node:crypto key objects', () => {
     ed.verifyEd25519(first, msg, sig);
     expect(seen.spkiImports).toHaveLength(258);
     expect(seen.spkiImports.at(-1)).toBe(Buffer.from(first).toString('hex'));
+  });
+
+  it('spec §6.9: a wrong signature length, S >= L and a non-canonical R are refused before node:crypto verify', () => {
+    // The fast path must not depend on the linked OpenSSL's own checks of these rules.
+    const v = rfc[1]!;
+    const [pk, msg, sig] = [hex(v.publicKey), hex(v.message), hex(v.signature)];
+    expect(ed.verifyEd25519(pk, msg, sig)).toBe(true);
+    expect(seen.verifyCalls).toBe(1);
+    const L = 2n ** 252n + 27742317777372353535851937790883648493n;
+    let s = 0n;
+    for (let i = 31; i >= 0; i--) s = (s << 8n) | BigInt(sig[32 + i]!);
+    const malleated = Buffer.concat([sig.subarray(0, 32), le32(s + L)]);
+    const nonCanonicalR = Buffer.concat([le32(2n ** 255n - 19n + 1n), sig.subarray(32)]);
+    for (const bad of [Buffer.concat([sig, Buffer.of(0)]), malleated, nonCanonicalR]) {
+      expect(ed.verifyEd25519(pk, msg, bad)).toBe(false);
+    }
+    expect(seen.verifyCalls).toBe(1);
   });
 });
