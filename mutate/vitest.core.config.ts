@@ -9,6 +9,7 @@ export default defineConfig({
       'test/format/*.test.ts',
       'test/crypto/ed25519.test.ts',
       'test/crypto/ed25519-properties.test.ts',
+      'test/crypto/ed25519-key-objects.test.ts',
       'test/merkle/verify.test.ts',
     ],
     testTimeout: 600_000, // instrumented code on a shared machine is several times slower

@@ -13,7 +13,7 @@ import {
   verifyEd25519,
   verifyEd25519Portable,
 } from '../../src/crypto/ed25519.js';
-import { KeyError, SealedLedgerError } from '../../src/errors.js';
+import { InvalidInputError, KeyError, SealedLedgerError } from '../../src/errors.js';
 
 interface Rfc8032Vector {
   name: string;
@@ -283,5 +283,119 @@ describe('encoding rules used by the pre-checks (spec §6.2, §6.5)', () => {
     expect(Point.fromBytes(le32(P + d), true).equals(decodePointStrict(le32(d))!)).toBe(true);
     expect(decodePointStrict(le32(P + d))).toBeUndefined();
     expect(pointEncodingProblem(le32(P + d))).toMatch(/y >= p/);
+  });
+});
+
+describe('what a mutation run showed untested: error contract and byte-level boundaries', () => {
+  const caught = (f: () => unknown): unknown => {
+    try {
+      f();
+    } catch (e) {
+      return e;
+    }
+    return 'returned';
+  };
+  const NOT_BYTES = 'not bytes' as unknown as Uint8Array;
+
+  it('a non-Uint8Array argument is INVALID_ARGUMENT naming the field, on every entry point of both paths', () => {
+    const pk = new Uint8Array(32);
+    const msg = new Uint8Array(1);
+    const sig = new Uint8Array(64);
+    const seed = new Uint8Array(32);
+    const cases: [string, () => unknown][] = [
+      ['publicKey', () => verifyEd25519(NOT_BYTES, msg, sig)],
+      ['message', () => verifyEd25519(pk, NOT_BYTES, sig)],
+      ['signature', () => verifyEd25519(pk, msg, NOT_BYTES)],
+      ['publicKey', () => verifyEd25519Portable(NOT_BYTES, msg, sig)],
+      ['message', () => verifyEd25519Portable(pk, NOT_BYTES, sig)],
+      ['signature', () => verifyEd25519Portable(pk, msg, NOT_BYTES)],
+      ['seed', () => signEd25519(NOT_BYTES, msg)],
+      ['message', () => signEd25519(seed, NOT_BYTES)],
+      ['seed', () => signEd25519Portable(NOT_BYTES, msg)],
+      ['message', () => signEd25519Portable(seed, NOT_BYTES)],
+      ['seed', () => publicKeyFromSeed(NOT_BYTES)],
+      ['publicKey', () => assertValidPublicKey(NOT_BYTES)],
+    ];
+    for (const [field, f] of cases) {
+      const e = caught(f);
+      expect(e, field).toBeInstanceOf(InvalidInputError);
+      expect(e, field).toMatchObject({ code: 'INVALID_ARGUMENT', message: `${field} must be a Uint8Array`, details: { field } });
+    }
+  });
+
+  it('a seed of the wrong length is KeyError INVALID_KEY on both sign paths and for the public key', () => {
+    for (const f of [() => signEd25519(new Uint8Array(33), new Uint8Array(0)), () => signEd25519Portable(new Uint8Array(33), new Uint8Array(0)), () => publicKeyFromSeed(new Uint8Array(0))]) {
+      const e = caught(f);
+      expect(e).toBeInstanceOf(KeyError);
+      expect(e).toMatchObject({ code: 'INVALID_KEY', message: expect.stringMatching(/^an Ed25519 seed is 32 bytes, got (33|0)$/) });
+    }
+  });
+
+  it('assertValidPublicKey puts the reason in the message and in details.reason', () => {
+    const offCurve = caught(() => assertValidPublicKey(le32(2n)));
+    expect(offCurve).toMatchObject({
+      code: 'INVALID_KEY',
+      message: 'invalid Ed25519 public key: not the encoding of a curve point',
+      details: { reason: 'not the encoding of a curve point' },
+    });
+    expect(caught(() => assertValidPublicKey(le32(1n)))).toMatchObject({
+      message: 'invalid Ed25519 public key: small-order point (8·A is the identity)',
+      details: { reason: 'small-order point (8·A is the identity)' },
+    });
+    expect(caught(() => assertValidPublicKey(le32(P)))).toMatchObject({ details: { reason: 'non-canonical encoding (y >= p)' } });
+    const negZero = le32(1n);
+    negZero[31]! |= 0x80;
+    expect(caught(() => assertValidPublicKey(negZero))).toMatchObject({
+      details: { reason: 'non-canonical encoding (x = 0 with the sign bit set)' },
+    });
+    expect(caught(() => assertValidPublicKey(new Uint8Array(31)))).toMatchObject({ details: { reason: 'must be 32 bytes, got 31' } });
+  });
+
+  it('near misses of y >= p are canonical: one byte off anywhere in 2^255 - 19 .. 2^255 - 1', () => {
+    // Byte-level only (spec §6.2): whether these decode to a point is a separate question.
+    const below = [
+      P - 3n, // low byte 0xea, then 0xff.., then 0x7f
+      P - 2n ** 8n, // one middle byte 0xfe
+      P - 2n ** 240n, // byte 30 is 0xfe
+      2n ** 255n - 1n - 2n ** 248n, // top byte 0x7e, the rest 0xff
+      (0x7fn << 248n) + 0xffn, // low byte 0xff, top byte 0x7f, zeros between
+    ];
+    for (const y of below) {
+      for (const sign of [0, 0x80]) {
+        const b = le32(y);
+        b[31]! |= sign;
+        expect(pointEncodingProblem(b), `${y.toString(16)} sign ${sign}`).toBeUndefined();
+      }
+    }
+  });
+
+  it('with the sign bit set, only y = 1 and y = p - 1 are negative zero; their near misses are not', () => {
+    const withSign = (y: bigint): Uint8Array => {
+      const b = le32(y);
+      b[31]! |= 0x80;
+      return b;
+    };
+    for (const y of [1n, P - 1n]) expect(pointEncodingProblem(withSign(y))).toBe('non-canonical encoding (x = 0 with the sign bit set)');
+    const nearMisses = [
+      3n, // low byte differs
+      1n + 2n ** 8n, // a middle byte differs
+      1n + 2n ** 240n, // byte 30 differs
+      1n + 2n ** 248n, // the top byte's low 7 bits differ
+      P - 2n, // low byte differs
+      P - 1n - 2n ** 8n,
+      P - 1n - 2n ** 240n,
+      P - 1n - 2n ** 248n,
+    ];
+    for (const y of nearMisses) expect(pointEncodingProblem(withSign(y)), y.toString(16)).toBeUndefined();
+  });
+
+  it('isReducedScalar decides on the most significant differing byte', () => {
+    const cases: [bigint, boolean][] = [
+      [L - 2n ** 248n + 0xfen, true], // top byte below L's, byte 1 above L's
+      [L + 2n ** 8n - 0xedn, false], // low byte 0 (below L's), byte 1 above L's
+      [2n ** 252n - 1n, true],
+      [L - 2n ** 8n + 0xffn - 0xedn, true], // same top bytes as L, byte 1 below, low byte above
+    ];
+    for (const [s, ok] of cases) expect(isReducedScalar(le32(s)), s.toString(16)).toBe(ok);
   });
 });

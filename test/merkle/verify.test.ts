@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { leafHash } from '../../src/domain.js';
-import { isSealedLedgerError } from '../../src/errors.js';
+import { isSealedLedgerError, ProofError } from '../../src/errors.js';
 import { rootFromInclusionProof, verifyConsistency, verifyInclusion } from '../../src/merkle/verify.js';
 import { isValidConsistency, isValidInclusion, succeeds } from './proof-predicates.js';
 import { mth, path, proof as naiveProof, sampleLeaves, sha256 } from './naive-rfc6962.js';
@@ -387,5 +387,105 @@ describe('what a mutation run showed untested (spec §11.3)', () => {
     expect(() => succeeds(() => {
       throw boom;
     })).toThrow(boom);
+  });
+});
+
+describe('error contract: code, message and details of every rejection (spec §11.3)', () => {
+  const leaves = sampleLeaves(8);
+  const root = (n: number) => mth(leaves.slice(0, n));
+  const p3 = path(3, leaves); // inclusion of leaf 3 in the tree of 8: 3 hashes
+  const c38 = naiveProof(3, leaves); // consistency 3 -> 8: 4 hashes
+  const thrown = (f: () => void): unknown => {
+    try {
+      f();
+    } catch (e) {
+      return e;
+    }
+    return 'accepted';
+  };
+  const expectProofError = (f: () => void, code: string, message: string, details: Record<string, unknown>): void => {
+    const e = thrown(f);
+    expect(e).toBeInstanceOf(ProofError);
+    const { name, code: c, message: m, details: d } = e as ProofError;
+    expect({ name, code: c, message: m, details: d }).toEqual({ name: 'ProofError', code, message, details });
+  };
+  // 32 "elements" that are not bytes: a length check alone would let them through.
+  const notBytes = ['x'.repeat(32), Array.from({ length: 32 }, () => 0)] as unknown as Uint8Array[];
+
+  it('the valid inputs these cases start from are accepted', () => {
+    expect(p3).toHaveLength(3);
+    expect(c38).toHaveLength(4);
+    expect(thrown(() => verifyInclusion(leaves[3]!, 3, 8, p3, root(8)))).toBe('accepted');
+    expect(thrown(() => verifyConsistency(3, 8, c38, root(3), root(8)))).toBe('accepted');
+  });
+
+  it('a hash that is not 32 bytes, or not bytes at all, is INVALID_PROOF naming the field', () => {
+    for (const bad of [Buffer.alloc(31), Buffer.alloc(33), ...notBytes]) {
+      expectProofError(() => verifyInclusion(bad, 3, 8, p3, root(8)), 'INVALID_PROOF', 'leafHash must be 32 bytes', { field: 'leafHash' });
+      expectProofError(() => verifyInclusion(leaves[3]!, 3, 8, p3, bad), 'INVALID_PROOF', 'rootHash must be 32 bytes', { field: 'rootHash' });
+      expectProofError(() => verifyInclusion(leaves[3]!, 3, 8, [p3[0]!, bad, p3[2]!], root(8)), 'INVALID_PROOF', 'proof[1] must be 32 bytes', { field: 'proof[1]' });
+      expectProofError(() => verifyConsistency(3, 8, c38, bad, root(8)), 'INVALID_PROOF', 'fromRoot must be 32 bytes', { field: 'fromRoot' });
+      expectProofError(() => verifyConsistency(3, 8, c38, root(3), bad), 'INVALID_PROOF', 'toRoot must be 32 bytes', { field: 'toRoot' });
+      expectProofError(() => verifyConsistency(3, 8, [...c38.slice(0, 3), bad], root(3), root(8)), 'INVALID_PROOF', 'proof[3] must be 32 bytes', { field: 'proof[3]' });
+      // rootFromInclusionProof checks the same inputs as verifyInclusion does.
+      expectProofError(() => rootFromInclusionProof(bad, 3, 8, p3), 'INVALID_PROOF', 'leafHash must be 32 bytes', { field: 'leafHash' });
+    }
+  });
+
+  it('a proof that is not an array says so', () => {
+    expectProofError(() => verifyInclusion(leaves[3]!, 3, 8, 'proof' as never, root(8)), 'INVALID_PROOF', 'proof must be an array of hashes', {});
+    expectProofError(() => verifyConsistency(3, 8, 'proof' as never, root(3), root(8)), 'INVALID_PROOF', 'proof must be an array of hashes', {});
+  });
+
+  it('sizes and indices out of range are INVALID_TREE_SIZE naming the field', () => {
+    const sizeError = (field: string, value: number) => [
+      'INVALID_TREE_SIZE', `${field} must be a non-negative safe integer, got ${value}`, { field, value: String(value) },
+    ] as const;
+    expectProofError(() => verifyInclusion(leaves[3]!, 3, -1, p3, root(8)), ...sizeError('tree size', -1));
+    expectProofError(() => verifyInclusion(leaves[3]!, 1.5, 8, p3, root(8)), ...sizeError('leaf index', 1.5));
+    expectProofError(() => verifyConsistency(-1, 8, c38, root(3), root(8)), ...sizeError('first tree size', -1));
+    expectProofError(() => verifyConsistency(3, 8.5, c38, root(3), root(8)), ...sizeError('second tree size', 8.5));
+  });
+
+  it('a leaf index at or past the tree size is INVALID_TREE_SIZE, whatever the proof', () => {
+    for (const [index, size] of [[8, 8], [1, 1], [3, 3], [9, 8]] as const) {
+      for (const proof of [[], p3]) {
+        expectProofError(() => verifyInclusion(leaves[0]!, index, size, proof, root(8)), 'INVALID_TREE_SIZE', `leaf index ${index} is not below tree size ${size}`, { index, treeSize: size });
+      }
+    }
+  });
+
+  it('an inclusion proof of the wrong length says the expected and the actual length', () => {
+    expectProofError(() => verifyInclusion(leaves[3]!, 3, 8, [...p3, p3[0]!], root(8)), 'INVALID_PROOF', 'inclusion proof has 4 hashes, expected 3', {
+      index: 3, treeSize: 8, expectedLength: 3, actualLength: 4,
+    });
+    expectProofError(() => verifyInclusion(leaves[0]!, 0, 1, [p3[0]!], leaves[0]!), 'INVALID_PROOF', 'inclusion proof has 1 hashes, expected 0', {
+      index: 0, treeSize: 1, expectedLength: 0, actualLength: 1,
+    });
+  });
+
+  it('a root that does not add up is ROOT_MISMATCH naming it, with the trusted and the computed root', () => {
+    expectProofError(() => verifyInclusion(leaves[3]!, 3, 8, p3, root(7)), 'ROOT_MISMATCH', 'rootHash does not match the proof', {
+      field: 'rootHash', expected: root(7).toString('hex'), actual: root(8).toString('hex'),
+    });
+    expectProofError(() => verifyConsistency(3, 8, c38, root(2), root(8)), 'ROOT_MISMATCH', 'fromRoot does not match the proof', {
+      field: 'fromRoot', expected: root(2).toString('hex'), actual: root(3).toString('hex'),
+    });
+    expectProofError(() => verifyConsistency(3, 8, c38, root(3), root(7)), 'ROOT_MISMATCH', 'toRoot does not match the proof', {
+      field: 'toRoot', expected: root(7).toString('hex'), actual: root(8).toString('hex'),
+    });
+    expectProofError(() => verifyConsistency(5, 5, [], root(5), root(4)), 'ROOT_MISMATCH', 'toRoot does not match the proof', {
+      field: 'toRoot', expected: root(4).toString('hex'), actual: root(5).toString('hex'),
+    });
+  });
+
+  it('consistency proofs of the wrong shape: each rule has its own message and details', () => {
+    expectProofError(() => verifyConsistency(3, 8, [], root(3), root(8)), 'INVALID_PROOF', 'consistency proof is empty', { fromSize: 3, toSize: 8 });
+    expectProofError(() => verifyConsistency(3, 8, c38.slice(1), root(3), root(8)), 'INVALID_PROOF', 'consistency proof has 3 hashes, expected 4', {
+      fromSize: 3, toSize: 8, expectedLength: 4, actualLength: 3,
+    });
+    expectProofError(() => verifyConsistency(5, 5, [root(5)], root(5), root(5)), 'INVALID_PROOF', 'equal tree sizes need an empty proof', { fromSize: 5, toSize: 5 });
+    expectProofError(() => verifyConsistency(0, 5, [root(5)], root(0), root(5)), 'INVALID_PROOF', 'a proof from the empty tree must be empty', { toSize: 5 });
+    expectProofError(() => verifyConsistency(8, 3, c38, root(8), root(3)), 'INVALID_TREE_SIZE', 'first tree size 8 exceeds second tree size 3', { fromSize: 8, toSize: 3 });
   });
 });
