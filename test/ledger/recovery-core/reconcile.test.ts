@@ -4,7 +4,11 @@ import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Ledger } from '../../../src/ledger/ledger.js';
 import { countingIO } from '../ledger-helpers.js';
-import { eventAfter, events, folderWith, lineOf, lines, rejection, removeFolders, rowCount, snapshot, tamperEntries, withDb } from './folder.js';
+import {
+  dropProjection, eventAfter, events, folderWith, KEY_A, lineOf, lines, rejection, removeFolders, rowCount, snapshot, tamperEntries, tornFiles, withDb, type Folder,
+} from './folder.js';
+
+const allRows = (f: Folder) => withDb(f, (db) => db.prepare('SELECT * FROM events ORDER BY seq').all());
 
 afterEach(removeFolders);
 
@@ -140,5 +144,116 @@ describe('tamper healing (spec §8.3)', () => {
     }));
     expect(tamperEntries(f)).toEqual([]);
     expect(rowCount(f)).toBe(8);
+  });
+});
+
+describe('tamper healing: what a restored row holds and what a refusal names', () => {
+  it('a deleted row is restored equal to the original in every column (signed, with an actor)', async () => {
+    const f = await folderWith(4, { actor: 'alice' });
+    const before = allRows(f);
+    expect(before[2]).toMatchObject({ actor: 'alice', kid: KEY_A.kid });
+    withDb(f, (db) => db.exec('DELETE FROM events WHERE seq = 2'));
+    const l = await Ledger.open({ dir: f.dir, keyring: f.keyring });
+    expect(l.lastReconcile.restored).toEqual([2]);
+    await l.close();
+    expect(allRows(f)).toEqual(before);
+  });
+
+  it('a deleted row is restored equal to the original in every column (unsigned, no actor: NULLs)', async () => {
+    const f = await folderWith(3, { signed: false });
+    const before = allRows(f);
+    expect(before[1]).toMatchObject({ actor: null, kid: null });
+    withDb(f, (db) => db.exec('DELETE FROM events WHERE seq = 1'));
+    const l = await Ledger.open({ dir: f.dir });
+    expect(l.lastReconcile.restored).toEqual([1]);
+    await l.close();
+    expect(allRows(f)).toEqual(before);
+  });
+
+  it('the first rows deleted (no intact row below them): found by reading JSONL from its start', async () => {
+    const f = await folderWith(4);
+    const before = allRows(f);
+    withDb(f, (db) => db.exec('DELETE FROM events WHERE seq IN (0, 1)'));
+    const l = await Ledger.open({ dir: f.dir, keyring: f.keyring });
+    expect(l.lastReconcile.restored).toEqual([0, 1]);
+    await l.close();
+    expect(allRows(f)).toEqual(before);
+    expect(tamperEntries(f)).toEqual([]);
+  });
+
+  it('two adjacent edited rows are both named, in order, in the message and the details', async () => {
+    const f = await folderWith(5);
+    withDb(f, (db) => db.exec("UPDATE events SET kind = 'edited' WHERE seq IN (2, 3)"));
+    const before = snapshot(f);
+    const e = await rejection(Ledger.open({ dir: f.dir, keyring: f.keyring }));
+    expect(e).toMatchObject({ code: 'MIRROR_CONFLICT', details: { seqs: [2, 3] } });
+    expect(e.message).toContain('at seq 2, 3;');
+    expect(snapshot(f)).toEqual(before);
+  });
+
+  it('a deleted row found past a lower line the scan starts at (a row deleted with no tamper entry between)', async () => {
+    // The trigger is dropped for the second delete, as an attacker who controls ledger.db could:
+    // the scan for seq 3 then starts at the line of seq 2 and must read on past it.
+    const f = await folderWith(5);
+    const before = allRows(f);
+    withDb(f, (db) => {
+      db.exec('DELETE FROM events WHERE seq = 3');
+      db.exec('DROP TRIGGER events_deleted');
+      db.exec('DELETE FROM events WHERE seq = 2');
+    });
+    const l = await Ledger.open({ dir: f.dir, keyring: f.keyring });
+    expect(l.lastReconcile.restored).toEqual([3]);
+    await l.close();
+    expect(allRows(f).find((r) => (r as { seq: number }).seq === 3)).toEqual(before[3]);
+  });
+
+  it('a row JSONL lacks, inserted and then deleted by hand, leaves nothing to refuse: open succeeds', async () => {
+    const f = await folderWith(3);
+    withDb(f, (db) => {
+      db.prepare("INSERT INTO events (seq, id, at, kind, actor, hash, kid, line, offset) VALUES (7, 'ghost', 'x', 'k', NULL, ?, NULL, '{}', 9999)").run('f'.repeat(64));
+      db.exec('DELETE FROM events WHERE seq = 7');
+    });
+    const l = await Ledger.open({ dir: f.dir, keyring: f.keyring });
+    expect(l.lastReconcile.restored).toEqual([]);
+    expect(l.headInfo().seq).toBe(2);
+    await l.close();
+    expect(rowCount(f)).toBe(3);
+  });
+});
+
+describe('a damaged tail and the signed checkpoint floor (spec §7.3)', () => {
+  async function checkpointedThenOneMore(): Promise<Folder> {
+    const f = await folderWith(4);
+    const l = await Ledger.open({ dir: f.dir, keyring: f.keyring, signer: KEY_A });
+    await l.checkpoint(KEY_A); // covers 4 events
+    await l.append({ kind: 'k', id: 'ev-4', payload: { i: 4 } });
+    await l.close();
+    dropProjection(f);
+    return f;
+  }
+
+  it('valid events still covering exactly the checkpoint: the damaged line past it is moved aside', async () => {
+    const f = await checkpointedThenOneMore();
+    fs.truncateSync(f.jsonl, fs.statSync(f.jsonl).size - 10);
+    const l = await Ledger.open({ dir: f.dir, keyring: f.keyring });
+    expect(l.lastReconcile.tornTail).toMatchObject({ code: 'TORN_LINE' });
+    expect(l.headInfo().seq).toBe(3);
+    await l.close();
+    expect(tornFiles(f)).toHaveLength(1);
+  });
+
+  it('one valid event fewer than the checkpoint covers: refused, nothing truncated or moved', async () => {
+    const f = await checkpointedThenOneMore();
+    const ls = lines(f);
+    const cut = Buffer.byteLength(ls[4]!) + 1 + 10;
+    fs.truncateSync(f.jsonl, fs.statSync(f.jsonl).size - cut);
+    const bytes = fs.readFileSync(f.jsonl);
+    const e = await rejection(Ledger.open({ dir: f.dir, keyring: f.keyring }));
+    const offset = ls.slice(0, 3).reduce((n, x) => n + Buffer.byteLength(x) + 1, 0);
+    const reason = `incomplete last line (${Buffer.byteLength(ls[3]!) + 1 - 10} bytes, no newline)`;
+    expect(e).toMatchObject({ code: 'LEDGER_CORRUPT', details: { offset, lastValidSeq: 2, checkpointSize: 4, reason } });
+    expect(e.message).toContain(`damaged at byte ${offset} (${reason}) and its valid events end at seq 2, but a signed checkpoint covers 4 events`);
+    expect(fs.readFileSync(f.jsonl).equals(bytes)).toBe(true);
+    expect(tornFiles(f)).toEqual([]);
   });
 });
