@@ -1,7 +1,6 @@
 /**
  * Mutation scope "reconcile": src/ledger/reconcile.ts alone, against the suites that reach it
- * (the recovery core, recovery, damage and torn-event suites, crashes during reconcile, the crash regressions
- * and the fast tamper probes). Incremental: a re-run tests only mutants whose code or covering
+ * (the recovery core, recovery, damage and torn-event suites, crashes during reconcile and the crash regressions). Incremental: a re-run tests only mutants whose code or covering
  * tests changed (reports/mutation/reconcile.incremental.json). Survivors: recovery.survivors.md.
  */
 import recovery from './recovery.config.mjs';
