@@ -52,7 +52,7 @@ export interface ReconcileTarget {
 export function reconcile(t: ReconcileTarget): { report: ReconcileReport; frontier: CompactRange } {
   const before = t.projection.watermark();
   checkAnchor(t.jsonl, before);
-  const restored = healTamper(t);
+  const restored = healTamper(t, before);
   const frontier = t.tree.frontier(before.seq + 1);
   // Lines past the watermark may still be only in the page cache (a writer died between its
   // write and its fsync): make them durable before ledger.db records them, or a power cut could
@@ -115,7 +115,7 @@ export function checkAnchor(jsonl: JsonlFile, wm: Watermark): void {
  * Rows deleted by hand are restored from JSONL; rows updated by hand are refused unless they
  * still equal their JSONL line (spec §8.3).
  */
-function healTamper(t: ReconcileTarget): number[] {
+function healTamper(t: ReconcileTarget, wm: Watermark): number[] {
   if (t.projection.tamperCount() === 0) return [];
   const entries = t.projection.tampered();
   const edited: number[] = [];
@@ -128,7 +128,17 @@ function healTamper(t: ReconcileTarget): number[] {
       else t.projection.clearTamper(seq);
       continue;
     }
-    if (line === undefined) continue; // beyond JSONL: SQLITE_AHEAD is reported after the tail
+    if (line === undefined) {
+      if (seq <= wm.seq) {
+        throw new LedgerStateError('LEDGER_CORRUPT', `events.jsonl no longer holds event seq ${seq}, under the watermark (seq ${wm.seq}): the canonical file was changed`, {
+          details: { seq, watermarkSeq: wm.seq },
+        });
+      }
+      // A row past the watermark was deleted: the tail replay restores it if JSONL holds its line,
+      // and a row JSONL lacks is no loss. Cleared now, or the entry would outlive this open.
+      t.projection.clearTamper(seq);
+      continue;
+    }
     const rec = parseEventLine(line.text, { offset: line.offset });
     const ev = rec.event;
     // Its id at another seq: the row was renumbered by hand, not deleted (id is UNIQUE).

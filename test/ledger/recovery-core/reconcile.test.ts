@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Ledger } from '../../../src/ledger/ledger.js';
 import { countingIO } from '../ledger-helpers.js';
 import {
-  dropProjection, eventAfter, events, folderWith, KEY_A, lineOf, lines, rejection, removeFolders, rowCount, snapshot, tamperEntries, tornFiles, withDb, type Folder,
+  dropProjection, eventAfter, events, folderWith, KEY_A, lineOf, lines, rejection, removeFolders, rollBackWatermark, rowCount, snapshot, tamperEntries, tornFiles, withDb, type Folder,
 } from './folder.js';
 
 const allRows = (f: Folder) => withDb(f, (db) => db.prepare('SELECT * FROM events ORDER BY seq').all());
@@ -218,6 +218,36 @@ describe('tamper healing: what a restored row holds and what a refusal names', (
     expect(l.headInfo().seq).toBe(2);
     await l.close();
     expect(rowCount(f)).toBe(3);
+    expect(tamperEntries(f)).toEqual([]);
+  });
+
+  it('a row past the watermark deleted by hand is replayed from JSONL and its tamper entry cleared by that open', async () => {
+    const f = await folderWith(5);
+    const before = allRows(f);
+    rollBackWatermark(f, 2); // rows 3 and 4 stay, past the watermark
+    withDb(f, (db) => db.exec('DELETE FROM events WHERE seq = 4'));
+    expect(tamperEntries(f)).toEqual([{ seq: 4, op: 'delete' }]);
+    const l = await Ledger.open({ dir: f.dir, keyring: f.keyring });
+    expect(l.lastReconcile).toMatchObject({ replayed: 1, alreadyPresent: 1, restored: [] });
+    await l.close();
+    expect(tamperEntries(f)).toEqual([]);
+    expect(allRows(f)).toEqual(before);
+  });
+
+  it('a deleted row whose line is gone from under the watermark (the watermark moved to match) is LEDGER_CORRUPT, nothing healed', async () => {
+    // An attacker who controls the folder removes line 2 of events.jsonl and shifts the watermark
+    // with it, so the anchor still holds; healing the deleted row 2 finds no line for it.
+    const f = await folderWith(5);
+    const ls = lines(f);
+    withDb(f, (db) => db.exec('DELETE FROM events WHERE seq = 2'));
+    fs.writeFileSync(f.jsonl, ls.filter((_, i) => i !== 2).map((l) => l + '\n').join(''));
+    const shift = Buffer.byteLength(ls[2]!) + 1;
+    withDb(f, (db) => db.prepare('UPDATE watermark SET offset = offset - ?, line_start = line_start - ?').run(shift, shift));
+    const before = snapshot(f);
+    const e = await rejection(Ledger.open({ dir: f.dir, keyring: f.keyring }));
+    expect(e).toMatchObject({ code: 'LEDGER_CORRUPT', details: { seq: 2, watermarkSeq: 4 } });
+    expect(e.message).toContain('no longer holds event seq 2');
+    expect(snapshot(f)).toEqual(before);
   });
 });
 
