@@ -15,7 +15,7 @@ import type { Watermark } from '../store/watermark.js';
 import type { TreeStore } from '../store/tree-store.js';
 import type { CrashHook } from './crash-points.js';
 import { rowDifferences } from './row-check.js';
-import { assertNothingValidAfter, checkTailSignature, replayTail, type TailDefect } from './tail-replay.js';
+import { assertNothingValidAfter, checkTailSignature, mirrorConflict, replayTail, type TailDefect } from './tail-replay.js';
 import { moveTailAside, type MovedTail } from './torn-tail.js';
 import { OPEN_POLICY, type ReadPolicy } from './read-policy.js';
 
@@ -212,13 +212,19 @@ export function inspect(jsonl: JsonlFile, projection: Projection, policy: ReadPo
     for (const line of jsonl.lines(wm.offset, (t) => (tornTail = { offset: t.offset, length: total - t.offset, code: 'TORN_LINE', reason: 'incomplete last line' }), total, policy.maxLineBytes)) {
       try {
         if (line.badUtf8) throw new InvalidInputError('MALFORMED_LINE', 'line is not valid UTF-8');
-        const ev = parseEventLine(line.text, { offset: line.offset }).event;
+        const rec = parseEventLine(line.text, { offset: line.offset });
+        const ev = rec.event;
         if (ev.seq !== seq + 1) throw new VerificationError('SEQ_GAP', `seq ${ev.seq} does not continue the chain (expected seq ${seq + 1})`);
         if (ev.prev !== prev) throw new VerificationError('CHAIN_BROKEN', `seq ${ev.seq} does not continue the chain (prev)`);
         try {
           checkTailSignature(ev, keyring, line.offset);
         } catch (e) {
           note(e); // a forgery: open refuses it, and nothing after it is pending
+          break;
+        }
+        const conflict = mirrorConflict(projection, rec);
+        if (conflict) {
+          note(conflict); // open refuses it too
           break;
         }
         seq = ev.seq;
