@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Ledger } from '../../../src/ledger/ledger.js';
+import { NODE_FILE_IO, type FileIO } from '../../../src/store/file-io.js';
 import {
   appendLines, appendRaw, eventAfter, events, folderWith, lineOf, removeFolders, rollBackWatermark, snapshot, withDb, type Folder,
 } from './folder.js';
@@ -131,6 +132,17 @@ describe('inspect mode (spec §14.2)', () => {
     expect(inspection.pendingLines).toBe(1);
     expect(inspection.problems).toEqual(['MIRROR_CONFLICT: seq 4: id ev-1 is already used by seq 1']);
     await expect(Ledger.open({ dir: f.dir, keyring: f.keyring })).rejects.toMatchObject({ code: 'MIRROR_CONFLICT', details: { seq: 4, id: 'ev-1', otherSeq: 1 } });
+  });
+
+  it('an OS error reading events.jsonl fails the read-only open with its errno; it is not reported as a finding', async () => {
+    const f = await folderWith(3);
+    const io: FileIO = {
+      ...NODE_FILE_IO,
+      read() {
+        throw Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' });
+      },
+    };
+    await expect(Ledger.open({ dir: f.dir, readOnly: true, keyring: f.keyring, io })).rejects.toMatchObject({ code: 'EIO' });
   });
 
   it('a short events.jsonl is SQLITE_AHEAD and nothing is read past it', async () => {

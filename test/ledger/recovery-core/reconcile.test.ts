@@ -34,6 +34,19 @@ describe('the watermark anchor (spec §8.2)', () => {
     expect(e.message).toContain(`event seq 2 at bytes ${lineStart}..${lineStart + Buffer.byteLength(ls[2]!) + 1}`);
   });
 
+  it('a watermark whose seq was edited (its hash and bytes still those of a real line) is refused: nothing is cut', async () => {
+    // Without the seq check the tail replay would start after "seq 3" at line 2, find seq 3 and
+    // move it and every later event aside as a gapped tail.
+    const f = await folderWith(5);
+    const evs = events(f);
+    rollBackWatermark(f, 2);
+    withDb(f, (db) => db.exec('UPDATE watermark SET seq = 3'));
+    const before = snapshot(f);
+    const e = await rejection(Ledger.open({ dir: f.dir, keyring: f.keyring }));
+    expect(e).toMatchObject({ code: 'LEDGER_CORRUPT', details: { seq: 3, expectedHash: evs[2]!.hash } });
+    expect(snapshot(f)).toEqual(before);
+  });
+
   it('the watermark line without its newline (the byte replaced) is refused', async () => {
     const f = await folderWith(2);
     const bytes = fs.readFileSync(f.jsonl);
@@ -248,6 +261,33 @@ describe('tamper healing: what a restored row holds and what a refusal names', (
     expect(e).toMatchObject({ code: 'LEDGER_CORRUPT', details: { seq: 2, watermarkSeq: 4 } });
     expect(e.message).toContain('no longer holds event seq 2');
     expect(snapshot(f)).toEqual(before);
+  });
+});
+
+describe('tamper healing reads JSONL under the ledger\'s own limits and reports where it fails', () => {
+  it('a deleted row of a line longer than the default limit is restored in a ledger created with a higher one', async () => {
+    const f = await folderWith(0);
+    fs.rmSync(f.dir, { recursive: true });
+    const big = 'x'.repeat(1536 * 1024); // over the default 1 MiB payload limit
+    const l0 = await Ledger.open({ dir: f.dir, create: true, keyring: f.keyring, signer: KEY_A, limits: { maxPayloadBytes: 2 * 1024 * 1024 } });
+    await l0.appendBatch([{ kind: 'k', id: 'small', payload: 1 }, { kind: 'k', id: 'big', payload: big }, { kind: 'k', id: 'after', payload: 2 }]);
+    await l0.close();
+    const before = allRows(f);
+    withDb(f, (db) => db.exec('DELETE FROM events WHERE seq = 1'));
+    const l = await Ledger.open({ dir: f.dir, keyring: f.keyring });
+    expect(l.lastReconcile.restored).toEqual([1]);
+    await l.close();
+    expect(allRows(f)).toEqual(before);
+  });
+
+  it('a deleted row whose line under the watermark was changed: the typed error names the line\'s offset', async () => {
+    const f = await folderWith(5);
+    const ls = lines(f);
+    withDb(f, (db) => db.exec('DELETE FROM events WHERE seq = 2'));
+    const at = Buffer.byteLength(ls[0]! + ls[1]!) + 2;
+    fs.writeFileSync(f.jsonl, [ls[0], ls[1], ls[2]!.replace('"i":2', '"i":7'), ls[3], ls[4]].join('\n') + '\n');
+    const e = await rejection(Ledger.open({ dir: f.dir, keyring: f.keyring }));
+    expect(e).toMatchObject({ code: 'SEAL_MISMATCH', details: { offset: at } });
   });
 });
 
