@@ -130,7 +130,7 @@ function healTamper(t: ReconcileTarget, wm: Watermark): number[] {
     }
     if (line === undefined) {
       if (seq <= wm.seq) {
-        throw new LedgerStateError('LEDGER_CORRUPT', `events.jsonl no longer holds event seq ${seq}, under the watermark (seq ${wm.seq}): the canonical file was changed`, {
+        throw new LedgerStateError('LEDGER_CORRUPT', `events.jsonl holds no event seq ${seq} where ledger.db places it, under the watermark (seq ${wm.seq}): events.jsonl or ledger.db was changed by hand`, {
           details: { seq, watermarkSeq: wm.seq },
         });
       }

@@ -259,7 +259,7 @@ describe('tamper healing: what a restored row holds and what a refusal names', (
     const before = snapshot(f);
     const e = await rejection(Ledger.open({ dir: f.dir, keyring: f.keyring }));
     expect(e).toMatchObject({ code: 'LEDGER_CORRUPT', details: { seq: 2, watermarkSeq: 4 } });
-    expect(e.message).toContain('no longer holds event seq 2');
+    expect(e.message).toContain('holds no event seq 2 where ledger.db places it');
     expect(snapshot(f)).toEqual(before);
   });
 });
@@ -288,6 +288,31 @@ describe('tamper healing reads JSONL under the ledger\'s own limits and reports 
     fs.writeFileSync(f.jsonl, [ls[0], ls[1], ls[2]!.replace('"i":2', '"i":7'), ls[3], ls[4]].join('\n') + '\n');
     const e = await rejection(Ledger.open({ dir: f.dir, keyring: f.keyring }));
     expect(e).toMatchObject({ code: 'SEAL_MISMATCH', details: { offset: at } });
+  });
+});
+
+describe('a deleted row at the watermark', () => {
+  it('is restored from the line the anchor check has just read', async () => {
+    const f = await folderWith(5);
+    const before = allRows(f);
+    withDb(f, (db) => db.exec('DELETE FROM events WHERE seq = 4'));
+    const l = await Ledger.open({ dir: f.dir, keyring: f.keyring });
+    expect(l.lastReconcile.restored).toEqual([4]);
+    await l.close();
+    expect(allRows(f)).toEqual(before);
+  });
+
+  it('with the row below it moved past the watermark (triggers dropped): refused, not left missing', async () => {
+    const f = await folderWith(5);
+    withDb(f, (db) => {
+      db.exec('DELETE FROM events WHERE seq = 4');
+      db.exec('DROP TRIGGER events_updated');
+      db.exec('UPDATE events SET offset = (SELECT offset FROM watermark) WHERE seq = 3');
+    });
+    const before = snapshot(f);
+    const e = await rejection(Ledger.open({ dir: f.dir, keyring: f.keyring }));
+    expect(e).toMatchObject({ code: 'LEDGER_CORRUPT', details: { seq: 4, watermarkSeq: 4 } });
+    expect(snapshot(f)).toEqual(before);
   });
 });
 
