@@ -77,6 +77,16 @@ describe('moving a torn tail aside (spec §7.3)', () => {
 });
 
 describe('an OS error while saving the tail names where it happened', () => {
+  it('an error that is not an OS error (no errno) passes through unchanged, and nothing is truncated', async () => {
+    const f = await folderWith(2);
+    appendRaw(f, '{"torn');
+    const before = fs.readFileSync(f.jsonl);
+    const boom = new Error('not an OS error');
+    const io: FileIO = { ...NODE_FILE_IO, syncDir: (d) => { if (d === f.torn) throw boom; NODE_FILE_IO.syncDir(d); } };
+    await expect(Ledger.open({ dir: f.dir, keyring: f.keyring, io })).rejects.toBe(boom);
+    expect(fs.readFileSync(f.jsonl)).toEqual(before);
+  });
+
   it('an fsync of torn/ that fails: IO_ERROR naming torn/ and the errno, nothing truncated', async () => {
     const f = await folderWith(2);
     appendRaw(f, '{"torn');
