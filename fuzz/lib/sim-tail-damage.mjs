@@ -208,6 +208,11 @@ async function conflict(ctx, dir) {
   }
   const other = eventAt(ctx, at.seq, below.hash, 'conflicting');
   fs.writeFileSync(files.jsonl, Buffer.concat([jsonl.bytes.subarray(0, at.offset), Buffer.from(`${lineOf(ctx.lib, other)}\n`)]));
+  // Inspect mode (doctor, verify) must report what a writable open refuses.
+  const ro = await ctx.lib.Ledger.open({ dir, readOnly: true, keyring: ctx.keyring, policy: ctx.policy });
+  const problems = ro.inspection?.problems ?? [];
+  await ro.close();
+  ctx.check.that('tamper-detected', problems.some((p) => p.startsWith(`MIRROR_CONFLICT: seq ${at.seq}:`)), () => `a different event at seq ${at.seq} than its row: inspect mode should report MIRROR_CONFLICT, got ${JSON.stringify(problems)}`);
   await expectRefusal(ctx, dir, `a different event at seq ${at.seq} than its row`, ['MIRROR_CONFLICT'], { seq: at.seq });
   return 'conflict';
 }

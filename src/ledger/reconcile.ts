@@ -15,7 +15,7 @@ import type { Watermark } from '../store/watermark.js';
 import type { TreeStore } from '../store/tree-store.js';
 import type { CrashHook } from './crash-points.js';
 import { rowDifferences } from './row-check.js';
-import { assertNothingValidAfter, checkTailSignature, replayTail, type TailDefect } from './tail-replay.js';
+import { assertNothingValidAfter, checkTailSignature, mirrorConflict, replayTail, type TailDefect } from './tail-replay.js';
 import { moveTailAside, type MovedTail } from './torn-tail.js';
 import { OPEN_POLICY, type ReadPolicy } from './read-policy.js';
 
@@ -52,7 +52,7 @@ export interface ReconcileTarget {
 export function reconcile(t: ReconcileTarget): { report: ReconcileReport; frontier: CompactRange } {
   const before = t.projection.watermark();
   checkAnchor(t.jsonl, before);
-  const restored = healTamper(t);
+  const restored = healTamper(t, before);
   const frontier = t.tree.frontier(before.seq + 1);
   // Lines past the watermark may still be only in the page cache (a writer died between its
   // write and its fsync): make them durable before ledger.db records them, or a power cut could
@@ -115,7 +115,7 @@ export function checkAnchor(jsonl: JsonlFile, wm: Watermark): void {
  * Rows deleted by hand are restored from JSONL; rows updated by hand are refused unless they
  * still equal their JSONL line (spec §8.3).
  */
-function healTamper(t: ReconcileTarget): number[] {
+function healTamper(t: ReconcileTarget, wm: Watermark): number[] {
   if (t.projection.tamperCount() === 0) return [];
   const entries = t.projection.tampered();
   const edited: number[] = [];
@@ -128,7 +128,17 @@ function healTamper(t: ReconcileTarget): number[] {
       else t.projection.clearTamper(seq);
       continue;
     }
-    if (line === undefined) continue; // beyond JSONL: SQLITE_AHEAD is reported after the tail
+    if (line === undefined) {
+      if (seq <= wm.seq) {
+        throw new LedgerStateError('LEDGER_CORRUPT', `events.jsonl holds no event seq ${seq} where ledger.db places it, under the watermark (seq ${wm.seq}): events.jsonl or ledger.db was changed by hand`, {
+          details: { seq, watermarkSeq: wm.seq },
+        });
+      }
+      // A row past the watermark was deleted: the tail replay restores it if JSONL holds its line,
+      // and a row JSONL lacks is no loss. Cleared now, or the entry would outlive this open.
+      t.projection.clearTamper(seq);
+      continue;
+    }
     const rec = parseEventLine(line.text, { offset: line.offset });
     const ev = rec.event;
     // Its id at another seq: the row was renumbered by hand, not deleted (id is UNIQUE).
@@ -202,13 +212,19 @@ export function inspect(jsonl: JsonlFile, projection: Projection, policy: ReadPo
     for (const line of jsonl.lines(wm.offset, (t) => (tornTail = { offset: t.offset, length: total - t.offset, code: 'TORN_LINE', reason: 'incomplete last line' }), total, policy.maxLineBytes)) {
       try {
         if (line.badUtf8) throw new InvalidInputError('MALFORMED_LINE', 'line is not valid UTF-8');
-        const ev = parseEventLine(line.text, { offset: line.offset }).event;
+        const rec = parseEventLine(line.text, { offset: line.offset });
+        const ev = rec.event;
         if (ev.seq !== seq + 1) throw new VerificationError('SEQ_GAP', `seq ${ev.seq} does not continue the chain (expected seq ${seq + 1})`);
         if (ev.prev !== prev) throw new VerificationError('CHAIN_BROKEN', `seq ${ev.seq} does not continue the chain (prev)`);
         try {
           checkTailSignature(ev, keyring, line.offset);
         } catch (e) {
           note(e); // a forgery: open refuses it, and nothing after it is pending
+          break;
+        }
+        const conflict = mirrorConflict(projection, rec);
+        if (conflict) {
+          note(conflict); // open refuses it too
           break;
         }
         seq = ev.seq;

@@ -105,20 +105,11 @@ export function replayTail(target: TailReplayTarget, from: Watermark, options: T
   const accept = (rec: SealedRecord, offset: number, length: number) => {
     const ev = rec.event;
     const existing = projection.bySeq(ev.seq);
+    const conflict = mirrorConflict(projection, rec, existing);
+    if (conflict) throw conflict;
     if (existing) {
-      if (existing.line !== rec.line) {
-        throw new LedgerStateError('MIRROR_CONFLICT', `seq ${ev.seq}: ledger.db holds a different event than events.jsonl`, {
-          details: { seq: ev.seq, jsonlHash: ev.hash, sqliteHash: existing.hash },
-        });
-      }
       alreadyPresent++;
     } else {
-      const byId = projection.byId(ev.id);
-      if (byId) {
-        throw new LedgerStateError('MIRROR_CONFLICT', `seq ${ev.seq}: id ${ev.id} is already used by seq ${byId.seq}`, {
-          details: { seq: ev.seq, id: ev.id, otherSeq: byId.seq },
-        });
-      }
       projection.insert({
         seq: ev.seq, id: ev.id, at: ev.at, kind: ev.kind, actor: ev.actor ?? null,
         hash: ev.hash, kid: ev.sig?.kid ?? null, line: rec.line, offset,
@@ -196,6 +187,26 @@ function completeTornEvent(target: TailReplayTarget, t: TornTail, check: (text: 
 }
 
 const NEWLINE_BYTE = Buffer.from('\n');
+
+/**
+ * A row already in ledger.db that a valid tail line cannot be mirrored over: a different event at
+ * its seq, or its id at another seq. Shared with inspect mode, which reports what open refuses.
+ * @internal: names a SQLite type; not part of the published declarations.
+ */
+export function mirrorConflict(projection: Projection, rec: SealedRecord, existing = projection.bySeq(rec.event.seq)): LedgerStateError | undefined {
+  const ev = rec.event;
+  if (existing) {
+    if (existing.line === rec.line) return undefined;
+    return new LedgerStateError('MIRROR_CONFLICT', `seq ${ev.seq}: ledger.db holds a different event than events.jsonl`, {
+      details: { seq: ev.seq, jsonlHash: ev.hash, sqliteHash: existing.hash },
+    });
+  }
+  const byId = projection.byId(ev.id);
+  if (!byId) return undefined;
+  return new LedgerStateError('MIRROR_CONFLICT', `seq ${ev.seq}: id ${ev.id} is already used by seq ${byId.seq}`, {
+    details: { seq: ev.seq, id: ev.id, otherSeq: byId.seq },
+  });
+}
 
 /**
  * A crash or power loss damages only the unsynced end of the file, after every acknowledged

@@ -10,6 +10,7 @@ import type { FileIO } from '../store/file-io.js';
 import type { JsonlFile } from '../store/jsonl-file.js';
 import type { CrashHook } from './crash-points.js';
 import type { TailDefect } from './tail-replay.js';
+import { LedgerStateError, SealedLedgerError } from '../errors.js';
 
 export interface MovedTail extends TailDefect {
   /** Where the bytes were saved. */
@@ -22,26 +23,42 @@ export function moveTailAside(jsonl: JsonlFile, defect: TailDefect, tornDir: str
   // Hashed, then copied, a chunk at a time: a tail may be as long as the file (spec §7.2).
   const digest = createHash('sha256');
   for (let at = 0; at < defect.length; at += COPY_CHUNK) digest.update(jsonl.readRange(defect.offset + at, Math.min(COPY_CHUNK, defect.length - at)));
-  const createdDir = !fs.existsSync(tornDir);
-  if (createdDir) fs.mkdirSync(tornDir, { recursive: true });
-  const name = `events.jsonl.${defect.offset}.${digest.digest('hex').slice(0, 16)}.torn`;
-  const savedTo = path.join(tornDir, name);
-  const c = fs.constants;
-  const fd = io.open(savedTo, c.O_WRONLY | c.O_CREAT | c.O_TRUNC | (c.O_NOFOLLOW ?? 0), 0o600);
+  const savedTo = path.join(tornDir, `events.jsonl.${defect.offset}.${digest.digest('hex').slice(0, 16)}.torn`);
+  let target = tornDir;
   try {
-    for (let at = 0; at < defect.length; at += COPY_CHUNK) {
-      io.write(fd, jsonl.readRange(defect.offset + at, Math.min(COPY_CHUNK, defect.length - at)), at);
+    const createdDir = !fs.existsSync(tornDir);
+    if (createdDir) fs.mkdirSync(tornDir, { recursive: true });
+    target = savedTo;
+    const c = fs.constants;
+    const fd = io.open(savedTo, c.O_WRONLY | c.O_CREAT | c.O_TRUNC | (c.O_NOFOLLOW ?? 0), 0o600);
+    try {
+      for (let at = 0; at < defect.length; at += COPY_CHUNK) {
+        io.write(fd, jsonl.readRange(defect.offset + at, Math.min(COPY_CHUNK, defect.length - at)), at);
+      }
+      io.sync(fd);
+    } finally {
+      io.close(fd);
     }
-    io.sync(fd);
-  } finally {
-    io.close(fd);
+    target = tornDir;
+    io.syncDir(tornDir);
+    // fsync(torn/) makes the file's entry durable, not torn/'s own entry in the ledger folder.
+    target = path.dirname(tornDir);
+    if (createdDir) io.syncDir(target);
+  } catch (e) {
+    throw osError(e, target);
   }
-  io.syncDir(tornDir);
-  // fsync(torn/) makes the file's entry durable, not torn/'s own entry in the ledger folder.
-  if (createdDir) io.syncDir(path.dirname(tornDir));
   crash?.('reconcile.torn-saved');
   jsonl.truncate(defect.offset);
   jsonl.sync();
   crash?.('reconcile.truncated');
   return { ...defect, savedTo };
+}
+
+/** An OS error (it has an errno code) names the path it failed on; anything else passes unchanged. */
+function osError(e: unknown, at: string): unknown {
+  const errno = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (!(e instanceof Error) || typeof errno !== 'string' || e instanceof SealedLedgerError) return e;
+  return new LedgerStateError('IO_ERROR', `cannot save the damaged tail of events.jsonl to ${at}: ${errno} (${e.message}); events.jsonl was not truncated`, {
+    cause: e, details: { path: at, errno },
+  });
 }

@@ -37,15 +37,15 @@ export function removeFolders(): void {
   cleanups.splice(0).forEach((c) => c());
 }
 
-/** `n` events signed by KEY_A (ids ev-0…, payload {i}), or unsigned; the keyring holds KEY_A. */
-export async function folderWith(n: number, options: { signed?: boolean } = {}): Promise<Folder> {
+/** `n` events signed by KEY_A (ids ev-0…, payload {i}, `actor` if given), or unsigned; the keyring holds KEY_A. */
+export async function folderWith(n: number, options: { signed?: boolean; actor?: string } = {}): Promise<Folder> {
   const t = tempDir('sl-recovery-');
   cleanups.push(t.cleanup);
   const dir = path.join(t.dir, 'ledger');
   const signed = options.signed ?? true;
   const keyring = keyringOf(KEY_A);
   const ledger = await Ledger.open({ dir, create: true, keyring, ...(signed ? { signer: KEY_A } : {}), now: () => new Date(AT), projectionLagMs: 0 });
-  if (n > 0) await ledger.appendBatch(Array.from({ length: n }, (_, i) => ({ kind: 'k', id: `ev-${i}`, payload: { i } })));
+  if (n > 0) await ledger.appendBatch(Array.from({ length: n }, (_, i) => ({ kind: 'k', id: `ev-${i}`, payload: { i }, ...(options.actor ? { actor: options.actor } : {}) })));
   await ledger.close();
   return { dir, jsonl: path.join(dir, 'events.jsonl'), sqlite: path.join(dir, 'ledger.db'), torn: path.join(dir, 'torn'), keyring };
 }

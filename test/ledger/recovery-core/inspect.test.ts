@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Ledger } from '../../../src/ledger/ledger.js';
+import { NODE_FILE_IO, type FileIO } from '../../../src/store/file-io.js';
 import {
   appendLines, appendRaw, eventAfter, events, folderWith, lineOf, removeFolders, rollBackWatermark, snapshot, withDb, type Folder,
 } from './folder.js';
@@ -103,6 +104,45 @@ describe('inspect mode (spec §14.2)', () => {
     const { inspection } = await inspectFolder(f);
     expect(inspection.pendingLines).toBe(2);
     expect(inspection.problems).toEqual(['SQLITE_AHEAD: ledger.db holds events up to seq 6 that events.jsonl lacks']);
+  });
+
+  it('a row past the watermark holding a different event than its JSONL line is a problem (MIRROR_CONFLICT), as open refuses it', async () => {
+    const f = await folderWith(5);
+    rollBackWatermark(f, 2); // rows 3 and 4 stay, past the watermark
+    const evs = events(f);
+    const fork3 = eventAfter(evs[2], { payload: { i: 9 } });
+    const ls = fs.readFileSync(f.jsonl, 'utf8').split('\n').slice(0, 3);
+    fs.writeFileSync(f.jsonl, [...ls, lineOf(fork3), lineOf(eventAfter(fork3))].join('\n') + '\n');
+    const { inspection } = await inspectFolder(f);
+    expect(inspection.pendingLines).toBe(0);
+    expect(inspection.tornTail).toBeUndefined();
+    // rows 3 and 4 are events JSONL lacks (it holds others at those seqs)
+    expect(inspection.problems).toEqual([
+      'MIRROR_CONFLICT: seq 3: ledger.db holds a different event than events.jsonl',
+      'SQLITE_AHEAD: ledger.db holds events up to seq 4 that events.jsonl lacks',
+    ]);
+    await expect(Ledger.open({ dir: f.dir, keyring: f.keyring })).rejects.toMatchObject({ code: 'MIRROR_CONFLICT', details: { seq: 3, jsonlHash: fork3.hash, sqliteHash: evs[3]!.hash } });
+  });
+
+  it('a valid line past the watermark whose id a row already has is a problem (MIRROR_CONFLICT), as open refuses it', async () => {
+    const f = await folderWith(3);
+    const e3 = eventAfter(events(f)[2]);
+    appendLines(f, [lineOf(e3), lineOf(eventAfter(e3, { id: 'ev-1' }))]);
+    const { inspection } = await inspectFolder(f);
+    expect(inspection.pendingLines).toBe(1);
+    expect(inspection.problems).toEqual(['MIRROR_CONFLICT: seq 4: id ev-1 is already used by seq 1']);
+    await expect(Ledger.open({ dir: f.dir, keyring: f.keyring })).rejects.toMatchObject({ code: 'MIRROR_CONFLICT', details: { seq: 4, id: 'ev-1', otherSeq: 1 } });
+  });
+
+  it('an OS error reading events.jsonl fails the read-only open with its errno; it is not reported as a finding', async () => {
+    const f = await folderWith(3);
+    const io: FileIO = {
+      ...NODE_FILE_IO,
+      read() {
+        throw Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' });
+      },
+    };
+    await expect(Ledger.open({ dir: f.dir, readOnly: true, keyring: f.keyring, io })).rejects.toMatchObject({ code: 'EIO' });
   });
 
   it('a short events.jsonl is SQLITE_AHEAD and nothing is read past it', async () => {

@@ -64,9 +64,43 @@ describe('moving a torn tail aside (spec §7.3)', () => {
     appendRaw(f, '{"torn');
     const before = fs.readFileSync(f.jsonl);
     const io = trackingIO(true);
-    await expect(Ledger.open({ dir: f.dir, keyring: f.keyring, io })).rejects.toThrow(/ENOSPC/);
+    const e = await Ledger.open({ dir: f.dir, keyring: f.keyring, io }).then(() => undefined, (x: unknown) => x as Error & { code?: string; details?: Record<string, unknown> });
+    // an OS error names the path and the errno (the project's rule for every OS error)
+    const saved = path.join(f.torn, tornFiles(f)[0] ?? '?');
+    expect(e).toMatchObject({ code: 'IO_ERROR', details: { path: saved, errno: 'ENOSPC' } });
+    expect(e!.message).toContain(`cannot save the damaged tail of events.jsonl to ${saved}: ENOSPC`);
+    expect((e as Error).cause).toMatchObject({ code: 'ENOSPC' });
     expect([...io.open_.values()]).toEqual([]);
     expect(fs.readFileSync(f.jsonl)).toEqual(before);
     expect(tornFiles(f)).toHaveLength(1); // created empty before the write failed; the tail is still in events.jsonl
+  });
+});
+
+describe('an OS error while saving the tail names where it happened', () => {
+  it('an error that is not an OS error (no errno) passes through unchanged, and nothing is truncated', async () => {
+    const f = await folderWith(2);
+    appendRaw(f, '{"torn');
+    const before = fs.readFileSync(f.jsonl);
+    const boom = new Error('not an OS error');
+    const io: FileIO = { ...NODE_FILE_IO, syncDir: (d) => { if (d === f.torn) throw boom; NODE_FILE_IO.syncDir(d); } };
+    await expect(Ledger.open({ dir: f.dir, keyring: f.keyring, io })).rejects.toBe(boom);
+    expect(fs.readFileSync(f.jsonl)).toEqual(before);
+  });
+
+  it('an fsync of torn/ that fails: IO_ERROR naming torn/ and the errno, nothing truncated', async () => {
+    const f = await folderWith(2);
+    appendRaw(f, '{"torn');
+    const before = fs.readFileSync(f.jsonl);
+    const io: FileIO = {
+      ...NODE_FILE_IO,
+      syncDir(d) {
+        if (d === f.torn) throw Object.assign(new Error(`EIO: i/o error, fsync`), { code: 'EIO' });
+        NODE_FILE_IO.syncDir(d);
+      },
+    };
+    const e = await Ledger.open({ dir: f.dir, keyring: f.keyring, io }).then(() => undefined, (x: unknown) => x);
+    expect(e).toMatchObject({ code: 'IO_ERROR', details: { path: f.torn, errno: 'EIO' } });
+    expect((e as Error).message).toContain(`to ${f.torn}: EIO`);
+    expect(fs.readFileSync(f.jsonl)).toEqual(before);
   });
 });
