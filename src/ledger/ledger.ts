@@ -18,7 +18,7 @@ import { JsonlFile } from '../store/jsonl-file.js';
 import { existsOrThrow, withIoErrors } from '../store/os-error.js';
 import { Projection, type Watermark } from '../store/projection.js';
 import type { LedgerSchema } from '../store/schema.js';
-import { TreeStore } from '../store/tree-store.js';
+import type { TreeStore } from '../store/tree-store.js';
 import type { Kysely } from 'kysely';
 import { type CrashHook, type CrashPoint } from './crash-points.js';
 import { GroupCommit } from './group-commit.js';
@@ -34,7 +34,7 @@ import { assertNoLinks, folderWarnings } from './folder-safety.js';
 import { OPEN_POLICY, readPolicyOf, type ReadPolicy } from './read-policy.js';
 import { QuarantineFile } from './quarantine.js';
 import { inspect, type Inspection, reconcile, type ReconcileReport } from './reconcile.js';
-import { appendCheckpointRecord, checkpointRecordsNewestFirst, importCheckpointRecords, readCheckpointRecords } from './checkpoint-log.js';
+import { appendCheckpointRecord, checkpointRecordsNewestFirst, readCheckpointRecords } from './checkpoint-log.js';
 import type { NoteSigner } from '../merkle/signed-note.js';
 import {
   type ConsistencyProofJson,
@@ -44,7 +44,6 @@ import {
   proveInclusion,
   rootAt,
   type StoredCheckpoint,
-  storedCheckpoints,
 } from './verifiable-log.js';
 
 /** Long enough to share a commit among dozens of back-to-back appends, short enough to be unseen. */
@@ -204,7 +203,7 @@ export class Ledger {
     try {
       projection = await Projection.open(paths.sqlite, { create: true, lockTimeoutMs: options.lockTimeoutMs });
       const sqliteId = fileIdentity(paths.sqlite);
-      const tree = new TreeStore(projection.db);
+      const tree = projection.tree;
       await acquireWriterLock(projection, options.lockTimeoutMs);
       let result;
       try {
@@ -214,8 +213,8 @@ export class Ledger {
           jsonl, projection, tree, keyring, io, tornDir: paths.torn, crash: options.crashHook, policy,
           checkpointFloor: () => checkpointFloor(p, paths),
         });
-        if (storedCheckpoints(projection).length === 0) {
-          importCheckpointRecords(projection.db, readCheckpointRecords(paths.checkpoints), result.report.after.seq + 1);
+        if (projection.checkpoints().length === 0) {
+          projection.importCheckpoints(readCheckpointRecords(paths.checkpoints), result.report.after.seq + 1);
         }
         options.crashHook?.('reconcile.committed');
         projection.commit();
@@ -242,8 +241,8 @@ export class Ledger {
     const jsonl = JsonlFile.open(paths.jsonl, io, { readOnly: true });
     try {
       const projection = await Projection.open(paths.sqlite, { readOnly: true });
-      const tree = new TreeStore(projection.db);
-      projection.db.exec('BEGIN');
+      const tree = projection.tree;
+      projection.beginRead();
       try {
         const { report, inspection } = inspect(jsonl, projection, readPolicyOf(metadata, options.requireSignatures), keyring);
         let frontier = CompactRange.empty();
@@ -258,7 +257,7 @@ export class Ledger {
         ledger.state = 'read-only';
         return ledger;
       } finally {
-        projection.db.exec('COMMIT');
+        projection.commit();
       }
     } catch (e) {
       jsonl.close();
@@ -349,25 +348,7 @@ export class Ledger {
 
   /** Events in seq order matching `q`, streamed from SQLite. */
   *events(q: EventQuery = {}): Generator<SealedEvent> {
-    const where: string[] = [];
-    const args: (string | number)[] = [];
-    const add = (cond: string, v: string | number | undefined) => {
-      if (v !== undefined) {
-        where.push(cond);
-        args.push(v);
-      }
-    };
-    add('seq >= ?', q.fromSeq);
-    add('seq <= ?', q.toSeq);
-    add('kind = ?', q.kind);
-    add('actor = ?', q.actor);
-    add('at >= ?', q.fromAt);
-    add('at < ?', q.toAt);
-    const sql = `SELECT line FROM events ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY seq` +
-      (q.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(q.limit))}` : '');
-    for (const row of this.projection.db.prepare<(string | number)[], { line: string }>(sql).iterate(...args)) {
-      yield parseEventLine(row.line).event;
-    }
+    for (const line of this.projection.eventLines(q)) yield parseEventLine(line).event;
   }
 
   /** Inclusion proof of event `seq` in the tree of `treeSize` leaves (default: now). Spec §11.3. */
@@ -448,7 +429,7 @@ export class Ledger {
 
   /** Checkpoints issued so far, oldest first. */
   checkpoints(): StoredCheckpoint[] {
-    return storedCheckpoints(this.projection);
+    return this.projection.checkpoints();
   }
 
   /** Wait for queued appends, commit what the projection holds, then release files and locks. */
@@ -590,7 +571,7 @@ export class Ledger {
     try {
       this.quarantine.close();
       this.jsonl.close();
-      this.projection.db.close(); // an open transaction is rolled back, as on process death
+      this.projection.closeNow(); // an open transaction is rolled back, as on process death
     } catch {
       // a dead process reports nothing; the crash suite inspects the files
     }
@@ -622,8 +603,7 @@ function sameIdentity(a: FileIdentity | undefined, b: FileIdentity | undefined):
 
 /** Events covered by the largest checkpoint ledger.db or checkpoints.jsonl records. */
 function checkpointFloor(projection: Projection, paths: LedgerPaths): number {
-  const row = projection.db.prepare<[], { m: number | null }>('SELECT max(size) AS m FROM checkpoints').get();
-  let floor = row?.m ?? 0;
+  let floor = projection.maxCheckpointSize();
   for (const r of readCheckpointRecords(paths.checkpoints)) floor = Math.max(floor, r.size);
   return floor;
 }

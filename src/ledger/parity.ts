@@ -3,11 +3,10 @@
  * streaming both sides in seq order (bounded memory at any ledger size). Read-only.
  */
 import fs from 'node:fs';
-import Database from 'better-sqlite3';
 import { LedgerStateError } from '../errors.js';
 import { NODE_FILE_IO } from '../store/file-io.js';
 import { JsonlFile, type JsonlLine, type TornTail } from '../store/jsonl-file.js';
-import { openReadOnlyDatabase } from '../store/readonly-db.js';
+import { ProjectionReader } from '../store/projection-reader.js';
 import { ledgerPaths } from './layout.js';
 import { readOrCreateMetadata } from './metadata.js';
 import { readPolicyOf } from './read-policy.js';
@@ -96,12 +95,11 @@ function jsonlSide(line: JsonlLine): Side | string {
 }
 
 /** A ledger.db that is not a readable SQLite database is corruption, not an internal error. */
-function openReadOnly(file: string): Database.Database {
-  let db: Database.Database | undefined;
+function openReadOnly(file: string): ProjectionReader {
+  let db: ProjectionReader | undefined;
   try {
-    db = openReadOnlyDatabase(file);
-    db.prepare('SELECT seq FROM watermark WHERE id = 1').get();
-    db.prepare('SELECT seq FROM events LIMIT 0').all(); // a dropped table is damage, not a bug
+    db = ProjectionReader.open(file, { copyIfFolderReadOnly: true });
+    db.assertLedgerTables(); // a dropped table is damage, not a bug
     return db;
   } catch (e) {
     db?.close();
@@ -123,13 +121,11 @@ export async function verifyEventSetParity(paths: StorePaths, options: ParityOpt
   };
   try {
     // One read transaction: the SQLite side is a consistent snapshot while we stream it.
-    db?.exec('BEGIN');
-    const wm = db?.prepare<[], { seq: number; offset: number }>('SELECT seq, offset FROM watermark WHERE id = 1').get();
+    db?.beginSnapshot();
+    const wm = db?.watermark();
     report.watermark = wm ?? null;
     const total = jsonl.size();
-    const rows = db
-      ? db.prepare<[], EventsRow>('SELECT seq, id, at, kind, actor, hash, kid, line, offset FROM events ORDER BY seq').iterate()
-      : ([] as EventsRow[])[Symbol.iterator]();
+    const rows: Iterator<EventsRow> = db ? db.rows() : ([] as EventsRow[])[Symbol.iterator]();
     let row = rows.next();
     let lastJsonlSeq = -1;
     let n = 0;
@@ -176,7 +172,6 @@ export async function verifyEventSetParity(paths: StorePaths, options: ParityOpt
     }
     options.onProgress?.(total, total);
   } finally {
-    if (db?.inTransaction) db.exec('COMMIT');
     db?.close();
     jsonl.close();
   }

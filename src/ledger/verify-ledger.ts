@@ -14,7 +14,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import Database from 'better-sqlite3';
 import { InvalidInputError, LedgerStateError, SealedLedgerError } from '../errors.js';
 import { Keyring } from '../crypto/keyring.js';
 import { GENESIS_PREV } from '../format/event.js';
@@ -22,7 +21,7 @@ import { CompactRange } from '../merkle/compact-range.js';
 import { verifyCheckpoint } from '../merkle/signed-checkpoint.js';
 import { verifierKeyString } from '../merkle/verifier-key.js';
 import { NODE_FILE_IO } from '../store/file-io.js';
-import { openReadOnlyDatabase } from '../store/readonly-db.js';
+import { ProjectionReader } from '../store/projection-reader.js';
 import { JsonlFile, type TornTail } from '../store/jsonl-file.js';
 import { verifyEventSetParity, type EventSetParity } from './parity.js';
 import { resolveStorePaths, type StorePaths } from './replay.js';
@@ -311,14 +310,14 @@ function mergeCheckpoints(rows: CheckpointRow[], records: CheckpointRecord[]): C
 
 function readCheckpoints(sqlitePath: string): CheckpointRow[] {
   if (!fs.existsSync(sqlitePath)) return [];
-  let db: Database.Database;
+  let db: ProjectionReader;
   try {
-    db = openReadOnlyDatabase(sqlitePath);
+    db = ProjectionReader.open(sqlitePath, { copyIfFolderReadOnly: true });
   } catch {
     return []; // not a database at all: the parity pass reports it as LEDGER_CORRUPT
   }
   try {
-    return db.prepare<[], CheckpointRow>('SELECT size, root, note, created_at FROM checkpoints ORDER BY size').all();
+    return db.checkpoints();
   } catch {
     return []; // no such table: not a ledger.db this version wrote; parity reports the rest
   } finally {

@@ -7,7 +7,7 @@ import { Ledger } from '../../src/ledger/ledger.js';
 import { replayJsonlIntoSqlite } from '../../src/ledger/replay.js';
 import { verifyEventSetParity } from '../../src/ledger/parity.js';
 import { verifyLedger } from '../../src/ledger/verify-ledger.js';
-import { mirrorSingleEventIntoSqlite, mirrorSingleEventIntoSqliteInTx } from '../../src/ledger/mirror.js';
+import { mirrorSingleEventIntoSqlite, mirrorSingleEventIntoSqliteInTx } from '../../src/store/mirror.js';
 import { sealEvent } from '../../src/format/seal.js';
 import { GENESIS_PREV } from '../../src/format/event.js';
 import { countingIO, jsonlLines, ledgerDir, openNew, sqliteRows, withSqlite, type Fixture } from './ledger-helpers.js';
