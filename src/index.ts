@@ -27,7 +27,7 @@ export { sealEvent, verifyEventSeal, computeEventHash, encodeLine as encodeEvent
 export { parseEventLine } from './format/event-line.js';
 export { signEvent, verifyEventSignature } from './format/signature.js';
 export type { EventSigner } from './format/signature.js';
-export { eventSignatureMessage, keyIdFor, EVENT_SIGNATURE_CONTEXT } from './domain.js';
+export { eventSignatureMessage, keyIdFor, EVENT_SIGNATURE_CONTEXT } from './crypto/domain.js';
 
 // Cryptography (spec §5, §6)
 export { verifyEd25519, signEd25519, publicKeyFromSeed, assertValidPublicKey } from './crypto/ed25519.js';

@@ -3,7 +3,7 @@
  * that checkpoint verifiers pin. Never the seed.
  */
 import type { KeyringEntry } from '../crypto/keyring.js';
-import { encodeBase64 } from '../merkle/strict-base64.js';
+import { encodeBase64 } from '../codec/strict-base64.js';
 import { verifierKeyString } from '../merkle/verifier-key.js';
 
 export interface KeyDescription {

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { leafHash, nodeHash } from '../../src/domain.js';
+import { leafHash, nodeHash } from '../../src/crypto/domain.js';
 import { generateSigningKey } from '../../src/crypto/signing-key.js';
 import { checkpointRecordsNewestFirst, readCheckpointRecords } from '../../src/ledger/checkpoint-log.js';
 import { verifyLedger } from '../../src/ledger/verify-ledger.js';
