@@ -54,13 +54,14 @@ export type { MirrorOutcome, SqliteConnection } from './store/mirror.js';
 export { replayJsonlIntoSqlite } from './ledger/replay.js';
 export { rebuildProjection } from './ledger/rebuild.js';
 export type { RebuildReport } from './ledger/rebuild.js';
-export type { ReplayReport, ReplayOptions, StorePaths } from './ledger/replay.js';
-export { verifyEventSetParity } from './ledger/parity.js';
-export type { EventSetParity, EventMismatch, SeqRange, JsonlDefect } from './ledger/parity.js';
-export { verifyLedger } from './ledger/verify-ledger.js';
-export type { VerifyReport, VerifyProblem, VerifyOptions, TrustStatement, ExternalCheckpoint } from './ledger/verify-ledger.js';
-export { loadTrustedKeys, trustedKeysFromKeyring, trustedKeysFromVerifierKeys } from './ledger/trusted-keys.js';
-export type { TrustedKeys } from './ledger/trusted-keys.js';
+export type { ReplayReport, ReplayOptions } from './ledger/replay.js';
+export type { StorePaths } from './store/layout.js';
+export { verifyEventSetParity } from './audit/parity.js';
+export type { EventSetParity, EventMismatch, SeqRange, JsonlDefect } from './audit/parity.js';
+export { verifyLedger } from './audit/verify-ledger.js';
+export type { VerifyReport, VerifyProblem, VerifyOptions, TrustStatement, ExternalCheckpoint } from './audit/verify-ledger.js';
+export { loadTrustedKeys, trustedKeysFromKeyring, trustedKeysFromVerifierKeys } from './audit/trusted-keys.js';
+export type { TrustedKeys } from './audit/trusted-keys.js';
 export type { LedgerSchema } from './store/schema.js';
 
 // Change feed and durable consumers (spec §21)

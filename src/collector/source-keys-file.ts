@@ -11,7 +11,7 @@ import { Keyring, type KeyringEntry } from '../crypto/keyring.js';
 import { keyNameProblem } from '../crypto/key-name.js';
 import { keyIdFor } from '../crypto/domain.js';
 import { SealedLedgerError } from '../errors.js';
-import { KEYRING_FILE, METADATA_FILE } from '../ledger/layout.js';
+import { KEYRING_FILE, METADATA_FILE } from '../store/layout.js';
 import { parseVerifierKey, verifierKeyString } from '../merkle/verifier-key.js';
 import type { SourceKeys } from './sources.js';
 

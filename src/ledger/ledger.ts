@@ -28,7 +28,7 @@ import { LocalSource } from '../feed/local-source.js';
 import { fixedKeys } from '../feed/line-reader.js';
 import { acquireWriterLock } from './writer-lock.js';
 import { loadFolderKeyring } from './folder-keyring.js';
-import { type LedgerPaths, ledgerPaths } from './layout.js';
+import { type LedgerPaths, ledgerPaths } from '../store/layout.js';
 import { readOrCreateMetadata, writeMetadata, type LedgerMetadata } from './metadata.js';
 import { assertNoLinks, folderWarnings } from './folder-safety.js';
 import { OPEN_POLICY, readPolicyOf, type ReadPolicy } from './read-policy.js';

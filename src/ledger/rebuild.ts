@@ -10,7 +10,7 @@ import path from 'node:path';
 import { SealedLedgerError } from '../errors.js';
 import { NODE_FILE_IO } from '../store/file-io.js';
 import { ProjectionReader } from '../store/projection-reader.js';
-import { type LedgerPaths, ledgerPaths } from './layout.js';
+import { type LedgerPaths, ledgerPaths } from '../store/layout.js';
 import { withIoErrors } from '../store/os-error.js';
 import { replayJsonlIntoSqlite, type ReplayOptions, type ReplayReport } from './replay.js';
 

@@ -11,7 +11,7 @@ import { JsonlFile } from '../store/jsonl-file.js';
 import { NODE_FILE_IO } from '../store/file-io.js';
 import { withIoErrors } from '../store/os-error.js';
 import { Projection } from '../store/projection.js';
-import { ledgerPaths } from './layout.js';
+import { ledgerPaths, resolveStorePaths, type StorePaths } from '../store/layout.js';
 import { assertNoLinks } from './folder-safety.js';
 import { readOrCreateMetadata } from './metadata.js';
 import { readPolicyOf } from './read-policy.js';
@@ -21,7 +21,6 @@ import { acquireWriterLock } from './writer-lock.js';
 import { readCheckpointRecords } from './checkpoint-log.js';
 import { assertNothingValidAfter, replayTail, type TailDefect } from './tail-replay.js';
 
-export type StorePaths = { dir: string } | { jsonlPath: string; sqlitePath: string; keyringPath?: string };
 
 export interface ReplayOptions {
   keyring?: Keyring;
@@ -48,14 +47,6 @@ export interface ReplayReport {
   tornTail?: TailDefect;
   errors: { code: string; message: string; seq?: number; offset?: number }[];
   durationMs: number;
-}
-
-export function resolveStorePaths(p: StorePaths): { jsonl: string; sqlite: string; keyring: string | undefined } {
-  if ('dir' in p) {
-    const l = ledgerPaths(p.dir);
-    return { jsonl: l.jsonl, sqlite: l.sqlite, keyring: l.keyring };
-  }
-  return { jsonl: p.jsonlPath, sqlite: p.sqlitePath, keyring: p.keyringPath };
 }
 
 export async function replayJsonlIntoSqlite(paths: StorePaths, options: ReplayOptions = {}): Promise<ReplayReport> {

@@ -5,7 +5,7 @@
  * dedup is exactly once at the collector (ADR 0019).
  */
 import { EventEmitter } from 'node:events';
-import { ledgerPaths } from '../ledger/layout.js';
+import { ledgerPaths } from '../store/layout.js';
 import type { Ledger } from '../ledger/ledger.js';
 import { SealedLedgerError } from '../errors.js';
 import { Backoff, parseRetryAfter } from './backoff.js';

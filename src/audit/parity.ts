@@ -7,10 +7,9 @@ import { LedgerStateError } from '../errors.js';
 import { NODE_FILE_IO } from '../store/file-io.js';
 import { JsonlFile, type JsonlLine, type TornTail } from '../store/jsonl-file.js';
 import { ProjectionReader } from '../store/projection-reader.js';
-import { ledgerPaths } from './layout.js';
-import { readOrCreateMetadata } from './metadata.js';
-import { readPolicyOf } from './read-policy.js';
-import { resolveStorePaths, type StorePaths } from './replay.js';
+import { ledgerPaths, resolveStorePaths, type StorePaths } from '../store/layout.js';
+import { readOrCreateMetadata } from '../ledger/metadata.js';
+import { readPolicyOf } from '../ledger/read-policy.js';
 import { rowDifferences, type EventsRow } from './row-check.js';
 
 export interface SeqRange {
