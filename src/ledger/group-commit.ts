@@ -54,7 +54,7 @@ export class GroupCommit {
     private readonly projectionLagMs: number,
     /** The ledger's injected clock (LedgerOptions.now). */
     private readonly now: () => Date = () => new Date(),
-    /** Called after each flush that moved the durable, acknowledged head (spec §21.3). */
+    /** The writer's one commit hook: after each flush that moved the durable, acknowledged head (spec §21.3). */
     private readonly onCommit?: () => void,
   ) {}
 
@@ -149,10 +149,10 @@ export class GroupCommit {
     let committed = false;
     try {
       core.crash('append.locked');
-      core.healInLock();
+      const evidence = core.healInLock();
       const head = core.head;
       headBefore = head;
-      const parity = parityRule(core.parityEvidence());
+      const parity = parityRule(evidence);
       const pending: SealedRecord[] = [];
       const pendingIds = new Map<string, SealedEvent>();
       let tip = { seq: head.seq, hash: head.hash };

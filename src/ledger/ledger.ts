@@ -127,8 +127,7 @@ export class Ledger {
   private readonly commits: GroupCommit;
   private readonly feed = new CommitSignal();
   private state: 'open' | 'read-only' | 'closed' | 'dead' = 'open';
-  /** In read-only inspect mode: what a writable open would heal or refuse. */
-  inspection: Inspection | undefined;
+  private inspected: Inspection | undefined;
   private poisonedBy: unknown;
 
   private constructor(
@@ -150,7 +149,7 @@ export class Ledger {
     this.requireSignatures = (options.requireSignatures ?? false) || metadata.signaturesRequiredFrom !== undefined;
     this.warnings = folderWarnings(paths);
     this.quarantine = new QuarantineFile(paths.quarantine, io);
-    this.commits = new GroupCommit(this, options.projectionLagMs ?? DEFAULT_PROJECTION_LAG_MS, options.now, () => this.feed.notify());
+    this.commits = new GroupCommit(this, options.projectionLagMs ?? DEFAULT_PROJECTION_LAG_MS, options.now, () => this.committed());
   }
 
   /** Open (or with `create`, initialize) a ledger folder and reconcile it (spec §14.2). */
@@ -253,7 +252,7 @@ export class Ledger {
           inspection.problems.push(`${e.code}: ${e.message}`);
         }
         const ledger = new Ledger(paths, metadata, jsonl, projection, tree, keyring, options.signer, report, options, io, frontier);
-        ledger.inspection = inspection;
+        ledger.inspected = inspection;
         ledger.state = 'read-only';
         return ledger;
       } finally {
@@ -296,16 +295,25 @@ export class Ledger {
     });
     return new Promise<SealedEvent[]>((resolve, reject) => {
       this.commits.enqueue({ prepared, batch, expectedSeq: options.expectedSeq, signer: options.signer, decision: options.decision, resolve, reject });
-    }).then((events) => {
-      for (const listener of this.commitListeners) listener(this.headInfo());
-      return events;
     });
+  }
+
+  /**
+   * The writer's one commit hook: the group committer calls it once per flush that moved the
+   * durable head (spec §21.3), after the lines are fsynced and the callers resolved. It wakes this
+   * ledger's followers and the onCommit listeners (an in-process shipper).
+   */
+  private committed(): void {
+    this.feed.notify();
+    if (this.commitListeners.size === 0) return;
+    const head = this.headInfo();
+    for (const listener of [...this.commitListeners]) listener(head);
   }
 
   private readonly commitListeners = new Set<(head: LedgerHead) => void>();
   private readonly closeHooks = new Set<() => Promise<void>>();
 
-  /** Called after each acknowledged append (the shipper wakes on it); returns an unsubscribe. */
+  /** Called after each commit that acknowledged appends (the shipper wakes on it); returns an unsubscribe. */
   onCommit(listener: (head: LedgerHead) => void): () => void {
     this.commitListeners.add(listener);
     return () => this.commitListeners.delete(listener);
@@ -324,6 +332,11 @@ export class Ledger {
   async flush(): Promise<void> {
     this.assertWritable();
     await this.commits.settle();
+  }
+
+  /** In read-only inspect mode: what a writable open would heal or refuse. */
+  get inspection(): Inspection | undefined {
+    return this.inspected;
   }
 
   /** The last acknowledged event as this process knows it. */
@@ -476,13 +489,16 @@ export class Ledger {
     return acquireWriterLock(this.projection, this.options.lockTimeoutMs);
   }
 
-  /** @internal */
-  healInLock(): void {
+  /**
+   * Inside the lock: make the projection match the end of events.jsonl (O(drift)). Returns the
+   * parity evidence read on the way (one fstat and one watermark read per flush, spec §16.3).
+   * @internal
+   */
+  healInLock(): ParityEvidence {
     this.assertStillAtPaths();
     const wm = this.projection.watermark();
     const size = this.jsonl.size();
-    this.evidence = { size, watermark: wm };
-    if (sameMark(wm, this.head) && size === wm.offset) return;
+    if (sameMark(wm, this.head) && size === wm.offset) return parityEvidence(size, wm, this.head);
     // Another process appended (or crashed mid-append): catch up in O(drift).
     const { report, frontier } = reconcile({
       jsonl: this.jsonl, projection: this.projection, tree: this.tree, keyring: this.keyring,
@@ -491,7 +507,7 @@ export class Ledger {
     });
     this.head = report.after;
     this.frontier = frontier;
-    this.evidence = { size: this.jsonl.size(), watermark: this.projection.watermark() };
+    return parityEvidence(this.jsonl.size(), this.projection.watermark(), this.head);
   }
 
   /** What reconcile enforces on lines it did not write (spec §3.1.1, §7.1). */
@@ -539,19 +555,6 @@ export class Ledger {
     } finally {
       this.projection.rollback();
     }
-  }
-
-  /** Read under the lock by healInLock, just before: one fstat and one watermark read per flush. */
-  private evidence: { size: number; watermark: Watermark } | undefined;
-
-  /** @internal */
-  parityEvidence(): ParityEvidence {
-    const { size, watermark: wm } = this.evidence ?? { size: this.jsonl.size(), watermark: this.projection.watermark() };
-    this.evidence = undefined;
-    return {
-      jsonl: { size, lastSeq: this.head.seq, lastHash: this.head.hash },
-      sqlite: { offset: wm.offset, seq: wm.seq, hash: wm.hash },
-    };
   }
 
   /** @internal */
@@ -606,6 +609,14 @@ function checkpointFloor(projection: Projection, paths: LedgerPaths): number {
   let floor = projection.maxCheckpointSize();
   for (const r of readCheckpointRecords(paths.checkpoints)) floor = Math.max(floor, r.size);
   return floor;
+}
+
+/** What each store says its end is, for the parity rule (spec §16.3). */
+function parityEvidence(size: number, wm: Watermark, head: Watermark): ParityEvidence {
+  return {
+    jsonl: { size, lastSeq: head.seq, lastHash: head.hash },
+    sqlite: { offset: wm.offset, seq: wm.seq, hash: wm.hash },
+  };
 }
 
 function sameMark(a: Watermark, b: Watermark): boolean {
