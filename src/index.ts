@@ -27,7 +27,7 @@ export { sealEvent, verifyEventSeal, computeEventHash, encodeLine as encodeEvent
 export { parseEventLine } from './format/event-line.js';
 export { signEvent, verifyEventSignature } from './format/signature.js';
 export type { EventSigner } from './format/signature.js';
-export { eventSignatureMessage, keyIdFor, EVENT_SIGNATURE_CONTEXT } from './domain.js';
+export { eventSignatureMessage, keyIdFor, EVENT_SIGNATURE_CONTEXT } from './crypto/domain.js';
 
 // Cryptography (spec §5, §6)
 export { verifyEd25519, signEd25519, publicKeyFromSeed, assertValidPublicKey } from './crypto/ed25519.js';
@@ -49,18 +49,19 @@ export type { ReconcileReport, Inspection } from './ledger/reconcile.js';
 export type { Watermark } from './store/watermark.js';
 export type { TailDefect } from './ledger/tail-replay.js';
 export { appendEvent, appendSignedEvent } from './ledger/append.js';
-export { mirrorSingleEventIntoSqlite, mirrorSingleEventIntoSqliteInTx } from './ledger/mirror.js';
-export type { MirrorOutcome, SqliteConnection } from './ledger/mirror.js';
+export { mirrorSingleEventIntoSqlite, mirrorSingleEventIntoSqliteInTx } from './store/mirror.js';
+export type { MirrorOutcome, SqliteConnection } from './store/mirror.js';
 export { replayJsonlIntoSqlite } from './ledger/replay.js';
 export { rebuildProjection } from './ledger/rebuild.js';
 export type { RebuildReport } from './ledger/rebuild.js';
-export type { ReplayReport, ReplayOptions, StorePaths } from './ledger/replay.js';
-export { verifyEventSetParity } from './ledger/parity.js';
-export type { EventSetParity, EventMismatch, SeqRange, JsonlDefect } from './ledger/parity.js';
-export { verifyLedger } from './ledger/verify-ledger.js';
-export type { VerifyReport, VerifyProblem, VerifyOptions, TrustStatement, ExternalCheckpoint } from './ledger/verify-ledger.js';
-export { loadTrustedKeys, trustedKeysFromKeyring, trustedKeysFromVerifierKeys } from './ledger/trusted-keys.js';
-export type { TrustedKeys } from './ledger/trusted-keys.js';
+export type { ReplayReport, ReplayOptions } from './ledger/replay.js';
+export type { StorePaths } from './store/layout.js';
+export { verifyEventSetParity } from './audit/parity.js';
+export type { EventSetParity, EventMismatch, SeqRange, JsonlDefect } from './audit/parity.js';
+export { verifyLedger } from './audit/verify-ledger.js';
+export type { VerifyReport, VerifyProblem, VerifyOptions, TrustStatement, ExternalCheckpoint } from './audit/verify-ledger.js';
+export { loadTrustedKeys, trustedKeysFromKeyring, trustedKeysFromVerifierKeys } from './audit/trusted-keys.js';
+export type { TrustedKeys } from './audit/trusted-keys.js';
 export type { LedgerSchema } from './store/schema.js';
 
 // Change feed and durable consumers (spec §21)
@@ -87,5 +88,5 @@ export { startShipper, Shipper } from './ship/shipper.js';
 export type { ShipperOptions, ShipLogRecord } from './ship/options.js';
 export type { WitnessStatus } from './ship/checkpointer.js';
 export type { WitnessRecord } from './ledger/witness-log.js';
-export type { WitnessFindings } from './ledger/witness-check.js';
+export type { WitnessFindings } from './audit/witness-check.js';
 export type { ShipperStatus, ShipperState, ShipError } from './ship/status.js';

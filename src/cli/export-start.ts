@@ -4,16 +4,17 @@
  * only a hint; the caller checks that the line found there really is event N.
  */
 import fs from 'node:fs';
-import Database from 'better-sqlite3';
+import { ProjectionReader } from '../store/projection-reader.js';
 import type { JsonlFile } from '../store/jsonl-file.js';
 
 export function startOffsetHint(sqlitePath: string, jsonl: JsonlFile, fromSeq: number): number {
   if (fromSeq <= 0 || !fs.existsSync(sqlitePath)) return 0;
   let row: { offset: number } | undefined;
   try {
-    const db = new Database(sqlitePath, { readonly: true, fileMustExist: true });
+    const db = ProjectionReader.open(sqlitePath);
     try {
-      row = db.prepare<[number], { offset: number }>('SELECT offset FROM events WHERE seq = ?').get(fromSeq);
+      const offset = db.offsetOf(fromSeq);
+      row = offset === undefined ? undefined : { offset };
     } finally {
       db.close();
     }

@@ -2,9 +2,8 @@
  * How a key is shown (spec §5, §12.3): kid, name, public key and the C2SP verifier key string
  * that checkpoint verifiers pin. Never the seed.
  */
-import type { KeyringEntry } from '../crypto/keyring.js';
-import { encodeBase64 } from '../merkle/strict-base64.js';
-import { verifierKeyString } from '../merkle/verifier-key.js';
+import { encodeBase64 } from '../codec/strict-base64.js';
+import { type KeyringEntry, verifierKeyString } from '../index.js';
 
 export interface KeyDescription {
   kid: string;

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { InvalidInputError, LedgerStateError } from '../errors.js';
-import { type LedgerPaths, ledgerPaths } from '../ledger/layout.js';
+import { type LedgerPaths, ledgerPaths } from '../store/layout.js';
 import { existsOrThrow } from '../store/os-error.js';
 
 /** The folder's paths; LEDGER_NOT_FOUND unless it holds events.jsonl. */

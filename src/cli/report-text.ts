@@ -3,10 +3,8 @@
  * scan them and grep can find them; the machine form is always --json.
  */
 import path from 'node:path';
-import type { ReconcileReport } from '../ledger/reconcile.js';
-import type { ReplayReport } from '../ledger/replay.js';
-import type { VerifyReport } from '../ledger/verify-ledger.js';
 import { countSeqs, describeRanges, findingCount, tamperAdvice, tamperFindings, verdictOf } from './verdict.js';
+import { type ReconcileReport, type ReplayReport, type VerifyReport } from '../index.js';
 
 const MAX_LISTED = 20;
 

@@ -5,9 +5,8 @@
  */
 import type { Readable } from 'node:stream';
 import { ConflictError, InvalidInputError, isSealedLedgerError } from '../errors.js';
-import { canonicalize } from '../format/canonical.js';
-import { DEFAULT_LIMITS, type EventInput } from '../format/event.js';
 import { prepareEvent } from '../format/seal.js';
+import { canonicalize, DEFAULT_LIMITS, type EventInput } from '../index.js';
 
 export interface NumberedInput {
   /** 1-based line number in the input. */

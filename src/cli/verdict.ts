@@ -3,9 +3,8 @@
  * or tampering/corruption that it must not paper over. Drift is only what a crash or a lost
  * ledger.db leaves behind: events missing from ledger.db and a torn (newline-less) last line.
  */
-import type { SeqRange } from '../ledger/parity.js';
-import type { VerifyReport } from '../ledger/verify-ledger.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
+import { type SeqRange, type VerifyReport } from '../index.js';
 
 export type Verdict = 'ok' | 'drift' | 'tampered';
 

@@ -9,9 +9,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Keyring, type KeyringEntry } from '../crypto/keyring.js';
 import { keyNameProblem } from '../crypto/key-name.js';
-import { keyIdFor } from '../domain.js';
+import { keyIdFor } from '../crypto/domain.js';
 import { SealedLedgerError } from '../errors.js';
-import { KEYRING_FILE, METADATA_FILE } from '../ledger/layout.js';
+import { KEYRING_FILE, METADATA_FILE } from '../store/layout.js';
 import { parseVerifierKey, verifierKeyString } from '../merkle/verifier-key.js';
 import type { SourceKeys } from './sources.js';
 

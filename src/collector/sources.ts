@@ -5,7 +5,7 @@
  */
 import { Keyring, type KeyringEntry } from '../crypto/keyring.js';
 import { CollectorError, KeyError } from '../errors.js';
-import { decodeBase64Strict, encodeBase64 } from '../merkle/strict-base64.js';
+import { decodeBase64Strict, encodeBase64 } from '../codec/strict-base64.js';
 import { parseVerifierKey } from '../merkle/verifier-key.js';
 import { GENESIS_PREV } from '../format/event.js';
 import type { CollectorDatabase } from './database.js';

@@ -4,13 +4,13 @@
  * Retiring a key closes its window; events inside the old window stay verifiable.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { keyIdFor } from '../domain.js';
+import { keyIdFor } from './domain.js';
 import { InvalidInputError, KeyError, SealedLedgerError } from '../errors.js';
-import { decodeBase64Strict, encodeBase64 } from '../merkle/strict-base64.js';
-import { writeFileDurably } from './durable-file.js';
+import { decodeBase64Strict, encodeBase64 } from '../codec/strict-base64.js';
+import { writeFileDurably } from '../io/durable-file.js';
 import { assertValidPublicKey } from './ed25519.js';
 import { keyNameProblem } from './key-name.js';
-import { utcSortKey } from '../format/utc-timestamp.js';
+import { utcSortKey } from '../codec/utc-timestamp.js';
 
 export interface KeyringEntry {
   readonly kid: string;

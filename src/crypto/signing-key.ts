@@ -6,10 +6,10 @@
 import { randomBytes, type KeyObject } from 'node:crypto';
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { inspect } from 'node:util';
-import { keyIdFor } from '../domain.js';
+import { keyIdFor } from './domain.js';
 import { InvalidInputError, KeyError, SealedLedgerError } from '../errors.js';
-import { decodeBase64Strict, encodeBase64 } from '../merkle/strict-base64.js';
-import { writeFileDurably } from './durable-file.js';
+import { decodeBase64Strict, encodeBase64 } from '../codec/strict-base64.js';
+import { writeFileDurably } from '../io/durable-file.js';
 import { privateKeyObjectFromSeed, publicKeyOfKeyObject, SEED_LENGTH, signWithKeyObject } from './ed25519.js';
 import { keyNameProblem } from './key-name.js';
 

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import { InvalidInputError, LedgerStateError } from '../errors.js';
-import { ledgerPaths } from '../ledger/layout.js';
+import { ledgerPaths } from '../store/layout.js';
 import { NODE_FILE_IO } from '../store/file-io.js';
 import { Projection } from '../store/projection.js';
 import { anchorFor } from './anchor.js';

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { InvalidInputError, LedgerStateError } from '../errors.js';
 import { canonicalize } from '../format/canonical.js';
 import { HASH_PATTERN } from '../format/event.js';
-import { fsyncDirectory, writeFileDurably } from '../crypto/durable-file.js';
+import { fsyncDirectory, writeFileDurably } from '../io/durable-file.js';
 import { type FeedCursor, START } from './cursor.js';
 
 export const CONSUMERS_DIR = 'consumers';

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import { InvalidInputError, LedgerStateError } from '../errors.js';
 import { Keyring } from '../crypto/keyring.js';
 import type { SealedEvent } from '../format/event.js';
-import { ledgerPaths } from '../ledger/layout.js';
+import { ledgerPaths } from '../store/layout.js';
 import { type FileIO, NODE_FILE_IO } from '../store/file-io.js';
 import { anchorFor, assertCursorHolds } from './anchor.js';
 import type { FeedCursor } from './cursor.js';

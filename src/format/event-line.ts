@@ -4,7 +4,7 @@
  * whose hash is its seal; signatures and the chain are the caller's next checks.
  */
 import { InvalidInputError, VerificationError } from '../errors.js';
-import { leafHash } from '../domain.js';
+import { leafHash } from '../crypto/domain.js';
 import { canonicalize } from './canonical.js';
 import {
   FORMAT_VERSION,

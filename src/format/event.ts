@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { InvalidInputError } from '../errors.js';
 import type { JsonValue } from './canonical.js';
-import { utcTimestampProblem } from './utc-timestamp.js';
+import { utcTimestampProblem } from '../codec/utc-timestamp.js';
 
 export const FORMAT_VERSION = 1 as const;
 export const GENESIS_PREV = '0'.repeat(64);

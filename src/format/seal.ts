@@ -6,7 +6,7 @@
  * canonicalized once per event; a property test holds them equal to the generic canonicalizer.
  */
 import { InvalidInputError, VerificationError } from '../errors.js';
-import { leafHash } from '../domain.js';
+import { leafHash } from '../crypto/domain.js';
 import { TOO_LONG, canonicalize, encodeString } from './canonical.js';
 import {
   DEFAULT_LIMITS,

@@ -2,7 +2,7 @@
  * Event signatures (spec §4): Ed25519 over eventSignatureMessage(hash), checked strictly
  * (spec §6) against a keyring that knows each key's validity window (spec §5.3).
  */
-import { eventSignatureMessage } from '../domain.js';
+import { eventSignatureMessage } from '../crypto/domain.js';
 import { VerificationError } from '../errors.js';
 import { verifyEd25519 } from '../crypto/ed25519.js';
 import type { Keyring } from '../crypto/keyring.js';

@@ -4,7 +4,6 @@
  * checkpoints a ledger has signed must survive that rebuild, so they have a canonical file too.
  */
 import fs from 'node:fs';
-import type Database from 'better-sqlite3';
 import { LedgerStateError } from '../errors.js';
 import { canonicalize } from '../format/canonical.js';
 import type { FileIO } from '../store/file-io.js';
@@ -122,13 +121,4 @@ export function* checkpointRecordsNewestFirst(path: string): Generator<Checkpoin
   } finally {
     fs.closeSync(fd);
   }
-}
-
-/** Copy records into ledger.db that it lacks (after a rebuild); requires a write transaction. */
-/** @internal: names a SQLite type; not part of the published declarations. */
-export function importCheckpointRecords(db: Database.Database, records: CheckpointRecord[], treeSize: number): number {
-  const insert = db.prepare('INSERT OR IGNORE INTO checkpoints (size, root, note, created_at) VALUES (?, ?, ?, ?)');
-  let n = 0;
-  for (const r of records) if (r.size <= treeSize) n += insert.run(r.size, r.root, r.note, r.createdAt).changes;
-  return n;
 }

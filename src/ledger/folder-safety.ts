@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import { LedgerStateError } from '../errors.js';
-import type { LedgerPaths } from './layout.js';
+import type { LedgerPaths } from '../store/layout.js';
 
 /** The folder's own entries, in the order a writer touches them. */
 function entries(paths: LedgerPaths): { path: string; dir?: true }[] {

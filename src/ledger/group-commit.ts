@@ -54,7 +54,7 @@ export class GroupCommit {
     private readonly projectionLagMs: number,
     /** The ledger's injected clock (LedgerOptions.now). */
     private readonly now: () => Date = () => new Date(),
-    /** Called after each flush that moved the durable, acknowledged head (spec §21.3). */
+    /** The writer's one commit hook: after each flush that moved the durable, acknowledged head (spec §21.3). */
     private readonly onCommit?: () => void,
   ) {}
 
@@ -149,10 +149,10 @@ export class GroupCommit {
     let committed = false;
     try {
       core.crash('append.locked');
-      core.healInLock();
+      const evidence = core.healInLock();
       const head = core.head;
       headBefore = head;
-      const parity = parityRule(core.parityEvidence());
+      const parity = parityRule(evidence);
       const pending: SealedRecord[] = [];
       const pendingIds = new Map<string, SealedEvent>();
       let tip = { seq: head.seq, hash: head.hash };
@@ -172,7 +172,7 @@ export class GroupCommit {
       core.crash('append.sealed');
       if (pending.length > 0) {
         wroteAt = head.offset;
-        const last = this.writeDurably(pending, head);
+        this.writeDurably(pending, head);
         try {
           core.assertStillAtPaths();
         } catch (e) {
@@ -180,8 +180,7 @@ export class GroupCommit {
           wroteAt = undefined;
           throw e;
         }
-        this.mirror(pending, last);
-        core.head = last;
+        core.head = this.mirror(pending, head.offset);
       }
       const now = performance.now();
       this.heldSince ??= now;
@@ -263,36 +262,26 @@ export class GroupCommit {
   }
 
   /** Append the lines at the verified end and fsync (spec §13.1 steps 4–5). */
-  private writeDurably(pending: SealedRecord[], head: Watermark): Watermark {
+  private writeDurably(pending: SealedRecord[], head: Watermark): void {
     const { core } = this;
     const data = Buffer.from(pending.length === 1 ? pending[0]!.line + '\n' : pending.map((r) => r.line).join('\n') + '\n', 'utf8');
     core.jsonl.writeAt(head.offset, data);
     core.crash('jsonl.written');
     core.jsonl.sync();
     core.crash('jsonl.synced');
-    let offset = head.offset;
-    let lastLen = 0;
-    for (const rec of pending) {
-      (rec as SealedRecord & { offset?: number }).offset = offset;
-      lastLen = Buffer.byteLength(rec.line, 'utf8') + 1;
-      offset += lastLen;
-    }
-    return { seq: pending.at(-1)!.event.seq, hash: pending.at(-1)!.event.hash, offset, lineStart: offset - lastLen };
   }
 
-  /** Insert rows, tree nodes and the watermark in the open transaction (spec §13.1 step 6). */
-  private mirror(pending: SealedRecord[], last: Watermark): void {
+  /**
+   * Insert rows, tree nodes and the watermark for the lines written from `start`, in the open
+   * transaction (spec §13.1 step 6); returns the new head.
+   */
+  private mirror(pending: readonly SealedRecord[], start: number): Watermark {
     const { core } = this;
-    for (const rec of pending) {
-      const ev = rec.event;
-      core.projection.insert({
-        seq: ev.seq, id: ev.id, at: ev.at, kind: ev.kind, actor: ev.actor ?? null, hash: ev.hash,
-        kid: ev.sig?.kid ?? null, line: rec.line, offset: (rec as SealedRecord & { offset: number }).offset,
-      });
-      core.tree.put(core.frontier.append(rec.hash));
-    }
-    core.projection.setWatermark(last);
+    let last: Watermark | undefined;
+    for (const rec of pending) last = core.projection.mirror(rec, last?.offset ?? start, core.frontier);
+    core.projection.setWatermark(last!);
     core.crash('sqlite.inserted');
+    return last!;
   }
 
   /** After a real (not simulated) failure: nothing of this flush may stay (spec §13.5). */

@@ -9,14 +9,12 @@ import type { ParityEvidence } from '../policy/parity-rule.js';
 import type { Policy } from '../policy/rules.js';
 import type { JsonlFile } from '../store/jsonl-file.js';
 import type { Projection, Watermark } from '../store/projection.js';
-import type { TreeStore } from '../store/tree-store.js';
 import type { CrashPoint } from './crash-points.js';
 import type { QuarantineFile } from './quarantine.js';
 
 export interface LedgerCore {
   readonly jsonl: JsonlFile;
   readonly projection: Projection;
-  readonly tree: TreeStore;
   readonly quarantine: QuarantineFile;
   readonly policy: Policy;
   readonly signer: EventSigner | undefined;
@@ -30,9 +28,8 @@ export interface LedgerCore {
   acquireWriterLock(): Promise<void>;
   /** IO_ERROR (and poisoned) when events.jsonl or ledger.db at their paths are not the files held. */
   assertStillAtPaths(): void;
-  /** Inside the lock: make the projection match the end of events.jsonl (O(drift)). */
-  healInLock(): void;
-  parityEvidence(): ParityEvidence;
+  /** Inside the lock: make the projection match the end of events.jsonl (O(drift)); returns the parity evidence it read. */
+  healInLock(): ParityEvidence;
   eventById(id: string): SealedEvent | undefined;
   assertSignerValid(signer: EventSigner, event: SealedEvent): void;
   /** A simulated crash: drop everything as a killed process would. */

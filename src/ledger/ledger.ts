@@ -18,7 +18,7 @@ import { JsonlFile } from '../store/jsonl-file.js';
 import { existsOrThrow, withIoErrors } from '../store/os-error.js';
 import { Projection, type Watermark } from '../store/projection.js';
 import type { LedgerSchema } from '../store/schema.js';
-import { TreeStore } from '../store/tree-store.js';
+import type { TreeStore } from '../store/tree-store.js';
 import type { Kysely } from 'kysely';
 import { type CrashHook, type CrashPoint } from './crash-points.js';
 import { GroupCommit } from './group-commit.js';
@@ -28,13 +28,13 @@ import { LocalSource } from '../feed/local-source.js';
 import { fixedKeys } from '../feed/line-reader.js';
 import { acquireWriterLock } from './writer-lock.js';
 import { loadFolderKeyring } from './folder-keyring.js';
-import { type LedgerPaths, ledgerPaths } from './layout.js';
+import { type LedgerPaths, ledgerPaths } from '../store/layout.js';
 import { readOrCreateMetadata, writeMetadata, type LedgerMetadata } from './metadata.js';
 import { assertNoLinks, folderWarnings } from './folder-safety.js';
 import { OPEN_POLICY, readPolicyOf, type ReadPolicy } from './read-policy.js';
 import { QuarantineFile } from './quarantine.js';
 import { inspect, type Inspection, reconcile, type ReconcileReport } from './reconcile.js';
-import { appendCheckpointRecord, checkpointRecordsNewestFirst, importCheckpointRecords, readCheckpointRecords } from './checkpoint-log.js';
+import { appendCheckpointRecord, checkpointRecordsNewestFirst, readCheckpointRecords } from './checkpoint-log.js';
 import type { NoteSigner } from '../merkle/signed-note.js';
 import {
   type ConsistencyProofJson,
@@ -44,7 +44,6 @@ import {
   proveInclusion,
   rootAt,
   type StoredCheckpoint,
-  storedCheckpoints,
 } from './verifiable-log.js';
 
 /** Long enough to share a commit among dozens of back-to-back appends, short enough to be unseen. */
@@ -128,8 +127,7 @@ export class Ledger {
   private readonly commits: GroupCommit;
   private readonly feed = new CommitSignal();
   private state: 'open' | 'read-only' | 'closed' | 'dead' = 'open';
-  /** In read-only inspect mode: what a writable open would heal or refuse. */
-  inspection: Inspection | undefined;
+  private inspected: Inspection | undefined;
   private poisonedBy: unknown;
 
   private constructor(
@@ -151,7 +149,7 @@ export class Ledger {
     this.requireSignatures = (options.requireSignatures ?? false) || metadata.signaturesRequiredFrom !== undefined;
     this.warnings = folderWarnings(paths);
     this.quarantine = new QuarantineFile(paths.quarantine, io);
-    this.commits = new GroupCommit(this, options.projectionLagMs ?? DEFAULT_PROJECTION_LAG_MS, options.now, () => this.feed.notify());
+    this.commits = new GroupCommit(this, options.projectionLagMs ?? DEFAULT_PROJECTION_LAG_MS, options.now, () => this.committed());
   }
 
   /** Open (or with `create`, initialize) a ledger folder and reconcile it (spec §14.2). */
@@ -204,7 +202,7 @@ export class Ledger {
     try {
       projection = await Projection.open(paths.sqlite, { create: true, lockTimeoutMs: options.lockTimeoutMs });
       const sqliteId = fileIdentity(paths.sqlite);
-      const tree = new TreeStore(projection.db);
+      const tree = projection.tree;
       await acquireWriterLock(projection, options.lockTimeoutMs);
       let result;
       try {
@@ -214,8 +212,8 @@ export class Ledger {
           jsonl, projection, tree, keyring, io, tornDir: paths.torn, crash: options.crashHook, policy,
           checkpointFloor: () => checkpointFloor(p, paths),
         });
-        if (storedCheckpoints(projection).length === 0) {
-          importCheckpointRecords(projection.db, readCheckpointRecords(paths.checkpoints), result.report.after.seq + 1);
+        if (projection.checkpoints().length === 0) {
+          projection.importCheckpoints(readCheckpointRecords(paths.checkpoints), result.report.after.seq + 1);
         }
         options.crashHook?.('reconcile.committed');
         projection.commit();
@@ -242,8 +240,8 @@ export class Ledger {
     const jsonl = JsonlFile.open(paths.jsonl, io, { readOnly: true });
     try {
       const projection = await Projection.open(paths.sqlite, { readOnly: true });
-      const tree = new TreeStore(projection.db);
-      projection.db.exec('BEGIN');
+      const tree = projection.tree;
+      projection.beginRead();
       try {
         const { report, inspection } = inspect(jsonl, projection, readPolicyOf(metadata, options.requireSignatures), keyring);
         let frontier = CompactRange.empty();
@@ -254,11 +252,11 @@ export class Ledger {
           inspection.problems.push(`${e.code}: ${e.message}`);
         }
         const ledger = new Ledger(paths, metadata, jsonl, projection, tree, keyring, options.signer, report, options, io, frontier);
-        ledger.inspection = inspection;
+        ledger.inspected = inspection;
         ledger.state = 'read-only';
         return ledger;
       } finally {
-        projection.db.exec('COMMIT');
+        projection.commit();
       }
     } catch (e) {
       jsonl.close();
@@ -297,16 +295,25 @@ export class Ledger {
     });
     return new Promise<SealedEvent[]>((resolve, reject) => {
       this.commits.enqueue({ prepared, batch, expectedSeq: options.expectedSeq, signer: options.signer, decision: options.decision, resolve, reject });
-    }).then((events) => {
-      for (const listener of this.commitListeners) listener(this.headInfo());
-      return events;
     });
+  }
+
+  /**
+   * The writer's one commit hook: the group committer calls it once per flush that moved the
+   * durable head (spec §21.3), after the lines are fsynced and the callers resolved. It wakes this
+   * ledger's followers and the onCommit listeners (an in-process shipper).
+   */
+  private committed(): void {
+    this.feed.notify();
+    if (this.commitListeners.size === 0) return;
+    const head = this.headInfo();
+    for (const listener of [...this.commitListeners]) listener(head);
   }
 
   private readonly commitListeners = new Set<(head: LedgerHead) => void>();
   private readonly closeHooks = new Set<() => Promise<void>>();
 
-  /** Called after each acknowledged append (the shipper wakes on it); returns an unsubscribe. */
+  /** Called after each commit that acknowledged appends (the shipper wakes on it); returns an unsubscribe. */
   onCommit(listener: (head: LedgerHead) => void): () => void {
     this.commitListeners.add(listener);
     return () => this.commitListeners.delete(listener);
@@ -325,6 +332,11 @@ export class Ledger {
   async flush(): Promise<void> {
     this.assertWritable();
     await this.commits.settle();
+  }
+
+  /** In read-only inspect mode: what a writable open would heal or refuse. */
+  get inspection(): Inspection | undefined {
+    return this.inspected;
   }
 
   /** The last acknowledged event as this process knows it. */
@@ -349,25 +361,7 @@ export class Ledger {
 
   /** Events in seq order matching `q`, streamed from SQLite. */
   *events(q: EventQuery = {}): Generator<SealedEvent> {
-    const where: string[] = [];
-    const args: (string | number)[] = [];
-    const add = (cond: string, v: string | number | undefined) => {
-      if (v !== undefined) {
-        where.push(cond);
-        args.push(v);
-      }
-    };
-    add('seq >= ?', q.fromSeq);
-    add('seq <= ?', q.toSeq);
-    add('kind = ?', q.kind);
-    add('actor = ?', q.actor);
-    add('at >= ?', q.fromAt);
-    add('at < ?', q.toAt);
-    const sql = `SELECT line FROM events ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY seq` +
-      (q.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(q.limit))}` : '');
-    for (const row of this.projection.db.prepare<(string | number)[], { line: string }>(sql).iterate(...args)) {
-      yield parseEventLine(row.line).event;
-    }
+    for (const line of this.projection.eventLines(q)) yield parseEventLine(line).event;
   }
 
   /** Inclusion proof of event `seq` in the tree of `treeSize` leaves (default: now). Spec §11.3. */
@@ -448,7 +442,7 @@ export class Ledger {
 
   /** Checkpoints issued so far, oldest first. */
   checkpoints(): StoredCheckpoint[] {
-    return storedCheckpoints(this.projection);
+    return this.projection.checkpoints();
   }
 
   /** Wait for queued appends, commit what the projection holds, then release files and locks. */
@@ -495,13 +489,16 @@ export class Ledger {
     return acquireWriterLock(this.projection, this.options.lockTimeoutMs);
   }
 
-  /** @internal */
-  healInLock(): void {
+  /**
+   * Inside the lock: make the projection match the end of events.jsonl (O(drift)). Returns the
+   * parity evidence read on the way (one fstat and one watermark read per flush, spec §16.3).
+   * @internal
+   */
+  healInLock(): ParityEvidence {
     this.assertStillAtPaths();
     const wm = this.projection.watermark();
     const size = this.jsonl.size();
-    this.evidence = { size, watermark: wm };
-    if (sameMark(wm, this.head) && size === wm.offset) return;
+    if (sameMark(wm, this.head) && size === wm.offset) return parityEvidence(size, wm, this.head);
     // Another process appended (or crashed mid-append): catch up in O(drift).
     const { report, frontier } = reconcile({
       jsonl: this.jsonl, projection: this.projection, tree: this.tree, keyring: this.keyring,
@@ -510,7 +507,7 @@ export class Ledger {
     });
     this.head = report.after;
     this.frontier = frontier;
-    this.evidence = { size: this.jsonl.size(), watermark: this.projection.watermark() };
+    return parityEvidence(this.jsonl.size(), this.projection.watermark(), this.head);
   }
 
   /** What reconcile enforces on lines it did not write (spec §3.1.1, §7.1). */
@@ -560,19 +557,6 @@ export class Ledger {
     }
   }
 
-  /** Read under the lock by healInLock, just before: one fstat and one watermark read per flush. */
-  private evidence: { size: number; watermark: Watermark } | undefined;
-
-  /** @internal */
-  parityEvidence(): ParityEvidence {
-    const { size, watermark: wm } = this.evidence ?? { size: this.jsonl.size(), watermark: this.projection.watermark() };
-    this.evidence = undefined;
-    return {
-      jsonl: { size, lastSeq: this.head.seq, lastHash: this.head.hash },
-      sqlite: { offset: wm.offset, seq: wm.seq, hash: wm.hash },
-    };
-  }
-
   /** @internal */
   assertSignerValid(signer: EventSigner, event: SealedEvent): void {
     if (!this.keyring) {
@@ -590,7 +574,7 @@ export class Ledger {
     try {
       this.quarantine.close();
       this.jsonl.close();
-      this.projection.db.close(); // an open transaction is rolled back, as on process death
+      this.projection.closeNow(); // an open transaction is rolled back, as on process death
     } catch {
       // a dead process reports nothing; the crash suite inspects the files
     }
@@ -622,10 +606,17 @@ function sameIdentity(a: FileIdentity | undefined, b: FileIdentity | undefined):
 
 /** Events covered by the largest checkpoint ledger.db or checkpoints.jsonl records. */
 function checkpointFloor(projection: Projection, paths: LedgerPaths): number {
-  const row = projection.db.prepare<[], { m: number | null }>('SELECT max(size) AS m FROM checkpoints').get();
-  let floor = row?.m ?? 0;
+  let floor = projection.maxCheckpointSize();
   for (const r of readCheckpointRecords(paths.checkpoints)) floor = Math.max(floor, r.size);
   return floor;
+}
+
+/** What each store says its end is, for the parity rule (spec §16.3). */
+function parityEvidence(size: number, wm: Watermark, head: Watermark): ParityEvidence {
+  return {
+    jsonl: { size, lastSeq: head.seq, lastHash: head.hash },
+    sqlite: { offset: wm.offset, seq: wm.seq, hash: wm.hash },
+  };
 }
 
 function sameMark(a: Watermark, b: Watermark): boolean {

@@ -7,10 +7,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { SealedLedgerError } from '../errors.js';
 import { NODE_FILE_IO } from '../store/file-io.js';
-import { type LedgerPaths, ledgerPaths } from './layout.js';
+import { ProjectionReader } from '../store/projection-reader.js';
+import { type LedgerPaths, ledgerPaths } from '../store/layout.js';
 import { withIoErrors } from '../store/os-error.js';
 import { replayJsonlIntoSqlite, type ReplayOptions, type ReplayReport } from './replay.js';
 
@@ -56,11 +56,11 @@ async function rebuild(paths: LedgerPaths, dir: string, options: Omit<ReplayOpti
 /** The highest seq the old projection names, or -1 when it is missing or not readable as one. */
 function projectionHead(sqlitePath: string): number {
   if (!fs.existsSync(sqlitePath)) return -1;
-  let db: Database.Database | undefined;
+  let db: ProjectionReader | undefined;
   try {
-    db = new Database(sqlitePath, { readonly: true, fileMustExist: true });
-    const wm = db.prepare<[], { seq: number }>('SELECT seq FROM watermark WHERE id = 1').get()?.seq ?? -1;
-    const max = db.prepare<[], { m: number | null }>('SELECT max(seq) AS m FROM events').get()?.m ?? -1;
+    db = ProjectionReader.open(sqlitePath);
+    const wm = db.watermark()?.seq ?? -1;
+    const max = db.maxSeq();
     return Math.max(wm, max);
   } catch (e) {
     // A projection that cannot be read holds nothing a rebuild could lose.

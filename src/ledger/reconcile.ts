@@ -10,11 +10,11 @@ import { parseEventLine } from '../format/event-line.js';
 import type { CompactRange } from '../merkle/compact-range.js';
 import type { FileIO } from '../store/file-io.js';
 import type { JsonlFile } from '../store/jsonl-file.js';
-import type { Projection } from '../store/projection.js';
+import { eventRow, type Projection } from '../store/projection.js';
 import type { Watermark } from '../store/watermark.js';
 import type { TreeStore } from '../store/tree-store.js';
 import type { CrashHook } from './crash-points.js';
-import { rowDifferences } from './row-check.js';
+import { rowDifferences } from '../audit/row-check.js';
 import { assertNothingValidAfter, checkTailSignature, mirrorConflict, replayTail, type TailDefect } from './tail-replay.js';
 import { moveTailAside, type MovedTail } from './torn-tail.js';
 import { OPEN_POLICY, type ReadPolicy } from './read-policy.js';
@@ -34,7 +34,8 @@ export interface ReconcileReport {
 export interface ReconcileTarget {
   jsonl: JsonlFile;
   projection: Projection;
-  tree: TreeStore;
+  /** Unused: the projection's own tree is read (kept so that older callers still compile). */
+  tree?: TreeStore | undefined;
   keyring?: Keyring | undefined;
   io: FileIO;
   tornDir: string;
@@ -53,7 +54,7 @@ export function reconcile(t: ReconcileTarget): { report: ReconcileReport; fronti
   const before = t.projection.watermark();
   checkAnchor(t.jsonl, before);
   const restored = healTamper(t, before);
-  const frontier = t.tree.frontier(before.seq + 1);
+  const frontier = t.projection.tree.frontier(before.seq + 1);
   // Lines past the watermark may still be only in the page cache (a writer died between its
   // write and its fsync): make them durable before ledger.db records them, or a power cut could
   // leave SQLite ahead of JSONL (I1).
@@ -146,10 +147,7 @@ function healTamper(t: ReconcileTarget, wm: Watermark): number[] {
       edited.push(seq);
       continue;
     }
-    t.projection.insert({
-      seq: ev.seq, id: ev.id, at: ev.at, kind: ev.kind, actor: ev.actor ?? null,
-      hash: ev.hash, kid: ev.sig?.kid ?? null, line: rec.line, offset: line.offset,
-    });
+    t.projection.insert(eventRow(rec, line.offset));
     t.projection.clearTamper(seq);
     restored.push(seq);
   }
@@ -163,12 +161,7 @@ function healTamper(t: ReconcileTarget, wm: Watermark): number[] {
 
 /** Find the JSONL line of `seq` starting from the nearest intact row below it (O(gap)). */
 function locateLine(t: ReconcileTarget, seq: number): { text: string; offset: number } | undefined {
-  const below = t.projection.db
-    .prepare<[number], { offset: number; line: string }>(
-      `SELECT offset, line FROM events WHERE seq < ? AND seq NOT IN (SELECT seq FROM projection_tamper)
-       ORDER BY seq DESC LIMIT 1`,
-    )
-    .get(seq);
+  const below = t.projection.lineBefore(seq);
   const start = below ? below.offset + Buffer.byteLength(below.line) + 1 : 0;
   const wm = t.projection.watermark();
   for (const line of t.jsonl.lines(start, undefined, wm.offset, (t.policy ?? OPEN_POLICY).maxLineBytes)) {

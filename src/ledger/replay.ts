@@ -11,18 +11,16 @@ import { JsonlFile } from '../store/jsonl-file.js';
 import { NODE_FILE_IO } from '../store/file-io.js';
 import { withIoErrors } from '../store/os-error.js';
 import { Projection } from '../store/projection.js';
-import { TreeStore } from '../store/tree-store.js';
-import { ledgerPaths } from './layout.js';
+import { ledgerPaths, resolveStorePaths, type StorePaths } from '../store/layout.js';
 import { assertNoLinks } from './folder-safety.js';
 import { readOrCreateMetadata } from './metadata.js';
 import { readPolicyOf } from './read-policy.js';
 import { checkAnchor } from './reconcile.js';
 import { loadFolderKeyring } from './folder-keyring.js';
 import { acquireWriterLock } from './writer-lock.js';
-import { importCheckpointRecords, readCheckpointRecords } from './checkpoint-log.js';
+import { readCheckpointRecords } from './checkpoint-log.js';
 import { assertNothingValidAfter, replayTail, type TailDefect } from './tail-replay.js';
 
-export type StorePaths = { dir: string } | { jsonlPath: string; sqlitePath: string; keyringPath?: string };
 
 export interface ReplayOptions {
   keyring?: Keyring;
@@ -51,14 +49,6 @@ export interface ReplayReport {
   durationMs: number;
 }
 
-export function resolveStorePaths(p: StorePaths): { jsonl: string; sqlite: string; keyring: string | undefined } {
-  if ('dir' in p) {
-    const l = ledgerPaths(p.dir);
-    return { jsonl: l.jsonl, sqlite: l.sqlite, keyring: l.keyring };
-  }
-  return { jsonl: p.jsonlPath, sqlite: p.sqlitePath, keyring: p.keyringPath };
-}
-
 export async function replayJsonlIntoSqlite(paths: StorePaths, options: ReplayOptions = {}): Promise<ReplayReport> {
   const files = resolveStorePaths(paths);
   return withIoErrors(options.into ?? files.sqlite, () => replayInto(paths, options));
@@ -84,8 +74,7 @@ async function replayInto(paths: StorePaths, options: ReplayOptions): Promise<Re
       checkAnchor(jsonl, from);
       // As in reconcile: never commit rows for lines that are not yet durable (I1).
       if (jsonl.size() > from.offset) jsonl.sync();
-      const tree = new TreeStore(projection.db);
-      const tail = replayTail({ jsonl, projection, tree, frontier: tree.frontier(from.seq + 1), keyring, policy }, from, {
+      const tail = replayTail({ jsonl, projection, frontier: projection.tree.frontier(from.seq + 1), keyring, policy }, from, {
         commitEvery: options.commitEvery ?? 20_000,
         reportDamage: true,
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
@@ -97,7 +86,7 @@ async function replayInto(paths: StorePaths, options: ReplayOptions): Promise<Re
         });
       }
       const cpFile = 'dir' in paths ? ledgerPaths(paths.dir).checkpoints : undefined;
-      if (cpFile) importCheckpointRecords(projection.db, readCheckpointRecords(cpFile), tail.watermark.seq + 1);
+      if (cpFile) projection.importCheckpoints(readCheckpointRecords(cpFile), tail.watermark.seq + 1);
       projection.commit();
       const report: ReplayReport = {
         scanned: tail.scanned,

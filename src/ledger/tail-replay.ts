@@ -37,7 +37,8 @@ export interface TailReplayResult {
 export interface TailReplayTarget {
   jsonl: JsonlFile;
   projection: Projection;
-  tree: TreeStore;
+  /** Unused: the projection's own tree is written (kept so that older callers still compile). */
+  tree?: TreeStore | undefined;
   frontier: CompactRange;
   keyring?: Keyring | undefined;
   /** Signing policy and limits (spec §3.1.1, §7.1); default: signatures optional, default limits. */
@@ -69,7 +70,7 @@ type Outcome = { defect: [TailDefect['code'], string] } | { rec: SealedRecord };
  */
 /** @internal: names a SQLite type; not part of the published declarations. */
 export function replayTail(target: TailReplayTarget, from: Watermark, options: TailReplayOptions = {}): TailReplayResult {
-  const { jsonl, projection, tree, frontier } = target;
+  const { jsonl, projection, frontier } = target;
   const policy = target.policy ?? OPEN_POLICY;
   let wm = { ...from };
   let scanned = 0;
@@ -107,22 +108,15 @@ export function replayTail(target: TailReplayTarget, from: Watermark, options: T
     const existing = projection.bySeq(ev.seq);
     const conflict = mirrorConflict(projection, rec, existing);
     if (conflict) throw conflict;
-    if (existing) {
-      alreadyPresent++;
-    } else {
-      projection.insert({
-        seq: ev.seq, id: ev.id, at: ev.at, kind: ev.kind, actor: ev.actor ?? null,
-        hash: ev.hash, kid: ev.sig?.kid ?? null, line: rec.line, offset,
-      });
-      inserted++;
-    }
-    tree.put(frontier.append(rec.hash));
-    wm = { seq: ev.seq, hash: ev.hash, offset: offset + length, lineStart: offset };
+    if (existing) alreadyPresent++;
+    else inserted++;
+    // The line's length is the one scanned: `length` includes its newline.
+    wm = { ...projection.mirror(rec, offset, frontier, existing !== undefined), offset: offset + length };
     if (options.commitEvery && inserted % options.commitEvery === 0) {
       projection.setWatermark(wm);
       projection.commit();
       // Re-taken at once: a chunk boundary is not a point to wait behind other writers at.
-      projection.db.exec('BEGIN IMMEDIATE');
+      projection.beginImmediate();
       options.onProgress?.(wm.offset, total);
     }
   };

@@ -33,12 +33,7 @@ export interface ConsistencyProofJson {
   proof: string[];
 }
 
-export interface StoredCheckpoint {
-  size: number;
-  root: string;
-  note: string;
-  createdAt: string;
-}
+export type { StoredCheckpoint } from '../store/stored-checkpoint.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
@@ -85,13 +80,6 @@ export function proveConsistency(tree: TreeStore, current: number, fromSize: num
     toRoot: hex(rootAt(tree, toSize)),
     proof: consistencyProof(tree.reader(), fromSize, toSize).map(hex),
   };
-}
-
-/** @internal: names a SQLite type; not part of the published declarations. */
-export function storedCheckpoints(projection: Projection): StoredCheckpoint[] {
-  return projection.db
-    .prepare<[], StoredCheckpoint>('SELECT size, root, note, created_at AS createdAt FROM checkpoints ORDER BY size')
-    .all();
 }
 
 /** @internal: names a SQLite type; not part of the published declarations. */
@@ -147,16 +135,14 @@ export function issueCheckpoint(t: IssueInput): string {
     offset: derived.offset,
   };
   t.persist(record);
-  t.projection.db
-    .prepare('INSERT OR REPLACE INTO checkpoints (size, root, note, created_at) VALUES (?, ?, ?, ?)')
-    .run(record.size, record.root, record.note, record.createdAt);
+  t.projection.putCheckpoint(record);
   return note;
 }
 
 /** The checkpoints table's rows of `size` or larger, by the root column and by the note's own root. */
 function issuedAbove(projection: Projection, size: number): IssuedCheckpoint[] {
   const out: IssuedCheckpoint[] = [];
-  const rows = projection.db.prepare<[number], { size: number; root: string; note: string }>('SELECT size, root, note FROM checkpoints WHERE size >= ?').all(size);
+  const rows = projection.checkpointsFrom(size);
   for (const r of rows) {
     out.push({ size: r.size, root: r.root, source: 'the checkpoints table of ledger.db' });
     try {

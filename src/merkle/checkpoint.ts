@@ -10,7 +10,7 @@
  */
 import { ProofError } from '../errors.js';
 import { HASH_SIZE, emptyTreeRoot } from './root.js';
-import { decodeBase64Strict, encodeBase64 } from './strict-base64.js';
+import { decodeBase64Strict, encodeBase64 } from '../codec/strict-base64.js';
 import { MAX_TREE_SIZE } from './tree-math.js';
 
 export interface CheckpointBody {

@@ -4,7 +4,7 @@
  * `append` reports each completed interior node so the storage layer can persist it under
  * (level, index) and later serve any proof with O(log n) reads.
  */
-import { nodeHash } from '../domain.js';
+import { nodeHash } from '../crypto/domain.js';
 import { InvalidInputError } from '../errors.js';
 import { rangeNodes, type NodeId, type TreeNode } from './node-id.js';
 import { assertHash, foldSubtreeRoots } from './root.js';

@@ -16,7 +16,7 @@ import { sha256 } from '../crypto/hash.js';
 import { KeyError, ProofError } from '../errors.js';
 import { formatCheckpoint, parseCheckpoint, type CheckpointBody } from './checkpoint.js';
 import { parseNote, type NoteSignature } from './signed-note.js';
-import { decodeBase64Strict, encodeBase64 } from './strict-base64.js';
+import { decodeBase64Strict, encodeBase64 } from '../codec/strict-base64.js';
 import { isValidKeyName } from './verifier-key.js';
 
 /** C2SP signed-note signature type of Ed25519 cosignature/v1 keys. */

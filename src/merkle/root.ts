@@ -3,7 +3,7 @@
  * the ledger's event hashes are exactly those, so entries are never re-hashed here.
  */
 import { sha256 } from '../crypto/hash.js';
-import { nodeHash } from '../domain.js';
+import { nodeHash } from '../crypto/domain.js';
 import { InvalidInputError } from '../errors.js';
 
 export const HASH_SIZE = 32;

@@ -9,9 +9,9 @@
  * golang.org/x/mod/sumdb/note.Sign byte for byte; parsing is at least as strict as note.Open.
  */
 import { verifyEd25519 } from '../crypto/ed25519.js';
-import { noteKeyHash } from '../domain.js';
+import { noteKeyHash } from '../crypto/domain.js';
 import { KeyError, ProofError } from '../errors.js';
-import { decodeBase64Strict, encodeBase64 } from './strict-base64.js';
+import { decodeBase64Strict, encodeBase64 } from '../codec/strict-base64.js';
 import { isValidKeyName, parseVerifierKey, type NoteVerifier } from './verifier-key.js';
 
 /** Beyond this many signature lines a note is rejected (C2SP requires accepting at least 16). */

@@ -2,9 +2,9 @@
  * C2SP signed-note Ed25519 verifier keys (spec §12.3): `<name>+<hex key id>+<base64(0x01 || key)>`,
  * the format of golang.org/x/mod/sumdb/note.NewVerifier.
  */
-import { NOTE_ED25519_TYPE, noteKeyHash } from '../domain.js';
+import { NOTE_ED25519_TYPE, noteKeyHash } from '../crypto/domain.js';
 import { KeyError } from '../errors.js';
-import { decodeBase64Strict, encodeBase64 } from './strict-base64.js';
+import { decodeBase64Strict, encodeBase64 } from '../codec/strict-base64.js';
 
 /** A trusted note key: name, 4-byte key id and 32-byte Ed25519 public key. */
 export interface NoteVerifier {

@@ -6,7 +6,7 @@
  * gives for the same condition), INVALID_PROOF for a proof of the
  * wrong shape, ROOT_MISMATCH (with expected and actual hex roots) when the hashes do not add up.
  */
-import { nodeHash } from '../domain.js';
+import { nodeHash } from '../crypto/domain.js';
 import { ProofError } from '../errors.js';
 import { HASH_SIZE } from './root.js';
 import {

@@ -18,7 +18,7 @@ import { appendWitnessRecord, readWitnessLog, type WitnessRecord } from '../ledg
 import { parseCheckpoint } from '../merkle/checkpoint.js';
 import { signCheckpoint } from '../merkle/signed-checkpoint.js';
 import { parseNote, type NoteSigner } from '../merkle/signed-note.js';
-import { encodeBase64 } from '../merkle/strict-base64.js';
+import { encodeBase64 } from '../codec/strict-base64.js';
 import { NODE_FILE_IO } from '../store/file-io.js';
 import { Backoff, type BackoffOptions, parseRetryAfter } from './backoff.js';
 import type { CollectorClient, WitnessReply } from './collector-client.js';

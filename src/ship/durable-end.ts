@@ -13,7 +13,7 @@
  *       does so within its flush, far inside `settleMs`.
  */
 import fs from 'node:fs';
-import Database from 'better-sqlite3';
+import { ProjectionReader } from '../store/projection-reader.js';
 import type { EventsReader } from './events-reader.js';
 
 export interface DurableEnd {
@@ -35,7 +35,7 @@ export class LedgerDurableEnd implements DurableEnd {
 export const DEFAULT_SETTLE_MS = 1_000;
 
 export class FolderDurableEnd implements DurableEnd {
-  private db: Database.Database | undefined;
+  private db: ProjectionReader | undefined;
   private seen: { size: number; since: number } | undefined;
   private synced = 0;
   private best = 0;
@@ -70,11 +70,10 @@ export class FolderDurableEnd implements DurableEnd {
     try {
       if (!this.db) {
         if (!fs.existsSync(this.sqlitePath)) return undefined;
-        this.db = new Database(this.sqlitePath, { readonly: true, fileMustExist: true });
-        this.db.pragma('busy_timeout = 100');
+        this.db = ProjectionReader.open(this.sqlitePath);
+        this.db.busyTimeout(100);
       }
-      const row = this.db.prepare<[], { offset: number }>('SELECT offset FROM watermark WHERE id = 1').get();
-      return row?.offset;
+      return this.db.watermark()?.offset;
     } catch {
       // Unreadable now (being created, locked, no -shm without a writer): the settle rule covers it.
       this.close();

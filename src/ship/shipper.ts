@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
-import { ledgerPaths } from '../ledger/layout.js';
+import { ledgerPaths } from '../store/layout.js';
 import type { Ledger } from '../ledger/ledger.js';
 import { readOrCreateMetadata } from '../ledger/metadata.js';
 import type { WitnessRecord } from '../ledger/witness-log.js';

@@ -11,7 +11,11 @@ import { migrateToLatest } from './migrations.js';
 import { asIoError } from './os-error.js';
 import { openReadOnlyDatabase } from './readonly-db.js';
 import type { EventsTable, LedgerSchema } from './schema.js';
+import { TreeStore } from './tree-store.js';
+import type { CompactRange } from '../merkle/compact-range.js';
+import type { SealedRecord } from '../format/seal.js';
 
+import type { StoredCheckpoint } from './stored-checkpoint.js';
 import type { Watermark } from './watermark.js';
 
 export type { Watermark };
@@ -22,7 +26,31 @@ export type ProjectionRow = EventsTable;
 /** One events row as the hot path inserts it (spec §8.1). */
 export type InsertRow = EventsTable;
 
+/** A sealed line as the projection needs it: the event and its canonical line. */
+export type MirroredRecord = Pick<SealedRecord, 'event' | 'line' | 'hash'>;
+
+
+/** Filters of Ledger.events() (spec §8): each one narrows, all are optional. */
+export interface EventLineFilter {
+  fromSeq?: number | undefined;
+  toSeq?: number | undefined;
+  kind?: string | undefined;
+  actor?: string | undefined;
+  fromAt?: string | undefined;
+  toAt?: string | undefined;
+  limit?: number | undefined;
+}
+
 const ROW_COLUMNS = 'seq, id, at, kind, actor, hash, kid, line, offset';
+
+/** The one mapping of a sealed line at `offset` to its events row (spec §8.1). */
+export function eventRow(rec: Pick<SealedRecord, 'event' | 'line'>, offset: number): InsertRow {
+  const ev = rec.event;
+  return {
+    seq: ev.seq, id: ev.id, at: ev.at, kind: ev.kind, actor: ev.actor ?? null, hash: ev.hash,
+    kid: ev.sig?.kid ?? null, line: rec.line, offset,
+  };
+}
 
 export interface ProjectionOptions {
   readOnly?: boolean;
@@ -34,10 +62,13 @@ export interface ProjectionOptions {
 
 export class Projection {
   readonly kysely: Kysely<LedgerSchema>;
+  /** The Merkle nodes of this ledger.db (spec §11.2). */
+  readonly tree: TreeStore;
   private readonly stmts;
 
-  private constructor(readonly db: Database.Database, readonly path: string) {
+  private constructor(private readonly db: Database.Database, readonly path: string) {
     this.kysely = new Kysely<LedgerSchema>({ dialect: new SqliteDialect({ database: db }) });
+    this.tree = new TreeStore(db);
     this.stmts = {
       watermark: db.prepare<[], { seq: number; hash: string; offset: number; line_start: number }>(
         'SELECT seq, hash, offset, line_start FROM watermark WHERE id = 1',
@@ -54,6 +85,10 @@ export class Projection {
       ),
       tamperCount: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM projection_tamper'),
       clearTamper: db.prepare('DELETE FROM projection_tamper WHERE seq = ?'),
+      lineBefore: db.prepare<[number], { offset: number; line: string }>(
+        `SELECT offset, line FROM events WHERE seq < ? AND seq NOT IN (SELECT seq FROM projection_tamper)
+       ORDER BY seq DESC LIMIT 1`,
+      ),
     };
   }
 
@@ -106,6 +141,19 @@ export class Projection {
     this.stmts.insert.run(row.seq, row.id, row.at, row.kind, row.actor, row.hash, row.kid, row.line, row.offset);
   }
 
+  /**
+   * Mirror one sealed line that starts at `offset` (spec §13.1 step 6, §14.1): its row (unless
+   * `rowPresent`: an identical row is already there), the Merkle nodes it completes on `frontier`
+   * (which it extends), and the watermark just past it, returned for the caller to set once per
+   * batch. The one place where an event becomes projection state.
+   */
+  mirror(rec: MirroredRecord, offset: number, frontier: CompactRange, rowPresent = false): Watermark {
+    if (!rowPresent) this.insert(eventRow(rec, offset));
+    this.tree.put(frontier.append(rec.hash));
+    const end = offset + Buffer.byteLength(rec.line, 'utf8') + 1;
+    return { seq: rec.event.seq, hash: rec.event.hash, offset: end, lineStart: offset };
+  }
+
   bySeq(seq: number): ProjectionRow | undefined {
     return this.stmts.bySeq.get(seq);
   }
@@ -128,6 +176,62 @@ export class Projection {
 
   clearTamper(seq: number): void {
     this.stmts.clearTamper.run(seq);
+  }
+
+  /** The nearest row below `seq` that no tamper record names: where a scan for `seq` may start. */
+  lineBefore(seq: number): { offset: number; line: string } | undefined {
+    return this.stmts.lineBefore.get(seq);
+  }
+
+  /** Canonical lines of the rows matching `q`, in seq order, streamed. */
+  *eventLines(q: EventLineFilter = {}): Generator<string> {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    const add = (cond: string, v: string | number | undefined) => {
+      if (v !== undefined) {
+        where.push(cond);
+        args.push(v);
+      }
+    };
+    add('seq >= ?', q.fromSeq);
+    add('seq <= ?', q.toSeq);
+    add('kind = ?', q.kind);
+    add('actor = ?', q.actor);
+    add('at >= ?', q.fromAt);
+    add('at < ?', q.toAt);
+    const sql = `SELECT line FROM events ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY seq` +
+      (q.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(q.limit))}` : '');
+    for (const row of this.db.prepare<(string | number)[], { line: string }>(sql).iterate(...args)) yield row.line;
+  }
+
+  /** Checkpoints issued so far, oldest first (spec §12.5). */
+  checkpoints(): StoredCheckpoint[] {
+    return this.db
+      .prepare<[], StoredCheckpoint>('SELECT size, root, note, created_at AS createdAt FROM checkpoints ORDER BY size')
+      .all();
+  }
+
+  /** Checkpoint rows of `size` or larger. */
+  checkpointsFrom(size: number): { size: number; root: string; note: string }[] {
+    return this.db.prepare<[number], { size: number; root: string; note: string }>('SELECT size, root, note FROM checkpoints WHERE size >= ?').all(size);
+  }
+
+  /** The largest tree size a checkpoints row records, 0 when none. */
+  maxCheckpointSize(): number {
+    return this.db.prepare<[], { m: number | null }>('SELECT max(size) AS m FROM checkpoints').get()?.m ?? 0;
+  }
+
+  /** Store a checkpoint issued now; requires the write transaction. */
+  putCheckpoint(c: StoredCheckpoint): void {
+    this.db.prepare('INSERT OR REPLACE INTO checkpoints (size, root, note, created_at) VALUES (?, ?, ?, ?)').run(c.size, c.root, c.note, c.createdAt);
+  }
+
+  /** Add the checkpoints this table lacks (after a rebuild); returns how many were added. */
+  importCheckpoints(records: Iterable<StoredCheckpoint>, treeSize: number): number {
+    const insert = this.db.prepare('INSERT OR IGNORE INTO checkpoints (size, root, note, created_at) VALUES (?, ?, ?, ?)');
+    let n = 0;
+    for (const r of records) if (r.size <= treeSize) n += insert.run(r.size, r.root, r.note, r.createdAt).changes;
+    return n;
   }
 
   /** Rows in seq order from `fromSeq`, streamed (bounded memory). */
@@ -155,12 +259,27 @@ export class Projection {
     }
   }
 
+  /** Re-take the write lock at once after a commit (a chunk boundary of a long replay). */
+  beginImmediate(): void {
+    this.db.exec('BEGIN IMMEDIATE');
+  }
+
+  /** A read transaction: one snapshot for an inspection that writes nothing. */
+  beginRead(): void {
+    this.db.exec('BEGIN');
+  }
+
   commit(): void {
     this.db.exec('COMMIT');
   }
 
   rollback(): void {
     if (this.db.inTransaction) this.db.exec('ROLLBACK');
+  }
+
+  /** As on process death: an open transaction is rolled back, nothing else is done. */
+  closeNow(): void {
+    this.db.close();
   }
 
   async close(): Promise<void> {

@@ -19,7 +19,7 @@ import { cosignCheckpoint, cosignatureVerifierOf, type CosignatureSigner } from 
 import { emptyTreeRoot } from '../merkle/root.js';
 import { verifyCheckpoint, type VerifiedCheckpoint } from '../merkle/signed-checkpoint.js';
 import { parseNote } from '../merkle/signed-note.js';
-import { encodeBase64 } from '../merkle/strict-base64.js';
+import { encodeBase64 } from '../codec/strict-base64.js';
 import { verifyConsistency } from '../merkle/verify.js';
 import type { CompactRange } from '../merkle/compact-range.js';
 import { EventsRootCache } from './events-root.js';

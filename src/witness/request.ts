@@ -9,7 +9,7 @@
  * Parsing is strict: one spelling of each number and hash, every line ending in "\n". Anything
  * else is a 400; the note itself is parsed later, after the origin is looked up.
  */
-import { decodeBase64Strict } from '../merkle/strict-base64.js';
+import { decodeBase64Strict } from '../codec/strict-base64.js';
 
 /** tlog-witness: "The client MUST NOT send more than 63 consistency proof lines." */
 export const MAX_PROOF_LINES = 63;

@@ -6,7 +6,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { generateSigningKey, writeSigningKeyFile } from '../../src/crypto/signing-key.js';
 import { Ledger } from '../../src/ledger/ledger.js';
-import type { VerifyReport } from '../../src/ledger/verify-ledger.js';
+import type { VerifyReport } from '../../src/audit/verify-ledger.js';
 import { cli, ensureBuilt, expectOneErrorLine, lines } from './cli-harness.js';
 import { type Fixture, jsonlLines, signedLedger, snapshot, sql } from './fixtures.js';
 

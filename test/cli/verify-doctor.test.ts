@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { Ledger } from '../../src/ledger/ledger.js';
-import type { VerifyReport } from '../../src/ledger/verify-ledger.js';
+import type { VerifyReport } from '../../src/audit/verify-ledger.js';
 import { SimulatedCrash } from '../../src/testing.js';
 import { cli, ensureBuilt, expectOneErrorLine, lines } from './cli-harness.js';
 import { type Fixture, jsonlLines, signedLedger, snapshot, sql } from './fixtures.js';

@@ -5,8 +5,8 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Keyring, type KeyringEntry } from '../../src/crypto/keyring.js';
 import { generateSigningKey } from '../../src/crypto/signing-key.js';
-import { utcSortKey } from '../../src/format/utc-timestamp.js';
-import { keyIdFor } from '../../src/domain.js';
+import { utcSortKey } from '../../src/codec/utc-timestamp.js';
+import { keyIdFor } from '../../src/crypto/domain.js';
 import { SealedLedgerError } from '../../src/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sealed-ledger-keyring-'));

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { keyIdFor } from '../../src/domain.js';
+import { keyIdFor } from '../../src/crypto/domain.js';
 import { verifyEd25519 } from '../../src/crypto/ed25519.js';
 import { keyNameProblem } from '../../src/crypto/key-name.js';
 import {

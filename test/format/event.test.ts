@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { prepareEvent, sealEvent } from '../../src/format/seal.js';
 import { GENESIS_PREV, uuidv7, validateAt } from '../../src/format/event.js';
-import { utcSortKey } from '../../src/format/utc-timestamp.js';
+import { utcSortKey } from '../../src/codec/utc-timestamp.js';
 import { SealedLedgerError } from '../../src/errors.js';
 
 function codeOf(f: () => unknown): string | undefined {

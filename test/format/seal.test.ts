@@ -7,7 +7,7 @@ import { GENESIS_PREV, type EventInput, type SealedEvent } from '../../src/forma
 import { parseEventLine } from '../../src/format/event-line.js';
 import { encodeBody, encodeLine, sealEvent, verifyEventSeal } from '../../src/format/seal.js';
 import { signEvent, verifyEventSignature } from '../../src/format/signature.js';
-import { eventSignatureMessage } from '../../src/domain.js';
+import { eventSignatureMessage } from '../../src/crypto/domain.js';
 import { signingKeyFromSeed } from '../../src/crypto/signing-key.js';
 import { Keyring } from '../../src/crypto/keyring.js';
 import { SealedLedgerError } from '../../src/errors.js';

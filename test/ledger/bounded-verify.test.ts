@@ -11,13 +11,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Ledger } from '../../src/ledger/ledger.js';
-import { verifyLedger } from '../../src/ledger/verify-ledger.js';
+import { verifyLedger } from '../../src/audit/verify-ledger.js';
 import { cleanupAll, fresh } from './ledger-helpers.js';
 
 afterEach(cleanupAll);
 
 const child = path.join(path.dirname(new URL(import.meta.url).pathname), 'children', 'verify-rss.mjs');
-const workerUrl = new URL('../../dist/ledger/verify-worker.js', import.meta.url);
+const workerUrl = new URL('../../dist/audit/verify-worker.js', import.meta.url);
 
 beforeAll(() => {
   if (!fs.existsSync(workerUrl)) throw new Error('run `npm run build` first (npm test does)');

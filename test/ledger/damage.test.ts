@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isSealedLedgerError } from '../../src/errors.js';
 import { Ledger } from '../../src/ledger/ledger.js';
-import { verifyLedger } from '../../src/ledger/verify-ledger.js';
+import { verifyLedger } from '../../src/audit/verify-ledger.js';
 import { jsonlLines, signedLedger } from '../cli/fixtures.js';
 
 describe('damaged stores', () => {

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Ledger } from '../../src/ledger/ledger.js';
-import { verifyLedger } from '../../src/ledger/verify-ledger.js';
+import { verifyLedger } from '../../src/audit/verify-ledger.js';
 import { replayJsonlIntoSqlite } from '../../src/ledger/replay.js';
 import { cleanupAll, fresh } from './ledger-helpers.js';
 

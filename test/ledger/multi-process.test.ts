@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import { Ledger } from '../../src/ledger/ledger.js';
-import { verifyLedger } from '../../src/ledger/verify-ledger.js';
+import { verifyLedger } from '../../src/audit/verify-ledger.js';
 import { jsonlLines, ledgerDir, openNew, sqliteRows, type Fixture } from './ledger-helpers.js';
 
 const children = path.join(path.dirname(new URL(import.meta.url).pathname), 'children');

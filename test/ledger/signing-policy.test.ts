@@ -14,7 +14,7 @@ import type { SealedEvent } from '../../src/format/event.js';
 import { encodeLine, sealEvent } from '../../src/format/seal.js';
 import { Ledger } from '../../src/ledger/ledger.js';
 import { replayJsonlIntoSqlite } from '../../src/ledger/replay.js';
-import { verifyLedger } from '../../src/ledger/verify-ledger.js';
+import { verifyLedger } from '../../src/audit/verify-ledger.js';
 import { SealedLedgerError } from '../../src/errors.js';
 import { cleanupAll, fresh, jsonlLines, sqliteRows } from './ledger-helpers.js';
 

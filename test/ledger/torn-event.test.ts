@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { generateSigningKey } from '../../src/crypto/signing-key.js';
 import { Ledger } from '../../src/ledger/ledger.js';
-import { verifyLedger } from '../../src/ledger/verify-ledger.js';
+import { verifyLedger } from '../../src/audit/verify-ledger.js';
 import { cleanupAll, fresh, jsonlLines } from './ledger-helpers.js';
 
 afterEach(cleanupAll);

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Ledger } from '../../src/ledger/ledger.js';
 import { replayJsonlIntoSqlite } from '../../src/ledger/replay.js';
-import { verifyLedger } from '../../src/ledger/verify-ledger.js';
+import { verifyLedger } from '../../src/audit/verify-ledger.js';
 import { generateSigningKey } from '../../src/crypto/signing-key.js';
 import { Keyring } from '../../src/crypto/keyring.js';
 import { verifyInclusion, verifyConsistency } from '../../src/merkle/verify.js';

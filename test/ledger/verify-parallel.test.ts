@@ -1,12 +1,12 @@
 // spec §14.6: verifyLedger with worker threads reports exactly what the inline path reports,
 // on a ledger with every kind of line problem injected. The workers run the compiled
-// dist/ledger/verify-worker.js (`npm test` builds first; after editing src, run `npm run build`).
+// dist/audit/verify-worker.js (`npm test` builds first; after editing src, run `npm run build`).
 import fs from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ledger } from '../../src/ledger/ledger.js';
-import { verifyLedger, type VerifyOptions } from '../../src/ledger/verify-ledger.js';
+import { verifyLedger, type VerifyOptions } from '../../src/audit/verify-ledger.js';
 import { signingKeyFromSeed, type SigningKey } from '../../src/crypto/signing-key.js';
 import { Keyring } from '../../src/crypto/keyring.js';
 import { sealRecord, withSignature } from '../../src/format/seal.js';
@@ -14,7 +14,7 @@ import { signatureFor } from '../../src/format/signature.js';
 import type { SealedEvent } from '../../src/format/event.js';
 import { ledgerDir, type Fixture } from './ledger-helpers.js';
 
-const workerUrl = new URL('../../dist/ledger/verify-worker.js', import.meta.url);
+const workerUrl = new URL('../../dist/audit/verify-worker.js', import.meta.url);
 const key1 = signingKeyFromSeed(Buffer.alloc(32, 1), 'bench-key-one');
 const key2 = signingKeyFromSeed(Buffer.alloc(32, 2), 'bench-key-two');
 /** The verifier knows key1 only: key2's events report UNKNOWN_KEY. */

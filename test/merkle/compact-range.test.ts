@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { leafHash } from '../../src/domain.js';
+import { leafHash } from '../../src/crypto/domain.js';
 import { CompactRange, compactRangeIds } from '../../src/merkle/compact-range.js';
 import { nodeKey } from '../../src/merkle/node-id.js';
 import { mth, sampleLeaves } from './naive-rfc6962.js';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { leafHash } from '../../src/domain.js';
+import { leafHash } from '../../src/crypto/domain.js';
 import { CompactRange } from '../../src/merkle/compact-range.js';
 import { nodeLeafRange, type NodeId, type TreeNode } from '../../src/merkle/node-id.js';
 import {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { leafHash, nodeHash } from '../../src/domain.js';
+import { leafHash, nodeHash } from '../../src/crypto/domain.js';
 import { emptyTreeRoot, foldSubtreeRoots, rootFromLeaves } from '../../src/merkle/root.js';
 import { mth, sampleLeaves } from './naive-rfc6962.js';
 import { hex, rfc6962 } from './vectors.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { noteKeyHash } from '../../src/domain.js';
+import { noteKeyHash } from '../../src/crypto/domain.js';
 import { isValidKeyName, parseVerifierKey, verifierKeyString } from '../../src/merkle/verifier-key.js';
 import { signerFromGoKey } from './note-keys.js';
 import { signedNotes } from './vectors.js';

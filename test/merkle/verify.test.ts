@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { leafHash } from '../../src/domain.js';
+import { leafHash } from '../../src/crypto/domain.js';
 import { isSealedLedgerError, ProofError } from '../../src/errors.js';
 import { rootFromInclusionProof, verifyConsistency, verifyInclusion } from '../../src/merkle/verify.js';
 import { isValidConsistency, isValidInclusion, succeeds } from './proof-predicates.js';

@@ -17,7 +17,7 @@ import { appendN, cleanupShipTests, onCleanup, ship, until } from './ship-helper
 import { cosignedNote } from '../../src/ledger/witness-log.js';
 import { rootFromLeaves } from '../../src/merkle/root.js';
 import { parseEventLine } from '../../src/format/event-line.js';
-import { verifyLedger } from '../../src/ledger/verify-ledger.js';
+import { verifyLedger } from '../../src/audit/verify-ledger.js';
 
 afterEach(cleanupShipTests);
 

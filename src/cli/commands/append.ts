@@ -3,16 +3,13 @@
  * appended as one atomic batch. Every stdin line is validated before the ledger is touched.
  */
 import { InvalidInputError } from '../../errors.js';
-import { readSigningKeyFile, type SigningKey } from '../../crypto/signing-key.js';
-import { canonicalize } from '../../format/canonical.js';
-import type { SealedEvent } from '../../format/event.js';
-import { Ledger } from '../../ledger/ledger.js';
 import { readOrCreateMetadata } from '../../ledger/metadata.js';
 import { NODE_FILE_IO } from '../../store/file-io.js';
 import type { CliContext } from '../context.js';
 import { requireLedger } from '../ledger-folder.js';
 import { ChunkedWriter } from '../output.js';
 import { type NumberedInput, parseInputLine, readInputLines, withLineNumber } from '../stdin-events.js';
+import { canonicalize, Ledger, readSigningKeyFile, type SealedEvent, type SigningKey } from '../../index.js';
 
 export interface AppendFlags {
   key?: string;

@@ -2,12 +2,9 @@
  * `sealed-ledger checkpoint <dir> --key <file>` (spec §12, §15.1): sign, store and print a C2SP
  * checkpoint of the current tree. The library refuses to sign one inconsistent with the last.
  */
-import { readSigningKeyFile } from '../../crypto/signing-key.js';
-import { Ledger } from '../../ledger/ledger.js';
-import { parseCheckpoint } from '../../merkle/checkpoint.js';
-import { parseNote } from '../../merkle/signed-note.js';
 import type { CliContext } from '../context.js';
 import { requireLedger } from '../ledger-folder.js';
+import { Ledger, parseCheckpoint, parseNote, readSigningKeyFile } from '../../index.js';
 
 export async function checkpoint(ctx: CliContext, dir: string, o: { key: string; json?: boolean }): Promise<void> {
   requireLedger(dir);

@@ -8,19 +8,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { InvalidInputError, LedgerStateError } from '../../errors.js';
-import { generateSigningKey, readSigningKeyFile, writeSigningKeyFile } from '../../crypto/signing-key.js';
 import { type EventInput, uuidv7 } from '../../format/event.js';
-import { ledgerPaths } from '../../ledger/layout.js';
-import { Ledger } from '../../ledger/ledger.js';
-import { replayJsonlIntoSqlite } from '../../ledger/replay.js';
-import { verifyLedger, type VerifyReport } from '../../ledger/verify-ledger.js';
-import { verifyCheckpoint } from '../../merkle/signed-checkpoint.js';
-import { verifierKeyString } from '../../merkle/verifier-key.js';
-import { verifyInclusion } from '../../merkle/verify.js';
+import { ledgerPaths } from '../../store/layout.js';
 import type { CliContext } from '../context.js';
 import { isLedger } from '../ledger-folder.js';
 import { ms } from '../report-text.js';
 import { driftCount, verdictOf } from '../verdict.js';
+import { generateSigningKey, Ledger, readSigningKeyFile, replayJsonlIntoSqlite, verifierKeyString, verifyCheckpoint, verifyInclusion, verifyLedger, type VerifyReport, writeSigningKeyFile } from '../../index.js';
 
 const DEMO_ORIGIN_PREFIX = 'sealed-ledger.local/demo-';
 

@@ -4,14 +4,11 @@
  * rows, move a torn tail aside) and confirms parity afterwards. It refuses, changing nothing,
  * when the diagnosis finds tampering: healing must never paper over evidence.
  */
-import { Ledger } from '../../ledger/ledger.js';
-import { verifyEventSetParity, type EventSetParity } from '../../ledger/parity.js';
-import type { ReconcileReport } from '../../ledger/reconcile.js';
-import type { VerifyReport } from '../../ledger/verify-ledger.js';
 import type { CliContext } from '../context.js';
 import { reconcileReportText, verifyReportText } from '../report-text.js';
 import { countSeqs, describeRanges, driftCount, exitCodeOfVerdict, tamperAdvice, tamperFindings, type Verdict, verdictLine, verdictOf } from '../verdict.js';
 import { runVerify } from './verify.js';
+import { type EventSetParity, Ledger, type ReconcileReport, verifyEventSetParity, type VerifyReport } from '../../index.js';
 
 export interface DoctorOptions {
   reconcile?: boolean;

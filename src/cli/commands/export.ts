@@ -4,18 +4,15 @@
  * Each exported line is checked (canonical form, seal, seq, chain link, signature against the
  * folder's keyring) before it is written.
  */
-import { Keyring } from '../../crypto/keyring.js';
 import { LedgerStateError, VerificationError, isSealedLedgerError } from '../../errors.js';
-import { GENESIS_PREV } from '../../format/event.js';
-import { verifyEventSignature } from '../../format/signature.js';
 import { loadFolderKeyring } from '../../ledger/folder-keyring.js';
-import { parseEventLine } from '../../format/event-line.js';
 import { NODE_FILE_IO } from '../../store/file-io.js';
 import { JsonlFile } from '../../store/jsonl-file.js';
 import type { CliContext } from '../context.js';
 import { startOffsetHint } from '../export-start.js';
 import { requireLedger } from '../ledger-folder.js';
 import { ChunkedWriter } from '../output.js';
+import { GENESIS_PREV, Keyring, parseEventLine, verifyEventSignature } from '../../index.js';
 
 export interface ExportOptions {
   from?: number;

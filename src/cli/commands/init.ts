@@ -5,11 +5,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { InvalidInputError, LedgerStateError } from '../../errors.js';
-import { generateSigningKey, readSigningKeyFile, type SigningKey, writeSigningKeyFile } from '../../crypto/signing-key.js';
-import { Ledger } from '../../ledger/ledger.js';
 import type { CliContext } from '../context.js';
 import { describeKey, keyLines } from '../key-output.js';
 import { assertKeyOutsideLedger, isLedger } from '../ledger-folder.js';
+import { generateSigningKey, Ledger, readSigningKeyFile, type SigningKey, writeSigningKeyFile } from '../../index.js';
 
 export interface InitOptions {
   key?: string;

@@ -3,10 +3,10 @@
  * mode 0600, never overwriting an existing file.
  */
 import path from 'node:path';
-import { generateSigningKey, writeSigningKeyFile } from '../../crypto/signing-key.js';
 import type { CliContext } from '../context.js';
 import { describeKey, keyLines } from '../key-output.js';
 import { assertKeyOutsideAnyLedger } from '../ledger-folder.js';
+import { generateSigningKey, writeSigningKeyFile } from '../../index.js';
 
 export interface KeygenOptions {
   out: string;

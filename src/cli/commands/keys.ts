@@ -5,14 +5,11 @@
  */
 import fs from 'node:fs';
 import { InvalidInputError, KeyError } from '../../errors.js';
-import { keyIdFor } from '../../domain.js';
-import { Keyring } from '../../crypto/keyring.js';
-import { readSigningKeyFile } from '../../crypto/signing-key.js';
-import { Ledger } from '../../ledger/ledger.js';
-import { decodeBase64Strict } from '../../merkle/strict-base64.js';
+import { decodeBase64Strict } from '../../codec/strict-base64.js';
 import type { CliContext } from '../context.js';
 import { describeKey, isRetired, windowText } from '../key-output.js';
 import { requireLedger } from '../ledger-folder.js';
+import { keyIdFor, Keyring, Ledger, readSigningKeyFile } from '../../index.js';
 
 function loadKeyring(path: string): Keyring {
   return fs.existsSync(path) ? Keyring.load(path) : new Keyring();

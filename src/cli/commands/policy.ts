@@ -3,12 +3,11 @@
  * policy and limits ledger.json records, or opt an existing ledger into required signatures
  * from its next seq on.
  */
-import { DEFAULT_LIMITS } from '../../format/event.js';
-import { Ledger } from '../../ledger/ledger.js';
 import { readOrCreateMetadata } from '../../ledger/metadata.js';
 import { NODE_FILE_IO } from '../../store/file-io.js';
 import type { CliContext } from '../context.js';
 import { requireLedger } from '../ledger-folder.js';
+import { DEFAULT_LIMITS, Ledger } from '../../index.js';
 
 export async function policy(ctx: CliContext, dir: string, o: { requireSignatures?: boolean; json?: boolean }): Promise<void> {
   const paths = requireLedger(dir);

@@ -3,9 +3,9 @@
  * O(log n) stored tree nodes, as hex, for verifyInclusion / verifyConsistency or any RFC 6962
  * verifier.
  */
-import { Ledger } from '../../ledger/ledger.js';
 import type { CliContext } from '../context.js';
 import { requireLedger } from '../ledger-folder.js';
+import { Ledger } from '../../index.js';
 
 async function withLedger<T>(ctx: CliContext, dir: string, f: (l: Ledger) => T): Promise<T> {
   requireLedger(dir);

@@ -4,12 +4,11 @@
  * when it reaches the old projection's head, moving the old ledger.db (and its WAL files) aside
  * under a timestamped name. Nothing is deleted.
  */
-import { rebuildProjection, type RebuildReport } from '../../ledger/rebuild.js';
-import { replayJsonlIntoSqlite, type ReplayReport } from '../../ledger/replay.js';
 import type { CliContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { requireLedger } from '../ledger-folder.js';
 import { replayReportText } from '../report-text.js';
+import { rebuildProjection, type RebuildReport, replayJsonlIntoSqlite, type ReplayReport } from '../../index.js';
 
 export { moveDatabaseAside } from '../../ledger/rebuild.js';
 

@@ -9,10 +9,10 @@ import path from 'node:path';
 import { readSigningKeyFile } from '../../crypto/signing-key.js';
 import { InvalidInputError } from '../../errors.js';
 import { defaultCursorFile, readCursorFile } from '../../ship/cursor-file.js';
-import { startShipper } from '../../ship/shipper.js';
 import type { CliContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { requireLedger } from '../ledger-folder.js';
+import { startShipper } from '../../index.js';
 
 export interface ShipCliOptions {
   to?: string;

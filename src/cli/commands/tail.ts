@@ -6,10 +6,10 @@
  */
 import fs from 'node:fs';
 import { durableHead, followRecords } from '../../feed/index.js';
-import { parseEventLine } from '../../format/event-line.js';
 import type { CliContext } from '../context.js';
 import { completeEnd, lastLines } from '../jsonl-tail.js';
 import { requireLedger } from '../ledger-folder.js';
+import { parseEventLine } from '../../index.js';
 
 export interface TailOptions {
   lines: number;

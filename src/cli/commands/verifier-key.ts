@@ -4,11 +4,10 @@
  */
 import fs from 'node:fs';
 import { KeyError } from '../../errors.js';
-import { Keyring } from '../../crypto/keyring.js';
-import { readSigningKeyFile } from '../../crypto/signing-key.js';
 import type { CliContext } from '../context.js';
 import { describeKey, isRetired, windowText } from '../key-output.js';
 import { requireLedger } from '../ledger-folder.js';
+import { Keyring, readSigningKeyFile } from '../../index.js';
 
 export async function verifierKey(ctx: CliContext, target: string, o: { json?: boolean }): Promise<void> {
   let keys;

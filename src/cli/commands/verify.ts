@@ -6,12 +6,11 @@
 import fs from 'node:fs';
 import { InvalidInputError, LedgerStateError, SealedLedgerError } from '../../errors.js';
 import { parseCosignatureVerifierKey } from '../../merkle/cosignature.js';
-import { loadTrustedKeys, type TrustedKeys } from '../../ledger/trusted-keys.js';
-import { type ExternalCheckpoint, verifyLedger, type VerifyReport } from '../../ledger/verify-ledger.js';
 import type { CliContext } from '../context.js';
 import { requireLedger } from '../ledger-folder.js';
 import { verifyReportText } from '../report-text.js';
 import { exitCodeOfVerdict, verdictLine, verdictOf } from '../verdict.js';
+import { type ExternalCheckpoint, loadTrustedKeys, type TrustedKeys, verifyLedger, type VerifyReport } from '../../index.js';
 
 export interface VerifyFlags {
   json?: boolean;

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Ledger } from '../../../src/ledger/ledger.js';
 import { replayJsonlIntoSqlite } from '../../../src/ledger/replay.js';
-import { verifyLedger } from '../../../src/ledger/verify-ledger.js';
+import { verifyLedger } from '../../../src/audit/verify-ledger.js';
 import {
   appendLines, appendRaw, dropProjection, eventAfter, events, folderWith, KEY_A, KEY_OUTSIDE, keyringOf, lineOf, lines, rejection,
   removeFolders, rollBackWatermark, rowCount, snapshot, tornFiles, withDb,

@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { verifyEventSetParity } from './parity.js';
-import type { StorePaths } from './replay.js';
+import type { StorePaths } from '../store/layout.js';
 
 const port = parentPort;
 if (port === null) throw new Error('parity-worker.js runs only as a worker thread');

@@ -7,7 +7,7 @@
  * operator learns which node it was. Reads one snapshot of ledger.db through its own connection.
  */
 import fs from 'node:fs';
-import Database from 'better-sqlite3';
+import { ProjectionReader, type StoredTreeReads } from '../store/projection-reader.js';
 import type { TreeNode } from '../merkle/node-id.js';
 import type { VerifyProblem } from './verify-line.js';
 
@@ -18,9 +18,8 @@ export class StoredTreeCheck {
   #checked = 0;
 
   private constructor(
-    private readonly db: Database.Database,
-    private readonly get: Database.Statement<[number, number], { hash: Buffer }>,
-    private readonly getLeaf: Database.Statement<[number], { hash: string }>,
+    private readonly db: ProjectionReader,
+    private readonly tree: StoredTreeReads,
     /** Leaves the projection mirrors in this snapshot: nodes over later leaves are not stored yet. */
     readonly size: number,
     private readonly report: (p: VerifyProblem) => void,
@@ -29,14 +28,12 @@ export class StoredTreeCheck {
   /** undefined when there is no readable projection (parity reports that). */
   static open(sqlitePath: string, report: (p: VerifyProblem) => void): StoredTreeCheck | undefined {
     if (!fs.existsSync(sqlitePath)) return undefined;
-    let db: Database.Database | undefined;
+    let db: ProjectionReader | undefined;
     try {
-      db = new Database(sqlitePath, { readonly: true, fileMustExist: true });
-      db.exec('BEGIN');
-      const wm = db.prepare<[], { seq: number }>('SELECT seq FROM watermark WHERE id = 1').get();
-      const get = db.prepare<[number, number], { hash: Buffer }>('SELECT hash FROM merkle_nodes WHERE level = ? AND idx = ?');
-      const getLeaf = db.prepare<[number], { hash: string }>('SELECT hash FROM events WHERE seq = ?');
-      return new StoredTreeCheck(db, get, getLeaf, (wm?.seq ?? -1) + 1, report);
+      db = ProjectionReader.open(sqlitePath);
+      db.beginSnapshot();
+      const wm = db.watermark();
+      return new StoredTreeCheck(db, db.treeReads(), (wm?.seq ?? -1) + 1, report);
     } catch {
       db?.close();
       return undefined; // not a ledger.db this version reads: parity reports it
@@ -56,16 +53,16 @@ export class StoredTreeCheck {
    */
   completed(leaf: number, leafHash: string, nodes: readonly TreeNode[]): void {
     if (this.#stopped) return;
-    if (leaf >= this.size || this.getLeaf.get(leaf)?.hash !== leafHash) {
+    if (leaf >= this.size || this.tree.leafHash(leaf) !== leafHash) {
       this.#stopped = true;
       return;
     }
     for (const n of nodes) {
-      const row = this.get.get(n.level, n.index);
+      const row = this.tree.node(n.level, n.index);
       this.#checked++;
       if (!row) {
         this.report({ code: CODE, message: `ledger.db lacks Merkle node (${n.level}, ${n.index}) over seq ${leaf + 1 - 2 ** n.level}..${leaf}` });
-      } else if (!Buffer.from(row.hash).equals(n.hash)) {
+      } else if (!Buffer.from(row).equals(n.hash)) {
         this.report({
           code: CODE,
           message: `Merkle node (${n.level}, ${n.index}) over seq ${leaf + 1 - 2 ** n.level}..${leaf} in ledger.db is not the hash of events.jsonl's leaves; proofs through it fail`,
@@ -79,7 +76,7 @@ export class StoredTreeCheck {
     try {
       if (this.#stopped || treeSize !== this.size) return;
       const w = this.size;
-      const { n } = this.db.prepare<[], { n: number }>('SELECT count(*) AS n FROM merkle_nodes').get()!;
+      const n = this.tree.nodeCount();
       const expected = w - popcount(w);
       if (n > expected) {
         this.report({ code: CODE, message: `ledger.db holds ${n} Merkle nodes, the tree of its ${w} events has ${expected}: ${n - expected} rows are not nodes of this tree` });
@@ -90,8 +87,6 @@ export class StoredTreeCheck {
   }
 
   close(): void {
-    if (!this.db.open) return;
-    if (this.db.inTransaction) this.db.exec('COMMIT');
     this.db.close();
   }
 

@@ -6,7 +6,7 @@
  * reconcile restores (drift). Read-only, one snapshot, O(records) + O(missing ranges).
  */
 import fs from 'node:fs';
-import Database from 'better-sqlite3';
+import { ProjectionReader } from '../store/projection-reader.js';
 import type { SeqRange } from './parity.js';
 import type { VerifyProblem } from './verify-line.js';
 
@@ -34,25 +34,25 @@ export function checkProjection(
   problem: (p: VerifyProblem) => void,
 ): ProjectionFindings | null {
   if (!fs.existsSync(sqlitePath)) return null;
-  let db: Database.Database;
+  let db: ProjectionReader;
   try {
-    db = new Database(sqlitePath, { readonly: true, fileMustExist: true });
+    db = ProjectionReader.open(sqlitePath);
   } catch {
     return null; // parity reports an unreadable ledger.db
   }
   try {
-    db.exec('BEGIN');
+    db.beginSnapshot();
     let wm: { seq: number; offset: number } | undefined;
     let records: { seq: number; op: string }[];
     let count: number;
     try {
-      wm = db.prepare<[], { seq: number; offset: number }>('SELECT seq, offset FROM watermark WHERE id = 1').get();
-      records = db.prepare<[number], { seq: number; op: string }>('SELECT DISTINCT seq, op FROM projection_tamper ORDER BY seq, op LIMIT ?').all(MAX_RECORDS);
-      count = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM (SELECT DISTINCT seq, op FROM projection_tamper)').get()!.n;
+      wm = db.watermark();
+      records = db.tamperRecords(MAX_RECORDS);
+      count = db.tamperRecordCount();
     } catch {
       return null; // a table is missing: parity reports ledger.db as unreadable
     }
-    const present = new Set(db.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'trigger'").all().map((r) => r.name));
+    const present = db.triggerNames();
     const out: ProjectionFindings = {
       // By seq: a line rewritten shorter below the watermark moves bytes, and parity reports that row.
       watermarkPastEnd: wm && wm.seq > jsonl.lastSeq ? wm : null,
@@ -85,11 +85,11 @@ export function checkProjection(
       problem({ code: 'PROJECTION_TAMPER', message: `ledger.db lacks its tamper trigger ${t} (spec §8.3): it was dropped, so hand edits of the events table leave no record` });
     }
     // Rows below the watermark vanish only by hand; without a record, reconcile cannot restore them.
-    const recorded = db.prepare<[number, number], { n: number }>("SELECT count(DISTINCT seq) AS n FROM projection_tamper WHERE op = 'delete' AND seq BETWEEN ? AND ?");
+    const recorded = db.deletesRecorded();
     for (const r of missingFromSqlite) {
       if (!wm || r.from > wm.seq) continue;
       const to = Math.min(r.to, wm.seq);
-      const unrecorded = to - r.from + 1 - recorded.get(r.from, to)!.n;
+      const unrecorded = to - r.from + 1 - recorded(r.from, to);
       if (unrecorded > 0) {
         problem({
           code: 'PROJECTION_TAMPER',
@@ -100,7 +100,6 @@ export function checkProjection(
     }
     return out;
   } finally {
-    if (db.inTransaction) db.exec('COMMIT');
     db.close();
   }
 }

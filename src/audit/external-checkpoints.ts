@@ -7,13 +7,12 @@
  * thing a local verify cannot see without such a checkpoint.
  */
 import fs from 'node:fs';
-import Database from 'better-sqlite3';
 import { InvalidInputError, SealedLedgerError } from '../errors.js';
 import type { CompactRange } from '../merkle/compact-range.js';
 import { consistencyProof } from '../merkle/proofs.js';
 import { verifyCheckpoint } from '../merkle/signed-checkpoint.js';
 import { verifyConsistency } from '../merkle/verify.js';
-import { TreeStore } from '../store/tree-store.js';
+import { ProjectionReader } from '../store/projection-reader.js';
 import type { ExternalCheckpoint, TrustStatement, VerifyOptions } from './verify-ledger.js';
 import type { VerifyProblem } from './verify-line.js';
 
@@ -91,10 +90,10 @@ export class ExternalCheckpoints {
   /** The consistency proof a client would be served from ledger.db must verify too. */
   private checkServedProof(c: Parsed, frontier: CompactRange, problem: (p: VerifyProblem) => void): void {
     if (!fs.existsSync(this.sqlitePath)) return;
-    let db: Database.Database | undefined;
+    let db: ProjectionReader | undefined;
     try {
-      db = new Database(this.sqlitePath, { readonly: true, fileMustExist: true });
-      const proof = consistencyProof(new TreeStore(db).reader(), c.size, frontier.size);
+      db = ProjectionReader.open(this.sqlitePath);
+      const proof = consistencyProof(db.nodeReader(), c.size, frontier.size);
       verifyConsistency(c.size, frontier.size, proof, c.root, frontier.root());
     } catch (e) {
       if (!(e instanceof SealedLedgerError)) return; // unreadable ledger.db: parity reports it

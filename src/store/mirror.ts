@@ -10,8 +10,7 @@ import type { SealedEvent } from '../format/event.js';
 import { parseEventLine } from '../format/event-line.js';
 import { canonicalize } from '../format/canonical.js';
 import { encodeLine, verifyEventSeal } from '../format/seal.js';
-import { Projection } from '../store/projection.js';
-import { TreeStore } from '../store/tree-store.js';
+import { Projection } from './projection.js';
 
 export type MirrorOutcome =
   | { status: 'inserted'; seq: number; offset: number }
@@ -85,14 +84,7 @@ export function mirrorSingleEventIntoSqliteInTx(connection: SqliteConnection, ev
   if (byId) {
     return { status: 'conflict', seq: event.seq, reason: 'id', existingHash: byId.hash, message: `id ${event.id} is used by seq ${byId.seq}` };
   }
-  const tree = new TreeStore(db);
-  const frontier = tree.frontier(wm.seq + 1);
-  projection.insert({
-    seq: event.seq, id: event.id, at: event.at, kind: event.kind, actor: event.actor ?? null,
-    hash: event.hash, kid: event.sig?.kid ?? null, line, offset: wm.offset,
-  });
-  tree.put(frontier.append(rec.hash));
-  const length = Buffer.byteLength(line) + 1;
-  projection.setWatermark({ seq: event.seq, hash: event.hash, offset: wm.offset + length, lineStart: wm.offset });
+  const frontier = projection.tree.frontier(wm.seq + 1);
+  projection.setWatermark(projection.mirror({ event, line, hash: rec.hash }, wm.offset, frontier));
   return { status: 'inserted', seq: event.seq, offset: wm.offset };
 }

@@ -3,15 +3,13 @@
  * streaming both sides in seq order (bounded memory at any ledger size). Read-only.
  */
 import fs from 'node:fs';
-import Database from 'better-sqlite3';
 import { LedgerStateError } from '../errors.js';
 import { NODE_FILE_IO } from '../store/file-io.js';
 import { JsonlFile, type JsonlLine, type TornTail } from '../store/jsonl-file.js';
-import { openReadOnlyDatabase } from '../store/readonly-db.js';
-import { ledgerPaths } from './layout.js';
-import { readOrCreateMetadata } from './metadata.js';
-import { readPolicyOf } from './read-policy.js';
-import { resolveStorePaths, type StorePaths } from './replay.js';
+import { ProjectionReader } from '../store/projection-reader.js';
+import { ledgerPaths, resolveStorePaths, type StorePaths } from '../store/layout.js';
+import { readOrCreateMetadata } from '../ledger/metadata.js';
+import { readPolicyOf } from '../ledger/read-policy.js';
 import { rowDifferences, type EventsRow } from './row-check.js';
 
 export interface SeqRange {
@@ -96,12 +94,11 @@ function jsonlSide(line: JsonlLine): Side | string {
 }
 
 /** A ledger.db that is not a readable SQLite database is corruption, not an internal error. */
-function openReadOnly(file: string): Database.Database {
-  let db: Database.Database | undefined;
+function openReadOnly(file: string): ProjectionReader {
+  let db: ProjectionReader | undefined;
   try {
-    db = openReadOnlyDatabase(file);
-    db.prepare('SELECT seq FROM watermark WHERE id = 1').get();
-    db.prepare('SELECT seq FROM events LIMIT 0').all(); // a dropped table is damage, not a bug
+    db = ProjectionReader.open(file, { copyIfFolderReadOnly: true });
+    db.assertLedgerTables(); // a dropped table is damage, not a bug
     return db;
   } catch (e) {
     db?.close();
@@ -123,13 +120,11 @@ export async function verifyEventSetParity(paths: StorePaths, options: ParityOpt
   };
   try {
     // One read transaction: the SQLite side is a consistent snapshot while we stream it.
-    db?.exec('BEGIN');
-    const wm = db?.prepare<[], { seq: number; offset: number }>('SELECT seq, offset FROM watermark WHERE id = 1').get();
+    db?.beginSnapshot();
+    const wm = db?.watermark();
     report.watermark = wm ?? null;
     const total = jsonl.size();
-    const rows = db
-      ? db.prepare<[], EventsRow>('SELECT seq, id, at, kind, actor, hash, kid, line, offset FROM events ORDER BY seq').iterate()
-      : ([] as EventsRow[])[Symbol.iterator]();
+    const rows: Iterator<EventsRow> = db ? db.rows() : ([] as EventsRow[])[Symbol.iterator]();
     let row = rows.next();
     let lastJsonlSeq = -1;
     let n = 0;
@@ -176,7 +171,6 @@ export async function verifyEventSetParity(paths: StorePaths, options: ParityOpt
     }
     options.onProgress?.(total, total);
   } finally {
-    if (db?.inTransaction) db.exec('COMMIT');
     db?.close();
     jsonl.close();
   }

@@ -14,7 +14,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import Database from 'better-sqlite3';
 import { InvalidInputError, LedgerStateError, SealedLedgerError } from '../errors.js';
 import { Keyring } from '../crypto/keyring.js';
 import { GENESIS_PREV } from '../format/event.js';
@@ -22,20 +21,19 @@ import { CompactRange } from '../merkle/compact-range.js';
 import { verifyCheckpoint } from '../merkle/signed-checkpoint.js';
 import { verifierKeyString } from '../merkle/verifier-key.js';
 import { NODE_FILE_IO } from '../store/file-io.js';
-import { openReadOnlyDatabase } from '../store/readonly-db.js';
+import { ProjectionReader } from '../store/projection-reader.js';
 import { JsonlFile, type TornTail } from '../store/jsonl-file.js';
 import { verifyEventSetParity, type EventSetParity } from './parity.js';
-import { resolveStorePaths, type StorePaths } from './replay.js';
-import { ledgerPaths } from './layout.js';
-import { readCheckpointRecords, type CheckpointRecord } from './checkpoint-log.js';
-import { folderWarnings } from './folder-safety.js';
-import { readOrCreateMetadata } from './metadata.js';
-import { limitViolation, readPolicyOf, signaturePolicyViolation } from './read-policy.js';
+import { ledgerPaths, resolveStorePaths, type StorePaths } from '../store/layout.js';
+import { readCheckpointRecords, type CheckpointRecord } from '../ledger/checkpoint-log.js';
+import { folderWarnings } from '../ledger/folder-safety.js';
+import { readOrCreateMetadata } from '../ledger/metadata.js';
+import { limitViolation, readPolicyOf, signaturePolicyViolation } from '../ledger/read-policy.js';
 import { lineBatches } from './line-batches.js';
 import { checkLine, type LineCheck, type VerifyProblem } from './verify-line.js';
 import { VerifyPool } from './verify-pool.js';
 import { StoredTreeCheck } from './tree-check.js';
-import { loadFolderKeyring } from './folder-keyring.js';
+import { loadFolderKeyring } from '../ledger/folder-keyring.js';
 import { checkProjection, type ProjectionFindings } from './projection-check.js';
 import { ExternalCheckpoints, trustStatement } from './external-checkpoints.js';
 import { checkWitnessLog, type WitnessFindings } from './witness-check.js';
@@ -331,14 +329,14 @@ function mergeCheckpoints(rows: CheckpointRow[], records: CheckpointRecord[]): C
 
 function readCheckpoints(sqlitePath: string): CheckpointRow[] {
   if (!fs.existsSync(sqlitePath)) return [];
-  let db: Database.Database;
+  let db: ProjectionReader;
   try {
-    db = openReadOnlyDatabase(sqlitePath);
+    db = ProjectionReader.open(sqlitePath, { copyIfFolderReadOnly: true });
   } catch {
     return []; // not a database at all: the parity pass reports it as LEDGER_CORRUPT
   }
   try {
-    return db.prepare<[], CheckpointRow>('SELECT size, root, note, created_at FROM checkpoints ORDER BY size').all();
+    return db.checkpoints();
   } catch {
     return []; // no such table: not a ledger.db this version wrote; parity reports the rest
   } finally {

@@ -35,3 +35,14 @@ export function ledgerPaths(dir: string): LedgerPaths {
     checkpoints: path.join(abs, CHECKPOINTS_FILE),
   };
 }
+
+/** A ledger folder, or its files named one by one (replay, verify and parity take either). */
+export type StorePaths = { dir: string } | { jsonlPath: string; sqlitePath: string; keyringPath?: string };
+
+export function resolveStorePaths(p: StorePaths): { jsonl: string; sqlite: string; keyring: string | undefined } {
+  if ('dir' in p) {
+    const l = ledgerPaths(p.dir);
+    return { jsonl: l.jsonl, sqlite: l.sqlite, keyring: l.keyring };
+  }
+  return { jsonl: p.jsonlPath, sqlite: p.sqlitePath, keyring: p.keyringPath };
+}

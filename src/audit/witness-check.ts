@@ -16,7 +16,7 @@ import { parseCheckpoint } from '../merkle/checkpoint.js';
 import { parseNote } from '../merkle/signed-note.js';
 import type { ExternalCheckpoints } from './external-checkpoints.js';
 import type { VerifyProblem } from './verify-line.js';
-import { cosignedNote, readWitnessLog, WITNESS_FILE, witnessLogPath, type WitnessLogLine } from './witness-log.js';
+import { cosignedNote, readWitnessLog, WITNESS_FILE, witnessLogPath, type WitnessLogLine } from '../ledger/witness-log.js';
 
 export interface WitnessFindings {
   /** witness.jsonl exists. */

@@ -2,7 +2,7 @@
  * Every byte string that sealed-ledger hashes or signs is built here, so that the domain
  * separation of each one can be audited in one place (spec §3, §4, §11).
  */
-import { sha256 } from './crypto/hash.js';
+import { sha256 } from './hash.js';
 
 /** RFC 6962 §2.1 leaf prefix: the event hash is exactly the Merkle leaf hash. */
 export const MERKLE_LEAF_PREFIX = 0x00;

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import { keyNameProblem } from '../crypto/key-name.js';
 import { Keyring } from '../crypto/keyring.js';
-import { keyIdFor } from '../domain.js';
+import { keyIdFor } from '../crypto/domain.js';
 import { InvalidInputError, KeyError, LedgerStateError, SealedLedgerError } from '../errors.js';
 import { parseVerifierKey, verifierKeyString } from '../merkle/verifier-key.js';
 
