@@ -1,5 +1,6 @@
 // spec §7.3: moving a torn tail aside (src/ledger/torn-tail.ts) closes what it opens, and a copy
 // that could not be written leaves events.jsonl untouched.
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -103,4 +104,63 @@ describe('an OS error while saving the tail names where it happened', () => {
     expect((e as Error).message).toContain(`to ${f.torn}: EIO`);
     expect(fs.readFileSync(f.jsonl)).toEqual(before);
   });
+});
+
+/** `n` bytes of printable ASCII without a newline, from a fixed seed, so no two chunks are alike. */
+function noise(n: number, seed: number): Buffer {
+  const b = Buffer.alloc(n);
+  let x = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    b[i] = 0x20 + ((x >>> 24) % 0x5f);
+  }
+  b.write('{"', 0, 'latin1');
+  return b;
+}
+
+const MIB = 1 << 20;
+
+/** NODE_FILE_IO that records every write to a file under torn/: [position, length]. */
+function tornWriteLog(): FileIO & { writes: [number, number][] } {
+  const paths = new Map<number, string>();
+  const writes: [number, number][] = [];
+  return {
+    ...NODE_FILE_IO,
+    writes,
+    open(p, flags, mode) {
+      const fd = NODE_FILE_IO.open(p, flags, mode);
+      paths.set(fd, p);
+      return fd;
+    },
+    write(fd, data, position) {
+      if (paths.get(fd)?.includes(`${path.sep}torn${path.sep}`)) writes.push([position, data.length]);
+      NODE_FILE_IO.write(fd, data, position);
+    },
+  };
+}
+
+describe('a damaged tail longer than the 1 MiB copy chunk (spec §7.2: a tail may be as long as the file)', () => {
+  // 2.5 MiB and 7 bytes (the last chunk is partial); exactly 2 MiB (no partial chunk)
+  for (const [label, length, writes] of [
+    ['2.5 MiB + 7 bytes', 2.5 * MIB + 7, [[0, MIB], [MIB, MIB], [2 * MIB, 0.5 * MIB + 7]]],
+    ['exactly 2 MiB', 2 * MIB, [[0, MIB], [MIB, MIB]]],
+  ] as const) {
+    it(`${label}: copied byte-identical, named by its whole hash, its offset and length reported, one write per chunk`, async () => {
+      const f = await folderWith(2);
+      const tail = noise(length, length);
+      const before = fs.readFileSync(f.jsonl);
+      const offset = appendRaw(f, tail);
+      const io = tornWriteLog();
+      const l = await Ledger.open({ dir: f.dir, keyring: f.keyring, io });
+      await l.close();
+      const hash = createHash('sha256').update(tail).digest('hex');
+      const name = `events.jsonl.${offset}.${hash.slice(0, 16)}.torn`;
+      expect(l.lastReconcile.tornTail).toMatchObject({ offset, length, savedTo: path.join(f.torn, name) });
+      expect(tornFiles(f)).toEqual([name]);
+      expect(fs.readFileSync(path.join(f.torn, name)).equals(tail)).toBe(true);
+      expect(fs.readFileSync(f.jsonl).equals(before)).toBe(true);
+      // memory stays bounded by the chunk, and each byte is written once
+      expect(io.writes).toEqual(writes);
+    });
+  }
 });
