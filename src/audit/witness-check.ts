@@ -52,6 +52,19 @@ export function checkWitnessLog(
     lines = [];
   }
   const verified = witnessKeys !== undefined && witnessKeys.length > 0;
+  /** The first of the given witness keys that cosigned `note`; undefined once the reason is reported. */
+  const cosigner = (note: string, where: string): string | undefined => {
+    let names: string[];
+    try {
+      names = verifyCosignatures(note, witnessKeys ?? []).map((c) => c.name);
+    } catch (e) {
+      if (!(e instanceof SealedLedgerError)) throw e;
+      problem({ code: 'WITNESS_INVALID', message: `${where}: ${e.message}` });
+      return undefined;
+    }
+    if (names.length === 0) problem({ code: 'WITNESS_INVALID', message: `${where}: no cosignature by the given witness key` });
+    return names[0];
+  };
   let best: { size: number; witness: string } | undefined;
   for (const l of lines) {
     const where = `${WITNESS_FILE} line ${l.lineNo}`;
@@ -77,19 +90,9 @@ export function checkWitnessLog(
     }
     let witness = r.witness;
     if (verified) {
-      let names: string[];
-      try {
-        names = verifyCosignatures(cosignedNote(r), witnessKeys).map((c) => c.name);
-      } catch (e) {
-        if (!(e instanceof SealedLedgerError)) throw e;
-        problem({ code: 'WITNESS_INVALID', message: `${where}: ${e.message}` });
-        continue;
-      }
-      if (names.length === 0) {
-        problem({ code: 'WITNESS_INVALID', message: `${where}: no cosignature by the given witness key` });
-        continue;
-      }
-      witness = names[0]!;
+      const by = cosigner(cosignedNote(r), where);
+      if (by === undefined) continue;
+      witness = by;
     }
     checks.addVerified(size, root, `checkpoint of size ${size} witnessed by ${witness} (${where})`, 'WITNESS_INCONSISTENT');
     if (!best || size >= best.size) best = { size, witness };
@@ -97,11 +100,11 @@ export function checkWitnessLog(
   for (const [i, note] of outside.entries()) {
     const where = `witnessed checkpoint ${i + 1} given from outside the folder`;
     if (!verified) throw new InvalidInputError('INVALID_ARGUMENT', 'witnessed checkpoints need witness keys to be checked with');
-    let names: string[];
+    const by = cosigner(note, where);
+    if (by === undefined) continue;
     let size: number;
     let root: Buffer;
     try {
-      names = verifyCosignatures(note, witnessKeys).map((c) => c.name);
       const body = parseCheckpoint(parseNote(note).text);
       size = body.size;
       root = Buffer.from(body.rootHash);
@@ -110,12 +113,8 @@ export function checkWitnessLog(
       problem({ code: 'WITNESS_INVALID', message: `${where}: ${e.message}` });
       continue;
     }
-    if (names.length === 0) {
-      problem({ code: 'WITNESS_INVALID', message: `${where}: no cosignature by the given witness key` });
-      continue;
-    }
-    checks.addVerified(size, root, `checkpoint of size ${size} witnessed by ${names[0]} (${where})`, 'WITNESS_INCONSISTENT');
-    if (!best || size >= best.size) best = { size, witness: names[0]! };
+    checks.addVerified(size, root, `checkpoint of size ${size} witnessed by ${by} (${where})`, 'WITNESS_INCONSISTENT');
+    if (!best || size >= best.size) best = { size, witness: by };
   }
   if (verified && !best) {
     problem({

@@ -19,6 +19,11 @@ export async function spawnCollector(db: string, extra: string[] = []): Promise<
   const child = spawn(process.execPath, [BIN, 'collector', '--db', db, '--listen', '127.0.0.1:0', '--rate', '0', '--log-level', 'info', ...extra], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  return collectorListening(child);
+}
+
+/** Captures a spawned collector's output and waits for the URL in its first log line. */
+export async function collectorListening(child: ChildProcess): Promise<CollectorProcess> {
   let out = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));

@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { openCollectorDatabase } from '../../src/collector/database.js';
 import { SourceRegistry } from '../../src/collector/sources.js';
 import { ensureBuilt, ROOT } from '../cli/cli-harness.js';
-import { post } from './processes.js';
+import { collectorListening, post } from './processes.js';
 import { BACKENDS, HostChain, newDatabase, removeTempDirs, tempFolder } from './support.js';
 
 afterAll(removeTempDirs);
@@ -39,23 +39,7 @@ async function spawnStreamingCollector(db: string) {
   const script = path.join(tempFolder(), 'collector.mjs');
   fs.writeFileSync(script, code);
   const child = spawn(process.execPath, [script, db], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`collector did not start:\n${out}`)), 30_000);
-    const check = () => {
-      const m = /"url":"(http:\/\/[^"]+)"/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    };
-    child.stdout!.on('data', check);
-    child.on('exit', () => reject(new Error(`collector exited:\n${out}`)));
-  });
-  return { child, url, logs: () => out, exited };
+  return collectorListening(child);
 }
 
 describe.each(BACKENDS)('a stalled stream client and the collector process memory on %s', (backend) => {
