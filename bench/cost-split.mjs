@@ -19,11 +19,11 @@ const PARTS = [
   ['SQLite event rows (INSERT, 4 index updates)', (f, u) => f === 'insert' && u.includes('/store/projection')],
   ['Merkle node rows (INSERT)', (f, u) => f === 'put' && u.includes('/store/tree-store')],
   ['Merkle hashing (compact range)', (f, u) => f === 'append' && u.includes('/merkle/compact-range')],
-  ['SQLite commit', (f, u) => f === 'commitHeld' && u.includes('/ledger/group-commit')],
+  ['SQLite commit', (f, u) => f === 'commitHeld' && u.includes('/ledger/writer')],
   ['JSONL write + fdatasync', (f, u) => f === 'writeDurably' && u.includes('/ledger/group-commit')],
   ['seal (JCS, SHA-256, UUIDv7, policy)', (f, u) => f === 'sealRequest' && u.includes('/ledger/group-commit')],
   ['input checks + payload JCS (before the flush)', (f, u) => f === 'prepareEvent' && u.includes('/format/seal')],
-  ['rest of the flush (watermark, bookkeeping)', (f, u) => f === 'flush' && u.includes('/ledger/group-commit')],
+  ['rest of the flush (watermark, bookkeeping)', (f, u) => f === 'flush' && u.includes('/ledger/writer')],
   ['garbage collector', (f) => f === '(garbage collector)'],
   ['idle (waiting, e.g. for the next event-loop turn)', (f) => f === '(idle)'],
 ];

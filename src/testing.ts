@@ -2,6 +2,7 @@
  * Test-only helpers (the `sealed-ledger/testing` entry). Nothing here belongs in production code:
  * the allow decision vouches for nothing, and the crash seam exists to kill the writer.
  */
+import { type Ledger, writerOf } from './ledger/ledger.js';
 import { PARITY_INVARIANT_RULE_ID, type PolicyDecision } from './policy/decision.js';
 
 /**
@@ -19,3 +20,31 @@ export function mirrorPolicyDecisionTestAllow(): PolicyDecision {
 export { SimulatedCrash, type CrashHook, type CrashPoint } from './ledger/crash-points.js';
 export { NODE_FILE_IO, type FileIO } from './store/file-io.js';
 export { verifyEd25519Portable } from './crypto/ed25519-portable.js';
+
+/** A Ledger's lifecycle as its writer sees it; 'dead' after a simulated crash. */
+export type LedgerState = 'open' | 'read-only' | 'closed' | 'dead';
+
+export function ledgerState(ledger: Ledger): LedgerState {
+  return writerOf(ledger).state;
+}
+
+/**
+ * Drop the ledger's files and lock as a killed process would: no truncate, no rollback beyond
+ * what closing the SQLite connection does. The crash suites call it for a power cut.
+ */
+export function simulateProcessDeath(ledger: Ledger): void {
+  writerOf(ledger).die();
+}
+
+/** Call `onRead` for every Merkle node a proof reads from ledger.db (cost assertions); returns an undo. */
+export function onTreeNodeRead(ledger: Ledger, onRead: (level: number, index: number) => void): () => void {
+  const tree = writerOf(ledger).files.projection.tree;
+  const node = tree.node;
+  tree.node = function (this: typeof tree, level: number, index: number) {
+    onRead(level, index);
+    return node.call(this, level, index);
+  };
+  return () => {
+    tree.node = node;
+  };
+}

@@ -1,5 +1,7 @@
 // spec §1.2: the public surface is exactly what the export map publishes, and README names it.
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
@@ -34,8 +36,11 @@ const LIBRARY_TYPES = [
   'SigningKey', 'SqliteConnection', 'StorePaths', 'StoredCheckpoint', 'TailDefect', 'TrustStatement', 'TrustedKeys',
   'VerifyOptions', 'VerifyProblem', 'VerifyReport', 'Watermark', 'WitnessFindings', 'WitnessRecord', 'WitnessStatus',
 ];
-const TESTING_VALUES = ['NODE_FILE_IO', 'SimulatedCrash', 'mirrorPolicyDecisionTestAllow', 'verifyEd25519Portable'];
-const TESTING_TYPES = ['CrashHook', 'CrashPoint', 'FileIO'];
+const TESTING_VALUES = [
+  'NODE_FILE_IO', 'SimulatedCrash', 'ledgerState', 'mirrorPolicyDecisionTestAllow', 'onTreeNodeRead', 'simulateProcessDeath',
+  'verifyEd25519Portable',
+];
+const TESTING_TYPES = ['CrashHook', 'CrashPoint', 'FileIO', 'LedgerState'];
 /** Ledger's public instance members as the published .d.ts declares them (README's table). */
 const LEDGER_MEMBERS = [
   'append', 'appendBatch', 'checkpoint', 'checkpoints', 'close', 'eventById', 'events', 'flush', 'follow', 'get',
@@ -57,6 +62,8 @@ function declarations(file: string) {
     const sym = resolve(exports.find((s) => s.name === name)!);
     return checker.getPropertiesOfType(checker.getDeclaredTypeOfSymbol(sym))
       .filter((p) => !(ts.getCombinedModifierFlags(p.declarations![0]!) & (ts.ModifierFlags.Private | ts.ModifierFlags.Protected)))
+      // '#private' stands for ES private fields, which no code outside the class can name.
+      .filter((p) => p.name !== '#private')
       .map((p) => p.name).sort();
   };
   return {
@@ -105,6 +112,31 @@ describe('package exports', () => {
     const members = declarations(dist('index.d.ts')).publicMembers('Ledger');
     expect(members).toEqual(LEDGER_MEMBERS);
     for (const m of LEDGER_MEMBERS) expect(readme, m).toMatch(new RegExp(`ledger\\.${m}\\b`));
+  });
+
+  it('a Ledger holds nothing at runtime beyond the documented members: no own property, no other prototype key', async () => {
+    const { Ledger } = await import('../dist/index.js');
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sealed-ledger-surface-'));
+    try {
+      for (const readOnly of [false, true]) {
+        const ledger = await Ledger.open({ dir: path.join(root, 'l'), create: !readOnly, readOnly });
+        try {
+          expect(Reflect.ownKeys(ledger)).toEqual([]);
+          const proto = Object.getPrototypeOf(ledger);
+          expect(Object.getPrototypeOf(proto)).toBe(Object.prototype);
+          expect(Reflect.ownKeys(proto).filter((k) => k !== 'constructor').map(String).sort()).toEqual(LEDGER_MEMBERS);
+          expect(Reflect.ownKeys(Ledger).map(String).sort()).toEqual(['length', 'name', 'open', 'prototype']);
+          // The writer stays unreachable by name: the internals of old are gone, not renamed.
+          for (const name of ['head', 'frontier', 'jsonl', 'projection', 'tree', 'crash', 'die', 'poison', 'healInLock', 'writer']) {
+            expect(name in ledger, name).toBe(false);
+          }
+        } finally {
+          await ledger.close();
+        }
+      }
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it('resolves by package name (self-reference through the export map)', async () => {

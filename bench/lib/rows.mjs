@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Ledger, generateSigningKey, replayJsonlIntoSqlite, verifyEventSetParity, verifyLedger } from '../../dist/index.js';
-import { NODE_FILE_IO } from '../../dist/testing.js';
+import { NODE_FILE_IO, onTreeNodeRead } from '../../dist/testing.js';
 import { batchOf, eventInput } from './events.mjs';
 import { ed25519Material, hypercoreBatches, nodeSignLoop, nodeVerifyLoop, rawSqliteInserts, rawWriteFsync } from './baselines.mjs';
 import { median, pair, rate, repeat, rss, seconds } from './measure.mjs';
@@ -373,11 +373,7 @@ export const ROWS = {
       try {
         const n = ledger.headInfo().size;
         let reads = 0;
-        const node = ledger.tree.node.bind(ledger.tree);
-        ledger.tree.node = (level, index) => {
-          reads++;
-          return node(level, index);
-        };
+        onTreeNodeRead(ledger, () => reads++);
         let maxReads = 0;
         const perProofUs = () => {
           const started = performance.now();

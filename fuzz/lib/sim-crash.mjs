@@ -209,7 +209,7 @@ async function afterCrash(ctx, crash) {
   for (const w of [ctx.primary, ctx.other]) {
     if (!w) continue;
     if (power || !w.proc.alive) {
-      if (w.ledger.state === 'open') w.ledger.die();
+      if (ctx.lib.ledgerState(w.ledger) === 'open') ctx.lib.simulateProcessDeath(w.ledger);
       w.proc.dead = true;
       w.proc.diedAt ??= 'power cut';
       w.proc.closeLeftovers();
@@ -226,7 +226,7 @@ async function afterCrash(ctx, crash) {
   countCrash(ctx, power, label);
   if (power) {
     if (survivor) {
-      survivor.ledger.die();
+      ctx.lib.simulateProcessDeath(survivor.ledger);
       survivor = undefined;
     }
     const r = ctx.disk.powerLoss(makeRng(crash.rngSeed), crash.sqliteBack);
@@ -527,14 +527,14 @@ async function runOp(ctx, op) {
 }
 
 async function closeAll(ctx) {
-  for (const w of ctx.opened) if (w.ledger.state === 'open') await w.ledger.close();
+  for (const w of ctx.opened) if (ctx.lib.ledgerState(w.ledger) === 'open') await w.ledger.close();
 }
 
 /** After a failure: release everything without judging. */
 async function abandon(ctx) {
   for (const w of ctx.opened) {
     try {
-      if (w.ledger.state === 'open') w.ledger.die();
+      if (ctx.lib.ledgerState(w.ledger) === 'open') ctx.lib.simulateProcessDeath(w.ledger);
     } catch {
       // already gone
     }

@@ -7,7 +7,7 @@
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import { ledgerPaths } from '../store/layout.js';
-import type { Ledger } from '../ledger/ledger.js';
+import { type Ledger, writerOf } from '../ledger/ledger.js';
 import { readOrCreateMetadata } from '../ledger/metadata.js';
 import type { WitnessRecord } from '../ledger/witness-log.js';
 import { InvalidInputError, SealedLedgerError } from '../errors.js';
@@ -92,7 +92,7 @@ export class Shipper extends EventEmitter<ShipperEvents> {
     this.backoff = new Backoff(this.o.backoff, options.random);
     this.batchLines = this.o.maxBatchLines;
     this.batchBytes = this.o.maxBatchBytes;
-    const dir = options.ledger ? options.ledger.paths.dir : ledgerPaths(options.dir!).dir;
+    const dir = options.ledger ? writerOf(options.ledger).files.paths.dir : ledgerPaths(options.dir!).dir;
     this.jsonlPath = ledgerPaths(dir).jsonl;
     this.cursorFile = options.cursorFile === false ? undefined : (options.cursorFile ?? defaultCursorFile(dir, this.o.source));
     this.client = new CollectorClient({ url: this.o.url, source: this.o.source, ca: options.ca, timeoutMs: this.o.requestTimeoutMs });
@@ -103,7 +103,7 @@ export class Shipper extends EventEmitter<ShipperEvents> {
         jsonlPath: this.jsonlPath,
         key: options.checkpointKey,
         ...(ledger ? { ledger } : {}),
-        origin: ledger ? ledger.metadata.origin : folderOrigin(dir),
+        origin: ledger ? writerOf(ledger).metadata.origin : folderOrigin(dir),
         everyEvents: this.o.checkpointEveryEvents,
         everyMs: this.o.checkpointEveryMs,
         client: this.client,
@@ -292,7 +292,7 @@ export class Shipper extends EventEmitter<ShipperEvents> {
     this.reader = await EventsReader.open(this.jsonlPath);
     const ledger = this.options.ledger;
     this.durable = ledger
-      ? new LedgerDurableEnd(() => ledger.head)
+      ? new LedgerDurableEnd(() => writerOf(ledger).head)
       : new FolderDurableEnd(ledgerPaths(this.options.dir!).sqlite, this.reader, this.o.settleMs, this.now);
   }
 

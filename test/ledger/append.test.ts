@@ -1,6 +1,6 @@
 // spec §13: the append path — order, group commit, batches, optimistic concurrency, idempotency.
 import { afterEach, describe, expect, it } from 'vitest';
-import { Ledger } from '../../src/ledger/ledger.js';
+import { Ledger, writerOf } from '../../src/ledger/ledger.js';
 import { generateSigningKey } from '../../src/crypto/signing-key.js';
 import { codeOfAsync as codeOf } from '../helpers.js';
 import { countingIO, jsonlLines, cleanupAll, fresh, openNew, sqliteRows } from './ledger-helpers.js';
@@ -109,7 +109,7 @@ describe('append (spec §13.1)', () => {
     const stranger = generateSigningKey({ name: 'k2' });
     await expect(Ledger.open({ dir, signer: stranger })).rejects.toMatchObject({ code: 'UNKNOWN_KEY' });
     ledger = await Ledger.open({ dir, signer: key });
-    ledger.keyring!.retire(key.kid, { seq: 2, at: '2100-01-01T00:00:00Z' });
+    writerOf(ledger).files.keyring!.retire(key.kid, { seq: 2, at: '2100-01-01T00:00:00Z' });
     await ledger.append({ kind: 'k', payload: 2 });
     expect(await codeOf(ledger.append({ kind: 'k', payload: 3 }))).toBe('KEY_NOT_VALID');
     await ledger.close();

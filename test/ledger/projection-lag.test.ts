@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { codeOfAsync as codeOf } from '../helpers.js';
+import { writerOf } from '../../src/ledger/ledger.js';
 import { cleanupAll, fresh, jsonlLines, openNew, sqliteRows } from './ledger-helpers.js';
 
 afterEach(cleanupAll);
@@ -58,7 +59,7 @@ describe('projection lag (spec §13.7)', () => {
     const ledger = await openNew(dir, { projectionLagMs: 60_000 });
     for (let i = 0; i < 3; i++) await ledger.append({ kind: 'k', payload: i });
     const diskFull = new Error('disk I/O error');
-    ledger.projection.commit = () => {
+    writerOf(ledger).files.projection.commit = () => {
       throw diskFull;
     };
     await expect(ledger.flush()).rejects.toBe(diskFull);
@@ -76,15 +77,15 @@ describe('projection lag (spec §13.7)', () => {
     const dir = fresh();
     const ledger = await openNew(dir, { projectionLagMs: 60_000 });
     await ledger.append({ kind: 'k', payload: 0 });
-    const commit = ledger.projection.commit.bind(ledger.projection);
+    const commit = writerOf(ledger).files.projection.commit.bind(writerOf(ledger).files.projection);
     const broken = new Error('disk I/O error');
-    ledger.projection.commit = () => {
+    writerOf(ledger).files.projection.commit = () => {
       throw broken;
     };
     await new Promise((r) => setTimeout(r, 20)); // idle: the held transaction tries to commit
     const e = await ledger.append({ kind: 'k', payload: 1 }).catch((x: unknown) => x);
     expect(e).toMatchObject({ code: 'IO_ERROR', cause: broken });
-    ledger.projection.commit = commit;
+    writerOf(ledger).files.projection.commit = commit;
     await ledger.close();
     const reopened = await openNew(dir);
     expect(sqliteRows(dir).map((r) => r.line)).toEqual(jsonlLines(dir));

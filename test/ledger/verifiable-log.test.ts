@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Ledger } from '../../src/ledger/ledger.js';
+import { onTreeNodeRead } from '../../src/testing.js';
 import { replayJsonlIntoSqlite } from '../../src/ledger/replay.js';
 import { verifyLedger } from '../../src/audit/verify-ledger.js';
 import { generateSigningKey } from '../../src/crypto/signing-key.js';
@@ -49,12 +50,8 @@ describe('verifiable log on a ledger', () => {
     const ledger = await openNew(f.dir);
     for (let i = 0; i < 20; i++) await ledger.appendBatch(Array.from({ length: 1000 }, (_, j) => ({ kind: 'k', payload: i * 1000 + j })));
     const n = ledger.headInfo().size;
-    const node = ledger.tree.node.bind(ledger.tree);
     let reads = 0;
-    ledger.tree.node = (level: number, index: number) => {
-      reads++;
-      return node(level, index);
-    };
+    onTreeNodeRead(ledger, () => reads++);
     const bound = 3 * Math.ceil(Math.log2(n)) + 2;
     for (const seq of [0, 1, 4095, 12345, n - 1]) {
       reads = 0;

@@ -8,6 +8,9 @@ import { InvalidInputError, LedgerStateError } from '../../errors.js';
 import type { CliContext } from '../context.js';
 import { describeKey, keyLines } from '../key-output.js';
 import { assertKeyOutsideLedger, isLedger } from '../ledger-folder.js';
+import { readOrCreateMetadata } from '../../ledger/metadata.js';
+import { NODE_FILE_IO } from '../../store/file-io.js';
+import { ledgerPaths } from '../../store/layout.js';
 import { generateSigningKey, Ledger, readSigningKeyFile, type SigningKey, writeSigningKeyFile } from '../../index.js';
 
 export interface InitOptions {
@@ -45,9 +48,10 @@ export async function initLedger(ctx: CliContext, dir: string, o: InitOptions): 
     dir, create: true, lockTimeoutMs: ctx.lockTimeoutMs, ...(o.origin === undefined ? {} : { origin: o.origin }), signer: key,
     requireSignatures: o.requireSignatures === true,
   });
-  const origin = ledger.metadata.origin;
-  const signing = ledger.metadata.signaturesRequiredFrom === undefined ? 'optional' : 'required';
   await ledger.close();
+  const meta = readOrCreateMetadata(ledgerPaths(dir).metadata, undefined, NODE_FILE_IO, true);
+  const origin = meta.origin;
+  const signing = meta.signaturesRequiredFrom === undefined ? 'optional' : 'required';
   const abs = path.resolve(dir);
   const described = key ? describeKey(key) : undefined;
   const keyFile = o.newKey ?? o.key;

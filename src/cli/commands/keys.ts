@@ -9,6 +9,7 @@ import { decodeBase64Strict } from '../../codec/strict-base64.js';
 import type { CliContext } from '../context.js';
 import { describeKey, isRetired, windowText } from '../key-output.js';
 import { requireLedger } from '../ledger-folder.js';
+import { writerOf } from '../../ledger/ledger.js';
 import { keyIdFor, Keyring, Ledger, readSigningKeyFile } from '../../index.js';
 
 function loadKeyring(path: string): Keyring {
@@ -58,16 +59,13 @@ export async function retireKey(ctx: CliContext, dir: string, kid: string, o: { 
   const ledger = await Ledger.open({ dir, lockTimeoutMs: ctx.lockTimeoutMs });
   let retired;
   try {
-    await ledger.acquireWriterLock();
-    try {
-      ledger.healInLock();
+    // Under the writer lock, on a healed head (what heal caught up on is committed with it).
+    retired = await writerOf(ledger).withLock(() => {
       const ring = loadKeyring(paths.keyring);
-      retired = ring.retire(kid, { seq: ledger.headInfo().seq + 1, at: new Date().toISOString() });
+      const entry = ring.retire(kid, { seq: ledger.headInfo().seq + 1, at: new Date().toISOString() });
       ring.save(paths.keyring);
-      ledger.projection.commit(); // keep what healInLock caught up on
-    } finally {
-      ledger.projection.rollback();
-    }
+      return entry;
+    });
   } finally {
     await ledger.close();
   }

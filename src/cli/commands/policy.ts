@@ -16,7 +16,7 @@ export async function policy(ctx: CliContext, dir: string, o: { requireSignature
     const ledger = await Ledger.open({ dir, lockTimeoutMs: ctx.lockTimeoutMs });
     try {
       for (const w of ledger.warnings) ctx.note(`warning: ${w}`);
-      changed = ledger.metadata.signaturesRequiredFrom === undefined;
+      changed = readOrCreateMetadata(paths.metadata, undefined, NODE_FILE_IO, true).signaturesRequiredFrom === undefined;
       await ledger.requireSignaturesFromNow();
     } finally {
       await ledger.close();

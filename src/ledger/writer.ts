@@ -1,0 +1,407 @@
+/**
+ * The writer behind a `Ledger` (spec §13): it alone holds the open stores, the head and the
+ * Merkle frontier, the writer lock, the crash seam and the poisoned state, and runs the group
+ * commit. Its state changes only here, from what heal and the commit steps return.
+ *
+ * The SQLite transaction may outlive a flush (spec §13.7, ADR 0010): while appends keep coming,
+ * back-to-back flushes add their rows to the transaction they already hold, and it commits when
+ * the writer goes idle or after `projectionLagMs`. Rows only ever enter it after their lines are
+ * fsynced, so SQLite can lag JSONL but never lead it.
+ */
+import { InvalidInputError, LedgerStateError, SealedLedgerError } from '../errors.js';
+import type { EventInput, EventLimits, SealedEvent } from '../format/event.js';
+import { parseEventLine } from '../format/event-line.js';
+import { prepareEvent } from '../format/seal.js';
+import type { EventSigner } from '../format/signature.js';
+import type { CompactRange } from '../merkle/compact-range.js';
+import type { PolicyDecision } from '../policy/decision.js';
+import { parityRule } from '../policy/parity-rule.js';
+import type { Policy } from '../policy/rules.js';
+import { type FileIdentity, fileIdentity, sameIdentity } from '../store/file-identity.js';
+import type { Watermark } from '../store/projection.js';
+import { CommitQueue } from './commit-queue.js';
+import { type CrashHook, type CrashPoint, SimulatedCrash } from './crash-points.js';
+import { type AppendRequest, mirror, type Outcome, sealGroup, type SealRules, writeDurably } from './group-commit.js';
+import { healInLock, type WriterFiles } from './heal.js';
+import { type LedgerMetadata, writeMetadata } from './metadata.js';
+import type { QuarantineFile } from './quarantine.js';
+import { readPolicyOf, type ReadPolicy } from './read-policy.js';
+import { acquireWriterLock } from './writer-lock.js';
+
+export type WriterState = 'open' | 'read-only' | 'closed' | 'dead';
+
+/** The stores a writer holds, with the quarantine file its policy writes to. */
+export interface OpenFiles extends WriterFiles {
+  readonly quarantine: QuarantineFile;
+}
+
+/** How the writer behaves, fixed at open (a subset of LedgerOptions). */
+export interface WriterSettings {
+  signer?: EventSigner | undefined;
+  policy?: Policy | undefined;
+  requireSignatures?: boolean | undefined;
+  limits?: EventLimits | undefined;
+  lockTimeoutMs?: number | undefined;
+  projectionLagMs: number;
+  now?: (() => Date) | undefined;
+  crashHook?: CrashHook | undefined;
+}
+
+/** Where the writer starts: what open reconciled (or inspected) and the folder's metadata. */
+export interface WriterStart {
+  state: 'open' | 'read-only';
+  head: Watermark;
+  frontier: CompactRange;
+  metadata: LedgerMetadata;
+  /** ledger.db's identity when it was opened; undefined in inspect mode. */
+  sqliteId: FileIdentity | undefined;
+}
+
+/** What the writer tells its Ledger. */
+export interface WriterEvents {
+  /** Once per flush that moved the durable, acknowledged head (spec §21.3). */
+  committed(): void;
+  /** No commit will follow (closed, or died). */
+  ended(): void;
+}
+
+export interface AppendCall {
+  expectedSeq?: number | undefined;
+  signer?: EventSigner | undefined;
+  decision?: PolicyDecision | undefined;
+}
+
+export class Writer {
+  private head_: Watermark;
+  private frontier_: CompactRange;
+  private state_: WriterState;
+  private metadata_: LedgerMetadata;
+  /** What reconcile enforces on lines it did not write (spec §3.1.1, §7.1). */
+  private readPolicy: ReadPolicy;
+  private poisonedBy: unknown;
+  /** performance.now() when the writer transaction still held was begun; undefined: none held. */
+  private heldSince: number | undefined;
+  private readonly sqliteId: FileIdentity | undefined;
+  private readonly commits = new CommitQueue<AppendRequest>(
+    (requests) => this.flush(requests),
+    () => {
+      // Not now: the callers just resolved may append again as soon as they run, and those
+      // appends should join the transaction still held instead of paying for a commit each.
+      if (this.heldSince !== undefined) setImmediate(() => this.commitIfIdle());
+    },
+  );
+
+  constructor(
+    readonly files: OpenFiles,
+    start: WriterStart,
+    private readonly settings: WriterSettings,
+    private readonly events: WriterEvents,
+  ) {
+    this.head_ = start.head;
+    this.frontier_ = start.frontier;
+    this.state_ = start.state;
+    this.metadata_ = start.metadata;
+    this.sqliteId = start.sqliteId;
+    this.readPolicy = readPolicyOf(start.metadata, settings.requireSignatures);
+  }
+
+  /** The last event both stores agree on, as this process last verified it. */
+  get head(): Watermark {
+    return this.head_;
+  }
+
+  get frontier(): CompactRange {
+    return this.frontier_;
+  }
+
+  get state(): WriterState {
+    return this.state_;
+  }
+
+  get metadata(): LedgerMetadata {
+    return this.metadata_;
+  }
+
+  get requireSignatures(): boolean {
+    return (this.settings.requireSignatures ?? false) || this.metadata_.signaturesRequiredFrom !== undefined;
+  }
+
+  get signer(): EventSigner | undefined {
+    return this.settings.signer;
+  }
+
+  now(): Date {
+    return this.settings.now?.() ?? new Date();
+  }
+
+  /** Validate and queue; resolves with the events once their lines are fsynced (spec §13.1). */
+  append(inputs: readonly EventInput[], batch: boolean, call: AppendCall): Promise<SealedEvent[]> {
+    this.assertWritable();
+    if (call.expectedSeq !== undefined && (!Number.isSafeInteger(call.expectedSeq) || call.expectedSeq < -1)) {
+      throw new InvalidInputError('INVALID_ARGUMENT', 'expectedSeq must be an integer >= -1');
+    }
+    const limits = this.settings.limits ?? this.readPolicy.limits;
+    const prepared = inputs.map((input, i) => {
+      try {
+        return prepareEvent(input, { limits, now: this.settings.now });
+      } catch (e) {
+        if (batch && e instanceof SealedLedgerError) Object.assign(e.details, { index: i });
+        throw e;
+      }
+    });
+    return new Promise<SealedEvent[]>((resolve, reject) => {
+      this.commits.enqueue({ prepared, batch, ...call, resolve, reject });
+    });
+  }
+
+  /** Wait for queued appends, then commit the transaction still held, so other connections see every row. */
+  async settle(): Promise<void> {
+    await this.commits.idle();
+    this.commitHeldOrDie();
+  }
+
+  /**
+   * Run `fn` inside the writer lock on a healed projection and commit what it wrote (with what
+   * heal caught up on). For checkpoints and changes to the folder's side files.
+   */
+  async withLock<T>(fn: () => T): Promise<T> {
+    this.assertWritable();
+    await this.settle();
+    await acquireWriterLock(this.files.projection, this.settings.lockTimeoutMs);
+    try {
+      this.heal();
+      const result = fn();
+      this.files.projection.commit();
+      return result;
+    } finally {
+      this.files.projection.rollback();
+    }
+  }
+
+  /** Record the signing policy in ledger.json from the next seq on (spec §7.1); returns that seq. */
+  requireSignaturesFromNow(): Promise<number> {
+    return this.withLock(() => {
+      const current = this.metadata_.signaturesRequiredFrom;
+      if (current !== undefined) return current;
+      const from = this.head_.seq + 1;
+      const meta: LedgerMetadata = { ...this.metadata_, signaturesRequiredFrom: from };
+      writeMetadata(this.files.paths.metadata, meta, this.files.io);
+      this.metadata_ = meta;
+      this.readPolicy = readPolicyOf(meta, this.settings.requireSignatures);
+      return from;
+    });
+  }
+
+  assertWritable(): void {
+    if (this.state_ === 'read-only') throw new LedgerStateError('LEDGER_READ_ONLY', 'the ledger was opened read-only');
+    if (this.state_ !== 'open') throw new LedgerStateError('LEDGER_CLOSED', 'the ledger is closed');
+    if (this.poisonedBy !== undefined) {
+      throw new LedgerStateError('IO_ERROR', 'an earlier write failed; reopen the ledger to reconcile', { cause: this.poisonedBy });
+    }
+  }
+
+  /** Wait for queued appends, commit, run `beforeRelease` (close hooks), then release files and locks. */
+  async close(beforeRelease: () => Promise<void>): Promise<void> {
+    if (this.state_ === 'closed') return;
+    if (this.state_ === 'dead') {
+      this.state_ = 'closed';
+      return;
+    }
+    try {
+      if (this.state_ === 'open') await this.settle();
+      await beforeRelease();
+    } finally {
+      // settle() may have died (a simulated crash): then the files are already released.
+      this.events.ended();
+      if ((this.state_ as WriterState) !== 'dead') {
+        this.state_ = 'closed';
+        this.files.quarantine.close();
+        this.files.jsonl.close();
+        await this.files.projection.close();
+      }
+      this.state_ = 'closed';
+    }
+  }
+
+  /** A simulated crash: drop everything as a killed process would. */
+  die(): void {
+    this.state_ = 'dead';
+    this.events.ended();
+    try {
+      this.files.quarantine.close();
+      this.files.jsonl.close();
+      this.files.projection.closeNow(); // an open transaction is rolled back, as on process death
+    } catch {
+      // a dead process reports nothing; the crash suite inspects the files
+    }
+  }
+
+  /** One group commit, in the order of spec §13.1. Settles every request; never rejects. */
+  private async flush(requests: AppendRequest[]): Promise<void> {
+    const outcomes: Outcome[] = requests.map((request) => ({ request }));
+    try {
+      this.assertWritable();
+      if (this.heldSince === undefined) await acquireWriterLock(this.files.projection, this.settings.lockTimeoutMs); // step 1
+    } catch (e) {
+      for (const o of outcomes) o.request.reject(e);
+      return;
+    }
+    const { jsonl, projection } = this.files;
+    const crash = (point: CrashPoint) => this.crash(point);
+    const headAtStart = this.head_;
+    let wroteAt: number | undefined;
+    let healed: Watermark | undefined;
+    let committed = false;
+    try {
+      this.crash('append.locked');
+      const parity = parityRule(this.heal()); // steps 2–3
+      const head = this.head_;
+      healed = head;
+      const pending = sealGroup(outcomes, head, parity, this.sealRules()); // step 4
+      this.crash('append.sealed');
+      if (pending.length > 0) {
+        wroteAt = head.offset;
+        writeDurably(jsonl, pending, head.offset, crash); // step 5
+        try {
+          this.assertStillAtPaths();
+        } catch (e) {
+          // Another writer may own these bytes' offset in the file now: never truncate them.
+          wroteAt = undefined;
+          throw e;
+        }
+        const grown = mirror(projection, pending, head.offset, this.frontier_, crash); // step 6
+        this.head_ = grown.head;
+        this.frontier_ = grown.frontier;
+      }
+      const now = performance.now();
+      this.heldSince ??= now;
+      if (this.settings.projectionLagMs === 0 || now - this.heldSince >= this.settings.projectionLagMs) this.commitHeld();
+      wroteAt = undefined;
+      committed = this.head_ !== headAtStart; // ours, or another process's healed in
+    } catch (e) {
+      this.heldSince = undefined;
+      if (e instanceof SimulatedCrash) {
+        this.die();
+      } else {
+        this.unwind(wroteAt, e);
+        // Rows of earlier flushes may have been rolled back with this one; the next flush sees
+        // the watermark behind the head and replays them from events.jsonl (spec §14.2).
+        if (healed) this.head_ = healed;
+      }
+      for (const o of outcomes) if (o.error === undefined) o.error = e;
+      for (const o of outcomes) o.events = undefined;
+    }
+    for (const o of outcomes) {
+      // step 7
+      if (o.events) o.request.resolve(o.events);
+      else o.request.reject(o.error);
+    }
+    if (committed) this.events.committed();
+  }
+
+  /** Inside the lock: adopt what heal finds; returns the parity evidence it read. */
+  private heal() {
+    this.assertStillAtPaths();
+    const healed = healInLock(this.files, { head: this.head_, frontier: this.frontier_ }, this.readPolicy, this.settings.crashHook);
+    this.head_ = healed.head;
+    this.frontier_ = healed.frontier;
+    return healed.evidence;
+  }
+
+  private sealRules(): SealRules {
+    return {
+      policy: this.settings.policy ?? [],
+      signer: this.settings.signer,
+      requireSignatures: this.requireSignatures,
+      keyring: this.files.keyring,
+      quarantine: this.files.quarantine,
+      now: () => this.now(),
+      eventById: (id) => {
+        const row = this.files.projection.byId(id);
+        return row ? parseEventLine(row.line).event : undefined;
+      },
+    };
+  }
+
+  private crash(point: CrashPoint): void {
+    this.settings.crashHook?.(point);
+  }
+
+  private poison(cause: unknown): void {
+    this.poisonedBy ??= cause;
+  }
+
+  /**
+   * Refuse to write when events.jsonl or ledger.db at their paths are no longer the files this
+   * writer holds (removed, renamed, replaced by a rebuild): its lock and its end offset then
+   * belong to files nobody else sees, and a second writer on the new files would take the same
+   * seqs (spec §13.2). One fstat and two stats per flush; the ledger is poisoned, so nothing
+   * written after this is acknowledged.
+   */
+  private assertStillAtPaths(): void {
+    const { paths, jsonl } = this.files;
+    const moved = !jsonl.stillAtPath() ? paths.jsonl : !sameIdentity(this.sqliteId, fileIdentity(paths.sqlite)) ? paths.sqlite : undefined;
+    if (moved === undefined) return;
+    const e = new LedgerStateError('IO_ERROR', `${moved} is no longer the file this writer opened (removed or replaced); refusing to write: reopen the ledger`, {
+      details: { path: moved },
+    });
+    this.poison(e);
+    throw e;
+  }
+
+  private commitIfIdle(): void {
+    if (this.commits.busy) return; // that drain commits
+    try {
+      this.commitHeldOrDie();
+    } catch {
+      // Reported, not lost: the ledger is poisoned with it, and the next append or flush() fails
+      // with IO_ERROR carrying it as the cause.
+    }
+  }
+
+  /** Commit the held transaction; a failure rolls back, poisons the ledger and is rethrown. */
+  private commitHeldOrDie(): void {
+    try {
+      this.commitHeld();
+    } catch (e) {
+      if (e instanceof SimulatedCrash) {
+        this.die();
+      } else {
+        // The rows are durable in events.jsonl; reopening replays them (spec §14.2).
+        try {
+          this.files.projection.rollback();
+        } finally {
+          this.poison(e);
+        }
+      }
+      throw e;
+    }
+  }
+
+  private commitHeld(): void {
+    if (this.heldSince === undefined) return;
+    this.heldSince = undefined;
+    this.files.projection.commit();
+    this.crash('sqlite.committed');
+  }
+
+  /** After a real (not simulated) failure: nothing of this flush may stay (spec §13.5). */
+  private unwind(wroteAt: number | undefined, cause: unknown): void {
+    try {
+      this.files.projection.rollback();
+    } catch (e) {
+      this.poison(e);
+    }
+    if (wroteAt !== undefined) {
+      // The lines were never acknowledged. After a failed fsync the page cache cannot be trusted
+      // (the kernel may have dropped the dirty pages), so the ledger stops writing until reopened.
+      try {
+        this.files.jsonl.truncate(wroteAt);
+        this.files.jsonl.sync();
+      } catch (e) {
+        this.poison(e);
+      }
+      if (!(cause instanceof SealedLedgerError)) this.poison(cause);
+    }
+  }
+}
