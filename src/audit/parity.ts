@@ -10,7 +10,7 @@ import { ProjectionReader } from '../store/projection-reader.js';
 import { ledgerPaths, resolveStorePaths, type StorePaths } from '../store/layout.js';
 import { readOrCreateMetadata } from '../ledger/metadata.js';
 import { readPolicyOf } from '../ledger/read-policy.js';
-import { rowDifferences, type EventsRow } from './row-check.js';
+import { rowDifferences, type EventsRow } from '../store/row-check.js';
 
 export interface SeqRange {
   from: number;

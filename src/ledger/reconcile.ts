@@ -14,7 +14,7 @@ import { eventRow, type Projection } from '../store/projection.js';
 import type { Watermark } from '../store/watermark.js';
 import type { TreeStore } from '../store/tree-store.js';
 import type { CrashHook } from './crash-points.js';
-import { rowDifferences } from '../audit/row-check.js';
+import { rowDifferences } from '../store/row-check.js';
 import { assertNothingValidAfter, checkTailSignature, mirrorConflict, replayTail, type TailDefect } from './tail-replay.js';
 import { moveTailAside, type MovedTail } from './torn-tail.js';
 import { OPEN_POLICY, type ReadPolicy } from './read-policy.js';

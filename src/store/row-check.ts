@@ -1,8 +1,9 @@
 /**
  * What an events row must hold given its JSONL line (spec §8.1): every column is derived from the
- * line and its offset, so a hand edit of any column, not only `line`, is a difference.
+ * line and its offset, so a hand edit of any column, not only `line`, is a difference. The writer
+ * (reconcile) and the auditor (parity) share it: both must mean the same by "the row differs".
  */
-import type { EventsTable } from '../store/schema.js';
+import type { EventsTable } from './schema.js';
 
 export type EventsRow = EventsTable;
 
