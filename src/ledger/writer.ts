@@ -72,22 +72,22 @@ export interface AppendCall {
 }
 
 export class Writer {
-  private head_: Watermark;
-  private frontier_: CompactRange;
-  private state_: WriterState;
-  private metadata_: LedgerMetadata;
+  #head: Watermark;
+  #frontier: CompactRange;
+  #state: WriterState;
+  #metadata: LedgerMetadata;
   /** What reconcile enforces on lines it did not write (spec §3.1.1, §7.1). */
-  private readPolicy: ReadPolicy;
-  private poisonedBy: unknown;
+  #readPolicy: ReadPolicy;
+  #poisonedBy: unknown;
   /** performance.now() when the writer transaction still held was begun; undefined: none held. */
-  private heldSince: number | undefined;
-  private readonly sqliteId: FileIdentity | undefined;
+  #heldSince: number | undefined;
+  readonly #sqliteId: FileIdentity | undefined;
   private readonly commits = new CommitQueue<AppendRequest>(
     (requests) => this.flush(requests),
     () => {
       // Not now: the callers just resolved may append again as soon as they run, and those
       // appends should join the transaction still held instead of paying for a commit each.
-      if (this.heldSince !== undefined) setImmediate(() => this.commitIfIdle());
+      if (this.#heldSince !== undefined) setImmediate(() => this.commitIfIdle());
     },
   );
 
@@ -97,33 +97,33 @@ export class Writer {
     private readonly settings: WriterSettings,
     private readonly events: WriterEvents,
   ) {
-    this.head_ = start.head;
-    this.frontier_ = start.frontier;
-    this.state_ = start.state;
-    this.metadata_ = start.metadata;
-    this.sqliteId = start.sqliteId;
-    this.readPolicy = readPolicyOf(start.metadata, settings.requireSignatures);
+    this.#head = start.head;
+    this.#frontier = start.frontier;
+    this.#state = start.state;
+    this.#metadata = start.metadata;
+    this.#sqliteId = start.sqliteId;
+    this.#readPolicy = readPolicyOf(start.metadata, settings.requireSignatures);
   }
 
   /** The last event both stores agree on, as this process last verified it. */
   get head(): Watermark {
-    return this.head_;
+    return this.#head;
   }
 
   get frontier(): CompactRange {
-    return this.frontier_;
+    return this.#frontier;
   }
 
   get state(): WriterState {
-    return this.state_;
+    return this.#state;
   }
 
   get metadata(): LedgerMetadata {
-    return this.metadata_;
+    return this.#metadata;
   }
 
   get requireSignatures(): boolean {
-    return (this.settings.requireSignatures ?? false) || this.metadata_.signaturesRequiredFrom !== undefined;
+    return (this.settings.requireSignatures ?? false) || this.#metadata.signaturesRequiredFrom !== undefined;
   }
 
   get signer(): EventSigner | undefined {
@@ -140,7 +140,7 @@ export class Writer {
     if (call.expectedSeq !== undefined && (!Number.isSafeInteger(call.expectedSeq) || call.expectedSeq < -1)) {
       throw new InvalidInputError('INVALID_ARGUMENT', 'expectedSeq must be an integer >= -1');
     }
-    const limits = this.settings.limits ?? this.readPolicy.limits;
+    const limits = this.settings.limits ?? this.#readPolicy.limits;
     const prepared = inputs.map((input, i) => {
       try {
         return prepareEvent(input, { limits, now: this.settings.now });
@@ -181,51 +181,51 @@ export class Writer {
   /** Record the signing policy in ledger.json from the next seq on (spec §7.1); returns that seq. */
   requireSignaturesFromNow(): Promise<number> {
     return this.withLock(() => {
-      const current = this.metadata_.signaturesRequiredFrom;
+      const current = this.#metadata.signaturesRequiredFrom;
       if (current !== undefined) return current;
-      const from = this.head_.seq + 1;
-      const meta: LedgerMetadata = { ...this.metadata_, signaturesRequiredFrom: from };
+      const from = this.#head.seq + 1;
+      const meta: LedgerMetadata = { ...this.#metadata, signaturesRequiredFrom: from };
       writeMetadata(this.files.paths.metadata, meta, this.files.io);
-      this.metadata_ = meta;
-      this.readPolicy = readPolicyOf(meta, this.settings.requireSignatures);
+      this.#metadata = meta;
+      this.#readPolicy = readPolicyOf(meta, this.settings.requireSignatures);
       return from;
     });
   }
 
   assertWritable(): void {
-    if (this.state_ === 'read-only') throw new LedgerStateError('LEDGER_READ_ONLY', 'the ledger was opened read-only');
-    if (this.state_ !== 'open') throw new LedgerStateError('LEDGER_CLOSED', 'the ledger is closed');
-    if (this.poisonedBy !== undefined) {
-      throw new LedgerStateError('IO_ERROR', 'an earlier write failed; reopen the ledger to reconcile', { cause: this.poisonedBy });
+    if (this.#state === 'read-only') throw new LedgerStateError('LEDGER_READ_ONLY', 'the ledger was opened read-only');
+    if (this.#state !== 'open') throw new LedgerStateError('LEDGER_CLOSED', 'the ledger is closed');
+    if (this.#poisonedBy !== undefined) {
+      throw new LedgerStateError('IO_ERROR', 'an earlier write failed; reopen the ledger to reconcile', { cause: this.#poisonedBy });
     }
   }
 
   /** Wait for queued appends, commit, run `beforeRelease` (close hooks), then release files and locks. */
   async close(beforeRelease: () => Promise<void>): Promise<void> {
-    if (this.state_ === 'closed') return;
-    if (this.state_ === 'dead') {
-      this.state_ = 'closed';
+    if (this.#state === 'closed') return;
+    if (this.#state === 'dead') {
+      this.#state = 'closed';
       return;
     }
     try {
-      if (this.state_ === 'open') await this.settle();
+      if (this.#state === 'open') await this.settle();
       await beforeRelease();
     } finally {
       // settle() may have died (a simulated crash): then the files are already released.
       this.events.ended();
-      if ((this.state_ as WriterState) !== 'dead') {
-        this.state_ = 'closed';
+      if ((this.#state as WriterState) !== 'dead') {
+        this.#state = 'closed';
         this.files.quarantine.close();
         this.files.jsonl.close();
         await this.files.projection.close();
       }
-      this.state_ = 'closed';
+      this.#state = 'closed';
     }
   }
 
   /** A simulated crash: drop everything as a killed process would. */
   die(): void {
-    this.state_ = 'dead';
+    this.#state = 'dead';
     this.events.ended();
     try {
       this.files.quarantine.close();
@@ -241,21 +241,21 @@ export class Writer {
     const outcomes: Outcome[] = requests.map((request) => ({ request }));
     try {
       this.assertWritable();
-      if (this.heldSince === undefined) await acquireWriterLock(this.files.projection, this.settings.lockTimeoutMs); // step 1
+      if (this.#heldSince === undefined) await acquireWriterLock(this.files.projection, this.settings.lockTimeoutMs); // step 1
     } catch (e) {
       for (const o of outcomes) o.request.reject(e);
       return;
     }
     const { jsonl, projection } = this.files;
     const crash = (point: CrashPoint) => this.crash(point);
-    const headAtStart = this.head_;
+    const headAtStart = this.#head;
     let wroteAt: number | undefined;
     let healed: Watermark | undefined;
     let committed = false;
     try {
       this.crash('append.locked');
       const parity = parityRule(this.heal()); // steps 2–3
-      const head = this.head_;
+      const head = this.#head;
       healed = head;
       const pending = sealGroup(outcomes, head, parity, this.sealRules()); // step 4
       this.crash('append.sealed');
@@ -269,24 +269,24 @@ export class Writer {
           wroteAt = undefined;
           throw e;
         }
-        const grown = mirror(projection, pending, head.offset, this.frontier_, crash); // step 6
-        this.head_ = grown.head;
-        this.frontier_ = grown.frontier;
+        const grown = mirror(projection, pending, head.offset, this.#frontier, crash); // step 6
+        this.#head = grown.head;
+        this.#frontier = grown.frontier;
       }
       const now = performance.now();
-      this.heldSince ??= now;
-      if (this.settings.projectionLagMs === 0 || now - this.heldSince >= this.settings.projectionLagMs) this.commitHeld();
+      this.#heldSince ??= now;
+      if (this.settings.projectionLagMs === 0 || now - this.#heldSince >= this.settings.projectionLagMs) this.commitHeld();
       wroteAt = undefined;
-      committed = this.head_ !== headAtStart; // ours, or another process's healed in
+      committed = this.#head !== headAtStart; // ours, or another process's healed in
     } catch (e) {
-      this.heldSince = undefined;
+      this.#heldSince = undefined;
       if (e instanceof SimulatedCrash) {
         this.die();
       } else {
         this.unwind(wroteAt, e);
         // Rows of earlier flushes may have been rolled back with this one; the next flush sees
         // the watermark behind the head and replays them from events.jsonl (spec §14.2).
-        if (healed) this.head_ = healed;
+        if (healed) this.#head = healed;
       }
       for (const o of outcomes) if (o.error === undefined) o.error = e;
       for (const o of outcomes) o.events = undefined;
@@ -302,9 +302,9 @@ export class Writer {
   /** Inside the lock: adopt what heal finds; returns the parity evidence it read. */
   private heal() {
     this.assertStillAtPaths();
-    const healed = healInLock(this.files, { head: this.head_, frontier: this.frontier_ }, this.readPolicy, this.settings.crashHook);
-    this.head_ = healed.head;
-    this.frontier_ = healed.frontier;
+    const healed = healInLock(this.files, { head: this.#head, frontier: this.#frontier }, this.#readPolicy, this.settings.crashHook);
+    this.#head = healed.head;
+    this.#frontier = healed.frontier;
     return healed.evidence;
   }
 
@@ -328,7 +328,7 @@ export class Writer {
   }
 
   private poison(cause: unknown): void {
-    this.poisonedBy ??= cause;
+    this.#poisonedBy ??= cause;
   }
 
   /**
@@ -340,7 +340,7 @@ export class Writer {
    */
   private assertStillAtPaths(): void {
     const { paths, jsonl } = this.files;
-    const moved = !jsonl.stillAtPath() ? paths.jsonl : !sameIdentity(this.sqliteId, fileIdentity(paths.sqlite)) ? paths.sqlite : undefined;
+    const moved = !jsonl.stillAtPath() ? paths.jsonl : !sameIdentity(this.#sqliteId, fileIdentity(paths.sqlite)) ? paths.sqlite : undefined;
     if (moved === undefined) return;
     const e = new LedgerStateError('IO_ERROR', `${moved} is no longer the file this writer opened (removed or replaced); refusing to write: reopen the ledger`, {
       details: { path: moved },
@@ -379,8 +379,8 @@ export class Writer {
   }
 
   private commitHeld(): void {
-    if (this.heldSince === undefined) return;
-    this.heldSince = undefined;
+    if (this.#heldSince === undefined) return;
+    this.#heldSince = undefined;
     this.files.projection.commit();
     this.crash('sqlite.committed');
   }
