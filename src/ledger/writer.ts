@@ -150,7 +150,7 @@ export class Writer {
       }
     });
     return new Promise<SealedEvent[]>((resolve, reject) => {
-      this.commits.enqueue({ prepared, batch, ...call, resolve, reject });
+      this.commits.enqueue({ prepared, batch, expectedSeq: call.expectedSeq, signer: call.signer, decision: call.decision, resolve, reject });
     });
   }
 
@@ -250,13 +250,13 @@ export class Writer {
     const crash = (point: CrashPoint) => this.crash(point);
     const headAtStart = this.#head;
     let wroteAt: number | undefined;
-    let healed: Watermark | undefined;
+    let healed: { head: Watermark; frontier: CompactRange } | undefined;
     let committed = false;
     try {
       this.crash('append.locked');
       const parity = parityRule(this.heal()); // steps 2–3
       const head = this.#head;
-      healed = head;
+      healed = { head, frontier: this.#frontier };
       const pending = sealGroup(outcomes, head, parity, this.sealRules()); // step 4
       this.crash('append.sealed');
       if (pending.length > 0) {
@@ -284,9 +284,13 @@ export class Writer {
         this.die();
       } else {
         this.unwind(wroteAt, e);
-        // Rows of earlier flushes may have been rolled back with this one; the next flush sees
-        // the watermark behind the head and replays them from events.jsonl (spec §14.2).
-        if (healed) this.#head = healed;
+        // Back to the healed head and its tree: this flush's lines were truncated. Rows of earlier
+        // flushes may have been rolled back with this one; the next flush sees the watermark
+        // behind the head and replays them from events.jsonl (spec §14.2).
+        if (healed) {
+          this.#head = healed.head;
+          this.#frontier = healed.frontier;
+        }
       }
       for (const o of outcomes) if (o.error === undefined) o.error = e;
       for (const o of outcomes) o.events = undefined;

@@ -2,7 +2,10 @@
 import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { codeOfAsync as codeOf } from '../helpers.js';
+import { LedgerStateError } from '../../src/errors.js';
 import { writerOf } from '../../src/ledger/ledger.js';
+import { verifyLedger } from '../../src/audit/verify-ledger.js';
+import { rootFromLeaves } from '../../src/merkle/root.js';
 import { cleanupAll, fresh, jsonlLines, openNew, sqliteRows } from './ledger-helpers.js';
 
 afterEach(cleanupAll);
@@ -71,6 +74,29 @@ describe('projection lag (spec §13.7)', () => {
     expect(reopened.lastReconcile.replayed).toBe(3);
     expect(sqliteRows(dir).map((r) => r.line)).toEqual(jsonlLines(dir));
     await reopened.close();
+  });
+
+  it('a commit that fails with a typed error after the mirror unwinds head and tree: the next append extends the right tree', async () => {
+    const dir = fresh();
+    const ledger = await openNew(dir, { projectionLagMs: 0 });
+    for (let i = 0; i < 3; i++) await ledger.append({ kind: 'k', payload: i });
+    const projection = writerOf(ledger).files.projection;
+    const commit = projection.commit.bind(projection);
+    projection.commit = () => {
+      throw new LedgerStateError('IO_ERROR', 'commit refused');
+    };
+    // A typed error does not poison the ledger: the lines are truncated and the writer goes on.
+    expect(await codeOf(ledger.append({ kind: 'k', payload: 'lost' }))).toBe('IO_ERROR');
+    projection.commit = commit;
+    expect(jsonlLines(dir)).toHaveLength(3);
+    for (let i = 3; i < 6; i++) await ledger.append({ kind: 'k', payload: i });
+    const leaves = [...ledger.events()].map((e) => Buffer.from(e.hash, 'hex'));
+    expect(leaves).toHaveLength(6);
+    expect(ledger.rootHash()).toBe(rootFromLeaves(leaves).toString('hex'));
+    await ledger.close();
+    const report = await verifyLedger({ dir }, { workers: 0 });
+    expect(report.problems).toEqual([]);
+    expect(report.ok).toBe(true);
   });
 
   it('a failed commit when the writer goes idle poisons the ledger with its cause', async () => {
