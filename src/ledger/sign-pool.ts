@@ -70,6 +70,11 @@ export class SignPool {
     return new SignJob(this, keyId, key);
   }
 
+  /** Chunks handed to the threads since they were started (tests: the threaded path ran). */
+  get posted(): number {
+    return this.#posted;
+  }
+
   /** @internal Chunks the threads could take now without queueing more than DEPTH each. */
   free(): number {
     return this.#workers.length * DEPTH - (this.#posted - Atomics.load(this.#done, 0));
