@@ -3,14 +3,13 @@
  * thread sent it, one reply per chunk, in the order asked.
  */
 import type { KeyObject } from 'node:crypto';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { eventSignatureMessage } from '../crypto/domain.js';
 import { signWithKeyObject } from '../crypto/ed25519.js';
-import type { SignMessage, SignReply, SignWorkerData } from './sign-pool.js';
+import type { SignMessage, SignReply } from './sign-pool.js';
 
 const port = parentPort!;
 const keys = new Map<number, KeyObject>();
-const done = new Int32Array((workerData as SignWorkerData).done);
 
 port.on('message', (m: SignMessage) => {
   if (m.type === 'key') {
@@ -25,8 +24,6 @@ port.on('message', (m: SignMessage) => {
     for (let i = 0; i < n; i++) sigs.set(signWithKeyObject(key, eventSignatureMessage(m.hashes.subarray(i * 32, i * 32 + 32))), i * 64);
     port.postMessage({ id: m.id, sigs } satisfies SignReply, [sigs.buffer]);
   } catch (e) {
-    // Counted as done either way: the appending thread learns the outcome from the reply.
     port.postMessage({ id: m.id, error: e instanceof Error ? e.message : String(e) } satisfies SignReply);
   }
-  Atomics.add(done, 0, 1);
 });
