@@ -1,20 +1,17 @@
 // Measure before building: signing off the appending thread (issue 17). Signed appendBatch(1000)
-// by three writers, alternating in one run, each into a fresh folder:
-//   ledger   the Ledger signing on the appending thread (signingThreads: 0, the path before
-//            signing threads: seal, sign, write, fdatasync, rows on one thread)
-//   threads  the Ledger with its default signing threads (spec §13.8: the appending thread
-//            seals and hands the hashes over, the threads sign, it waits)
+// by these writers, alternating in one run, each into a fresh folder:
+//   ledger   today's Ledger with a signer (seal, sign, write, fdatasync, rows on one thread)
 //   inline   this prototype signing on the appending thread (the control)
 //   workers  this prototype with signing shared: the appending thread seals and publishes the
 //            hashes chunk by chunk (50 events) in shared memory while --workers signing threads
 //            claim and sign them; once it has sealed the batch it claims and signs chunks too,
 //            then waits for the rest, encodes the signed lines, writes, fdatasyncs and projects
 //   offload  the same, but the appending thread signs nothing itself (so its CPU is the
-//            unsigned path plus the hand-off, and the free-core bound is clean)
+//            unsigned path plus the hand-off)
 // next to the issue's baseline, the node:crypto Ed25519 sign loop on one core (target >= 0.7x).
 // Reported: events/s, CPU µs per event of the appending thread, of the signing threads and of
 // the process, run-queue wait, the load average; medians of the kept repetitions.
-//   npm run build && node bench/sign-split.mjs [--quick] [--workers 1] [--reps 5] [--variants ledger,threads,inline,workers,offload]
+//   npm run build && node bench/sign-split.mjs [--quick] [--workers 1] [--reps 5] [--variants ledger,inline,workers,offload]
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -41,7 +38,7 @@ const arg = (name, dflt) => {
 const quick = args.includes('--quick');
 const reps = Number(arg('reps', quick ? '3' : '5'));
 const workerCount = Number(arg('workers', '1'));
-const variants = arg('variants', 'ledger,threads,workers,offload').split(',');
+const variants = arg('variants', 'ledger,inline,workers,offload').split(',');
 const EVENTS = quick ? 3000 : 10_000;
 const WARM = Number(arg('warm', quick ? '1000' : '3000'));
 const SIGN_LOOP = quick ? 2000 : 10_000;
@@ -152,8 +149,8 @@ class SignProto {
 async function measure(variant, root) {
   const dir = fs.mkdtempSync(path.join(root, `${variant}-`));
   const seed = crypto.randomBytes(32);
-  const w = variant === 'ledger' || variant === 'threads'
-    ? await Ledger.open({ dir, create: true, signer: signingKeyFromSeed(seed), ...(variant === 'ledger' ? { signingThreads: 0 } : {}) })
+  const w = variant === 'ledger'
+    ? await Ledger.open({ dir, create: true, signer: signingKeyFromSeed(seed) })
     : await SignProto.open(dir, variant, seed);
   try {
     for (let i = 0; i < WARM; i += 1000) await w.appendBatch(batchOf(1000, 10_000_000 + i));

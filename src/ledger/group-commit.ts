@@ -17,15 +17,13 @@ import {
 import { canonicalize } from '../format/canonical.js';
 import type { SealedEvent } from '../format/event.js';
 import { type PreparedEvent, type SealedRecord, sealPrepared, withSignature } from '../format/seal.js';
-import { type EventSigner, eventSignature, signatureFor } from '../format/signature.js';
-import { privateKeyObjectOf } from '../crypto/signing-key.js';
+import { type EventSigner, signatureFor } from '../format/signature.js';
 import { assertMirrorable, combine, PARITY_INVARIANT_RULE_ID, type PolicyDecision, type RuleResult } from '../policy/decision.js';
 import { parityRule } from '../policy/parity-rule.js';
 import { decide } from '../policy/rules.js';
 import type { Watermark } from '../store/projection.js';
 import { SimulatedCrash } from './crash-points.js';
 import type { LedgerCore } from './ledger-core.js';
-import type { SignJob } from './sign-pool.js';
 
 export interface AppendRequest {
   prepared: PreparedEvent[];
@@ -162,11 +160,7 @@ export class GroupCommit {
         const mark = pending.length;
         const tipBefore = tip;
         try {
-          const signer = o.request.signer ?? core.signer;
-          const job = signer ? core.signPool.job(privateKeyObjectOf(signer), o.request.prepared.length) : undefined;
-          o.events = job
-            ? await this.sealThreaded(o.request, tip, parity, pending, pendingIds, job)
-            : this.sealRequest(o.request, tip, parity, pending, pendingIds);
+          o.events = this.sealRequest(o.request, tip, parity, pending, pendingIds);
           if (pending.length > mark) tip = { seq: pending.at(-1)!.event.seq, hash: pending.at(-1)!.event.hash };
         } catch (e) {
           if (e instanceof SimulatedCrash) throw e;
@@ -222,7 +216,11 @@ export class GroupCommit {
     pendingIds: Map<string, SealedEvent>,
   ): SealedEvent[] {
     const { core } = this;
-    assertExpectedSeq(request, tip);
+    if (request.expectedSeq !== undefined && request.expectedSeq !== tip.seq) {
+      throw new ConflictError('SEQ_CONFLICT', `expected head seq ${request.expectedSeq}, but the head is ${tip.seq}`, {
+        details: { expectedSeq: request.expectedSeq, actualSeq: tip.seq },
+      });
+    }
     const signer = request.signer ?? core.signer;
     const events: SealedEvent[] = [];
     let { seq, hash: prev } = tip;
@@ -243,87 +241,24 @@ export class GroupCommit {
           details: { field: 'sig' },
         });
       }
-      this.admit(request, rec, parity, pending, pendingIds);
+      const decision = request.decision
+        ? callerDecisionWithEvidence(request.decision, parity)
+        : decide(core.policy, rec.event, parity);
+      try {
+        assertMirrorable(decision, { id: rec.event.id });
+      } catch (e) {
+        if (e instanceof PolicyError && e.code === 'POLICY_QUARANTINED') {
+          core.quarantine.add({ quarantinedAt: this.now().toISOString(), decision, event: rec.event });
+        }
+        throw e;
+      }
+      pending.push(rec);
+      pendingIds.set(rec.event.id, rec.event);
       events.push(rec.event);
       seq = rec.event.seq;
       prev = rec.event.hash;
     }
     return events;
-  }
-
-  /**
-   * sealRequest for a request whose signatures the signing threads make (spec §13.8): seal the
-   * chain first, handing each hash over as it is sealed, then sign-in and gate the events in
-   * order. The outcome, errors and quarantine records included, is sealRequest's: the first
-   * event to fail in pass 1 fails the request once the events before it went through the policy.
-   */
-  private async sealThreaded(
-    request: AppendRequest,
-    tip: { seq: number; hash: string },
-    parity: RuleResult,
-    pending: SealedRecord[],
-    pendingIds: Map<string, SealedEvent>,
-    job: SignJob,
-  ): Promise<SealedEvent[]> {
-    const { core } = this;
-    assertExpectedSeq(request, tip);
-    const signer = (request.signer ?? core.signer)!;
-    const recs: SealedRecord[] = [];
-    /** Per input: an earlier event (idempotent retry) or the index of its new record. */
-    const slots: (SealedEvent | number)[] = [];
-    const ids = new Map<string, number>();
-    let failure: { error: unknown } | undefined;
-    let { seq, hash: prev } = tip;
-    for (const p of request.prepared) {
-      try {
-        if (p.idGiven) {
-          const mine = ids.get(p.id);
-          const existing = mine !== undefined ? recs[mine]!.event : (pendingIds.get(p.id) ?? core.eventById(p.id));
-          if (existing) {
-            assertSameContent(existing, p);
-            slots.push(mine ?? existing);
-            continue;
-          }
-        }
-        const rec = sealPrepared(p, seq + 1, prev);
-        core.assertSignerValid(signer, rec.event);
-        ids.set(rec.event.id, recs.length);
-        slots.push(recs.length);
-        recs.push(rec);
-        job.add(rec.hash);
-        seq = rec.event.seq;
-        prev = rec.event.hash;
-      } catch (e) {
-        if (e instanceof SimulatedCrash) throw e;
-        failure = { error: e };
-        break;
-      }
-    }
-    const sigs = recs.length > 0 ? await job.signatures() : [];
-    for (let i = 0; i < recs.length; i++) {
-      recs[i] = withSignature(recs[i]!, eventSignature(signer.kid, sigs[i]!));
-      this.admit(request, recs[i]!, parity, pending, pendingIds);
-    }
-    if (failure) throw failure.error;
-    return slots.map((s) => (typeof s === 'number' ? recs[s]!.event : s));
-  }
-
-  /** The policy gate of one sealed (and signed) event; it joins `pending` when it passes. */
-  private admit(request: AppendRequest, rec: SealedRecord, parity: RuleResult, pending: SealedRecord[], pendingIds: Map<string, SealedEvent>): void {
-    const { core } = this;
-    const decision = request.decision
-      ? callerDecisionWithEvidence(request.decision, parity)
-      : decide(core.policy, rec.event, parity);
-    try {
-      assertMirrorable(decision, { id: rec.event.id });
-    } catch (e) {
-      if (e instanceof PolicyError && e.code === 'POLICY_QUARANTINED') {
-        core.quarantine.add({ quarantinedAt: this.now().toISOString(), decision, event: rec.event });
-      }
-      throw e;
-    }
-    pending.push(rec);
-    pendingIds.set(rec.event.id, rec.event);
   }
 
   /** Append the lines at the verified end and fsync (spec §13.1 steps 4–5). */
@@ -369,14 +304,6 @@ export class GroupCommit {
       }
       if (!(cause instanceof SealedLedgerError)) core.poison(cause);
     }
-  }
-}
-
-function assertExpectedSeq(request: AppendRequest, tip: { seq: number }): void {
-  if (request.expectedSeq !== undefined && request.expectedSeq !== tip.seq) {
-    throw new ConflictError('SEQ_CONFLICT', `expected head seq ${request.expectedSeq}, but the head is ${tip.seq}`, {
-      details: { expectedSeq: request.expectedSeq, actualSeq: tip.seq },
-    });
   }
 }
 

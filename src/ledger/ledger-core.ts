@@ -11,7 +11,6 @@ import type { JsonlFile } from '../store/jsonl-file.js';
 import type { Projection, Watermark } from '../store/projection.js';
 import type { CrashPoint } from './crash-points.js';
 import type { QuarantineFile } from './quarantine.js';
-import type { SignPool } from './sign-pool.js';
 
 export interface LedgerCore {
   readonly jsonl: JsonlFile;
@@ -20,8 +19,6 @@ export interface LedgerCore {
   readonly policy: Policy;
   readonly signer: EventSigner | undefined;
   readonly requireSignatures: boolean;
-  /** Signing threads for large requests signed with one of the library's keys (spec §13.8). */
-  readonly signPool: SignPool;
   frontier: CompactRange;
   /** The last event both stores agree on, as this process last verified it. */
   head: Watermark;

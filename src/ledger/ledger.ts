@@ -22,7 +22,6 @@ import type { TreeStore } from '../store/tree-store.js';
 import type { Kysely } from 'kysely';
 import { type CrashHook, type CrashPoint } from './crash-points.js';
 import { GroupCommit } from './group-commit.js';
-import { SignPool } from './sign-pool.js';
 import { CommitSignal } from '../feed/commit-signal.js';
 import { eventsOf, folderPlan, type FollowOptions, run } from '../feed/follow.js';
 import { LocalSource } from '../feed/local-source.js';
@@ -81,16 +80,6 @@ export interface LedgerOptions {
    * This Ledger sees its own rows at once either way; durability is the JSONL fsync in both.
    */
   projectionLagMs?: number;
-  /**
-   * Worker threads that sign the events of large requests (64 events or more, such as
-   * `appendBatch`) while the appending thread seals them (spec §13.8). Default: one per core
-   * beyond the first, up to 4; 0 signs on the appending thread. Only keys made by this library
-   * (`generateSigningKey`, `signingKeyFromSeed`, `readSigningKeyFile`) move to a thread; any
-   * other `EventSigner` signs on the appending thread.
-   */
-  signingThreads?: number;
-  /** @internal The compiled sign-worker.js, for tests that run from the TypeScript sources. */
-  signWorkerUrl?: URL;
   /** Checkpoint origin line for a new ledger (spec §12.1). */
   origin?: string;
   /** Clock for default timestamps. */
@@ -133,7 +122,6 @@ export class Ledger {
   /** @internal */ readonly quarantine: QuarantineFile;
   /** @internal */ readonly policy: Policy;
   /** @internal */ readonly requireSignatures: boolean;
-  /** @internal */ readonly signPool: SignPool;
   /** Group- or world-writable ledger files or folder, found at open (spec §7.1). */
   readonly warnings: string[];
   private readonly commits: GroupCommit;
@@ -161,7 +149,6 @@ export class Ledger {
     this.requireSignatures = (options.requireSignatures ?? false) || metadata.signaturesRequiredFrom !== undefined;
     this.warnings = folderWarnings(paths);
     this.quarantine = new QuarantineFile(paths.quarantine, io);
-    this.signPool = new SignPool(options.signingThreads ?? SignPool.defaultSize(), options.signWorkerUrl);
     this.commits = new GroupCommit(this, options.projectionLagMs ?? DEFAULT_PROJECTION_LAG_MS, options.now, () => this.committed());
   }
 
@@ -171,10 +158,6 @@ export class Ledger {
     const lag = options.projectionLagMs;
     if (lag !== undefined && !(typeof lag === 'number' && Number.isFinite(lag) && lag >= 0)) {
       throw new InvalidInputError('INVALID_ARGUMENT', 'projectionLagMs must be a finite number >= 0');
-    }
-    const threads = options.signingThreads;
-    if (threads !== undefined && !(Number.isSafeInteger(threads) && threads >= 0)) {
-      throw new InvalidInputError('INVALID_ARGUMENT', 'signingThreads must be an integer >= 0');
     }
     const paths = ledgerPaths(options.dir);
     return withIoErrors(paths.sqlite, () => Ledger.openAt(paths, options, io));
@@ -473,7 +456,6 @@ export class Ledger {
       if (this.state === 'open') await this.commits.settle();
       for (const hook of [...this.closeHooks]) await hook();
     } finally {
-      await this.signPool.close();
       // settle() may have died (a simulated crash): then the files are already released.
       this.feed.end();
       if ((this.state as Ledger['state']) !== 'dead') {
@@ -589,7 +571,6 @@ export class Ledger {
   die(): void {
     this.state = 'dead';
     this.feed.end();
-    void this.signPool.close();
     try {
       this.quarantine.close();
       this.jsonl.close();
