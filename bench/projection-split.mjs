@@ -10,10 +10,12 @@
 //           the appending thread holds the writer lock as BEGIN IMMEDIATE on a separate lock.db
 //           until the worker has committed everything, and waits when the worker lags by more
 //           than --lag events
+//   worker-bytes  the same, but each batch goes over as the written bytes (transferred), line
+//           lengths and one string of the short columns, instead of a structured clone of every field
 // and Hypercore 11 appends 1,000-entry batches (the issue's target baseline) in the same reps.
 // Reported: events/s, CPU µs per event of the appending thread, of the worker thread and of the
 // whole process, the load average; medians of the kept repetitions.
-//   npm run build && node bench/projection-split.mjs [--quick] [--rows batch,concurrent] [--variants ledger,inline,overlap,worker]
+//   npm run build && node bench/projection-split.mjs [--quick] [--rows batch,concurrent] [--variants ledger,inline,overlap,worker,worker-bytes]
 //     [--lag 4096] [--reps 5] [--warm 5000]
 import fs from 'node:fs';
 import os from 'node:os';
@@ -42,7 +44,7 @@ const reps = Number(arg('reps', quick ? '3' : '5'));
 const warmup = 1;
 const EVENTS = quick ? 5000 : 20_000;
 const WARM = Number(arg('warm', quick ? '1000' : '5000'));
-const variants = arg('variants', 'ledger,inline,overlap,worker').split(',');
+const variants = arg('variants', 'ledger,inline,overlap,worker,worker-bytes').split(',');
 
 /** This thread's [run time, run-queue wait] in ns (Linux schedstat): the wait shows CPU contention. */
 const threadSched = () => fs.readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ').slice(0, 2).map(Number);
@@ -69,7 +71,7 @@ class ProtoWriter {
     const dbPath = path.join(dir, 'ledger.db');
     const projection = await Projection.open(dbPath, { create: true });
     const w = new ProtoWriter(dir, mode, projection, dbPath);
-    if (mode === 'worker') {
+    if (mode.startsWith('worker')) {
       w.lockDb = new Database(path.join(dir, 'lock.db'));
       w.lockDb.pragma('journal_mode = WAL');
       w.lockDb.exec('CREATE TABLE IF NOT EXISTS writer (id INTEGER PRIMARY KEY)');
@@ -134,7 +136,7 @@ class ProtoWriter {
   async flush(reqs) {
     if (this.error) throw this.error;
     if (!this.lockHeld) {
-      if (this.mode === 'worker') this.lockDb.exec('BEGIN IMMEDIATE');
+      if (this.mode.startsWith('worker')) this.lockDb.exec('BEGIN IMMEDIATE');
       else this.projection.beginImmediate();
       this.lockHeld = true;
       this.heldSince = performance.now();
@@ -174,7 +176,23 @@ class ProtoWriter {
       return;
     }
     timedSync(() => fs.fdatasyncSync(this.fd));
-    if (this.mode === 'worker') {
+    if (this.mode === 'worker-bytes') {
+      // The bytes just written (transferred, not cloned), each line's length, and the short
+      // columns in one string: the worker cuts the lines out of the bytes.
+      const lens = new Uint32Array(recs.length);
+      const meta = recs.map((rec, i) => {
+        const e = rec.event;
+        lens[i] = Buffer.byteLength(rec.line, 'utf8') + 1;
+        return `${e.id}\u0000${e.at}\u0000${e.kind}\u0000${e.actor ?? ''}\u0000${e.hash}`;
+      }).join('\u0001');
+      const own = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
+      const bytes = own ? data : Uint8Array.prototype.slice.call(data);
+      const start = offset;
+      for (const n of lens) offset += n;
+      this.worker.postMessage({ type: 'bytes', bytes, lens, meta, firstSeq: recs[0].event.seq, offset: start }, [bytes.buffer, lens.buffer]);
+      this.head = { seq, hash, offset };
+      if (seq - this.acked > maxLag) await this.projected(seq - maxLag);
+    } else if (this.mode === 'worker') {
       const flat = new Array(recs.length * 9);
       let k = 0;
       for (const rec of recs) {
@@ -200,14 +218,14 @@ class ProtoWriter {
 
   release() {
     if (!this.lockHeld) return;
-    if (this.mode === 'worker') this.lockDb.exec('COMMIT');
+    if (this.mode.startsWith('worker')) this.lockDb.exec('COMMIT');
     else this.projection.commit();
     this.lockHeld = false;
   }
 
   async releaseIfIdle() {
     if (this.running || this.scheduled || this.queue.length) return;
-    if (this.mode === 'worker') {
+    if (this.mode.startsWith('worker')) {
       // The lock outlives the JSONL write until the worker has committed it (I1 across writers).
       await this.projected(this.head.seq);
       if (this.running || this.scheduled || this.queue.length) return;
@@ -237,7 +255,7 @@ class ProtoWriter {
 
   async idle() {
     while (this.running || this.scheduled || this.queue.length) await new Promise((r) => setImmediate(r));
-    if (this.mode === 'worker') await this.projected(this.head.seq);
+    if (this.mode.startsWith('worker')) await this.projected(this.head.seq);
   }
 
   async workerSched() {
@@ -296,7 +314,7 @@ async function measureVariant(variant, row, root) {
     else await w.flush();
     const l0 = load();
     const main0 = threadSched();
-    const worker0 = variant === 'worker' ? await w.workerSched() : [0, 0];
+    const worker0 = variant.startsWith('worker') ? await w.workerSched() : [0, 0];
     const fsync0 = fsyncClock.ns;
     const proc0 = process.cpuUsage();
     const t0 = performance.now();
@@ -307,7 +325,7 @@ async function measureVariant(variant, row, root) {
     await (w.idle ? w.idle() : w.flush());
     const fsyncUs = (fsyncClock.ns - fsync0) / 1000 / EVENTS;
     const main1 = threadSched();
-    const worker1 = variant === 'worker' ? await w.workerSched() : [0, 0];
+    const worker1 = variant.startsWith('worker') ? await w.workerSched() : [0, 0];
     const per = (a, b, k) => (b[k] - a[k]) / 1000 / EVENTS;
     const [mainUs, mainWaitUs, workerUs, workerWaitUs] = [per(main0, main1, 0), per(main0, main1, 1), per(worker0, worker1, 0), per(worker0, worker1, 1)];
     const p = process.cpuUsage(proc0);
@@ -352,18 +370,18 @@ try {
       }
     }
     const med = (v, k) => median(samples[v].map((s) => s[k]));
-    const base = med('ledger', 'rate');
+    const base = med(variants.includes('ledger') ? 'ledger' : variants[0], 'rate');
     const hc = med('hypercore', 'rate');
     const loads = Object.values(samples).flat().map((s) => s.load);
     console.log(`\n${row === 'batch' ? 'appendBatch(1000)' : '256 concurrent appenders'}, unsigned, durable ` +
       `(load during the reps ${fmt(Math.min(...loads), 2)}–${fmt(Math.max(...loads), 2)})`);
-    console.log('| writer | events/s | vs ledger | vs Hypercore | appending thread CPU | its run-queue wait | its fdatasync wait | worker CPU | worker run-queue wait | process CPU | free-core bound | load (median) |');
+    console.log(`| writer | events/s | vs ${variants.includes('ledger') ? 'ledger' : variants[0]} |`+' vs Hypercore | appending thread CPU | its run-queue wait | its fdatasync wait | worker CPU | worker run-queue wait | process CPU | free-core bound | load (median) |');
     console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
     for (const v of [...variants, 'hypercore']) {
       const r = med(v, 'rate');
-      const us = (k) => (v === 'hypercore' || (v !== 'worker' && k.startsWith('worker')) ? '—' : `${fmt(med(v, k))} µs`);
+      const us = (k) => (v === 'hypercore' || (!v.startsWith('worker') && k.startsWith('worker')) ? '—' : `${fmt(med(v, k))} µs`);
       // With a core to each thread and no run-queue wait: the slower stage sets the rate.
-      const bound = v === 'hypercore' ? NaN : 1e6 / Math.max(med(v, 'mainUs') + med(v, 'fsyncUs'), v === 'worker' ? med(v, 'workerUs') : 0);
+      const bound = v === 'hypercore' ? NaN : 1e6 / Math.max(med(v, 'mainUs') + med(v, 'fsyncUs'), v.startsWith('worker') ? med(v, 'workerUs') : 0);
       console.log(`| ${v} | ${Math.round(r).toLocaleString('en-US')} | ${fmt(r / base, 2)}x | ${fmt(r / hc, 2)}x | ${us('mainUs')} | ${us('mainWaitUs')} | ${us('fsyncUs')} | ` +
         `${us('workerUs')} | ${us('workerWaitUs')} | ${fmt(med(v, 'procUs'))} µs | ${v === 'hypercore' ? '—' : Math.round(bound).toLocaleString('en-US') + '/s'} | ${fmt(med(v, 'load'), 2)} |`);
     }

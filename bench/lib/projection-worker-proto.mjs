@@ -1,7 +1,8 @@
 // The projection worker of the split prototype (bench/projection-split.mjs): its own better-sqlite3
 // connection to ledger.db, the real Projection (prepared INSERTs, Merkle node rows, watermark)
 // over it. Batches arrive after their lines are fsynced; everything queued when one arrives is
-// mirrored in one transaction, then acknowledged with the last seq committed.
+// mirrored in one transaction, then acknowledged with the last seq committed. A batch comes as a
+// flat array of every field ('batch') or as the written bytes plus the short columns ('bytes').
 import fs from 'node:fs';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
@@ -33,6 +34,29 @@ function mirrorBatch(flat) {
   return last;
 }
 
+/** Mirror one 'bytes' message: the lines cut out of the written bytes, the short columns from `meta`. */
+function mirrorBytes(m) {
+  const buf = Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength);
+  const metas = m.meta.split('\u0001');
+  let last;
+  let pos = 0;
+  let offset = m.offset;
+  for (let i = 0; i < m.lens.length; i++) {
+    const [id, at, kind, actor, hash] = metas[i].split('\u0000');
+    const rec = {
+      event: { seq: m.firstSeq + i, id, at, kind, actor: actor || undefined, hash },
+      line: buf.toString('utf8', pos, pos + m.lens[i] - 1),
+      hash: Buffer.from(hash, 'hex'),
+    };
+    last = projection.mirror(rec, offset, frontier);
+    pos += m.lens[i];
+    offset += m.lens[i];
+  }
+  return last;
+}
+
+const mirrorAny = (m) => (m.type === 'bytes' ? mirrorBytes(m) : mirrorBatch(m.flat));
+
 parentPort.on('message', (m) => {
   if (m.type === 'cpu') return parentPort.postMessage({ type: 'cpu', sched: threadSched() });
   if (m.type === 'reset') {
@@ -41,10 +65,10 @@ parentPort.on('message', (m) => {
   }
   // A batch: take every batch already queued into the same transaction (the lag window).
   projection.beginImmediate();
-  let last = mirrorBatch(m.flat);
+  let last = mirrorAny(m);
   for (let next; (next = receiveMessageOnPort(parentPort)); ) {
-    if (next.message.type !== 'batch') throw new Error(`unexpected ${next.message.type} inside a batch run`);
-    last = mirrorBatch(next.message.flat);
+    if (next.message.type !== 'batch' && next.message.type !== 'bytes') throw new Error(`unexpected ${next.message.type} inside a batch run`);
+    last = mirrorAny(next.message);
   }
   projection.setWatermark(last);
   projection.commit();
