@@ -1,5 +1,5 @@
 // Measure before building: does moving the SQLite projection to a worker thread pay on this
-// machine? Three writers append the same events, alternating in one run, each into a fresh folder:
+// machine? These writers append the same events, alternating in one run, each into a fresh folder:
 //   ledger  today's Ledger (one thread: seal, write, fdatasync, rows, Merkle nodes, commit)
 //   inline  this prototype with the projection on the appending thread (the control: it must come
 //           out close to `ledger`, or the prototype leaves out work the real path does)
@@ -14,7 +14,9 @@
 //           lengths and one string of the short columns, instead of a structured clone of every field
 // and Hypercore 11 appends 1,000-entry batches (the issue's target baseline) in the same reps.
 // Reported: events/s, CPU µs per event of the appending thread, of the worker thread and of the
-// whole process, the load average; medians of the kept repetitions.
+// whole process, each thread's run-queue wait (CPU contention), the appending thread's fdatasync
+// wait, a free-core bound (1 / the slower stage: a model, not a measurement) and the load
+// average; medians of the kept repetitions.
 //   npm run build && node bench/projection-split.mjs [--quick] [--rows batch,concurrent] [--variants ledger,inline,overlap,worker,worker-bytes]
 //     [--lag 4096] [--reps 5] [--warm 5000]
 import fs from 'node:fs';

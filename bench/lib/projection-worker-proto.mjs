@@ -17,7 +17,7 @@ db.pragma('journal_mode = WAL');
 db.pragma('synchronous = NORMAL');
 db.pragma('busy_timeout = 5000');
 const projection = Projection.attach(db);
-let frontier = CompactRange.empty();
+const frontier = CompactRange.empty();
 const W = 9; // fields per event in a batch message
 
 /** Mirror one batch message: a flat array of [seq, id, at, kind, actor, hash, kid, line, offset]. */
@@ -59,10 +59,6 @@ const mirrorAny = (m) => (m.type === 'bytes' ? mirrorBytes(m) : mirrorBatch(m.fl
 
 parentPort.on('message', (m) => {
   if (m.type === 'cpu') return parentPort.postMessage({ type: 'cpu', sched: threadSched() });
-  if (m.type === 'reset') {
-    frontier = CompactRange.empty();
-    return parentPort.postMessage({ type: 'reset' });
-  }
   // A batch: take every batch already queued into the same transaction (the lag window).
   projection.beginImmediate();
   let last = mirrorAny(m);
