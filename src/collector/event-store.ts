@@ -86,7 +86,7 @@ export class EventStore {
    * head lock, the chunks taken in order: the batch is stored exactly as if checked at once.
    * A chunk with a failure ends the batch after the lines before it (`failure` in the outcome).
    * With `version`, returns STALE (and writes nothing) when the source's credentials changed
-   * since the caller's context was read (spec §18.6.3).
+   * since the caller's context was read (spec §18.3.7).
    */
   async appendChunks(source: string, chunks: readonly (BatchCheck | Promise<BatchCheck>)[], o: { version?: number } = {}): Promise<AppendOutcome | typeof STALE | undefined> {
     const first = await chunks[0];

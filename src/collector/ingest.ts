@@ -92,7 +92,7 @@ export async function ingestBatch(
 /**
  * The source's ingest context, checked against the token the request was authorised with: a
  * cached context may predate a rotation done by another process, so a mismatch reloads once;
- * a mismatch with the database's own hash is a token no longer valid (spec §18.6.3).
+ * a mismatch with the database's own hash is a token no longer valid (spec §18.3.7).
  */
 async function contextFor(sources: SourceRegistry, source: string, tokenHash: string | undefined): Promise<IngestContext> {
   let ctx = await sources.ingestContext(source);

@@ -13,7 +13,7 @@ export interface LockedHead {
   seq: number;
   hash: string;
   at: string | null;
-  /** The source's credentials version (spec §18.6.3), read under the same lock. */
+  /** The source's credentials version (spec §18.3.7), read under the same lock. */
   version: number;
 }
 

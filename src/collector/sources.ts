@@ -45,7 +45,7 @@ export interface SourceDetails extends SourceSummary {
 }
 
 /**
- * What ingest needs of a source, cached per process (spec §18.6.3): valid while the head row's
+ * What ingest needs of a source, cached per process (spec §18.3.7): valid while the head row's
  * credentials version, read under the batch's row lock, still equals `version`.
  */
 export interface IngestContext {

@@ -1,13 +1,14 @@
-// spec §18.3.1, §18.6.3 (ADR 0027): a batch checked in chunks while earlier chunks are stored is
+// spec §18.3.6, §18.3.7 (ADR 0027): a batch checked in chunks while earlier chunks are stored is
 // stored exactly as one checked at once; the per-process cache of a source's token and keys
 // follows changes made by another process at the next batch; concurrent requests of one source
 // never store out of order. Real collector processes (dist/, with check workers), both backends.
+import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateSigningKey } from '../../src/crypto/signing-key.js';
 import { openCollectorDatabase } from '../../src/collector/database.js';
 import { SourceRegistry } from '../../src/collector/sources.js';
 import { verifyCollectorStore } from '../../src/collector/verify-store.js';
-import { post, spawnCollector, type CollectorProcess } from './processes.js';
+import { post, shipAll, spawnCollector, type CollectorProcess, type ShipStats } from './processes.js';
 import { BACKENDS, HostChain, keyEntry, newDatabase, removeTempDirs } from './support.js';
 
 afterAll(removeTempDirs);
@@ -152,6 +153,46 @@ describe.each(BACKENDS)('the cached token and keys of a source on %s', (backend)
       expect(r.json).toMatchObject({ accepted: 0, next: 301, seq: 301 });
       expect(await stored(db, 'cached')).toEqual(range(0, 301));
     } finally {
+      await stop(proc);
+    }
+  });
+});
+
+describe('a PostgreSQL connection lost while a batch waits for its next chunk', () => {
+  it('fails that batch with 503; the collector process lives on and the resend is stored', { timeout: 180_000 }, async () => {
+    const db = await newDatabase('postgres', 'killed');
+    const host = new HostChain();
+    host.append(8000);
+    const { token } = await withRegistry(db, (r) => r.add({ name: 'cut', eventKeys: [keyEntry(host.key!)], requireSignatures: true }));
+    const proc = await spawnCollector(db);
+    // Ends the collector's connections that sit idle inside a transaction: an ingest transaction
+    // waiting for a chunk's checks. A pg client idle and checked out emits 'error' on that.
+    const killer = new pg.Client({ connectionString: db });
+    await killer.connect();
+    let killed = 0;
+    let stopKilling = false;
+    const killing = (async () => {
+      while (!stopKilling && killed < 3) {
+        const r = await killer.query(`SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+          WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'idle in transaction'`);
+        killed += r.rows[0].n;
+        await new Promise((res) => setTimeout(res, 2));
+      }
+    })();
+    try {
+      const stats: ShipStats = { accepted: 0, duplicates: 0, statuses: {} };
+      await shipAll(() => proc.url, 'cut', token, host.lines, { batch: 1000, stats, deadlineMs: 150_000 });
+      stopKilling = true;
+      await killing;
+      expect(killed, JSON.stringify(stats)).toBe(3);
+      expect(stats.statuses['503'] ?? 0, JSON.stringify(stats)).toBeGreaterThan(0);
+      expect(stats.statuses.network ?? 0, proc.logs()).toBe(0);
+      expect(proc.child.exitCode).toBeNull();
+      expect(await stored(db, 'cut')).toEqual(range(0, 8000));
+    } finally {
+      stopKilling = true;
+      await killing.catch(() => undefined);
+      await killer.end();
       await stop(proc);
     }
   });
