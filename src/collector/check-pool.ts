@@ -5,10 +5,10 @@
  * whole batch wins, exactly as the inline checkBatchLines decides.
  */
 import os from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Keyring } from '../crypto/keyring.js';
 import { checkBatchLines, splitLines, type BatchCheck, type CheckedLine, type LineFailure, type LineLimits } from './batch-lines.js';
-import { workerExecArgv } from './worker-exec-argv.js';
+import { startWorker } from './worker-exec-argv.js';
 
 export interface CheckRequest {
   id: number;
@@ -33,7 +33,7 @@ export class CheckPool {
   /** `size` workers running `workerUrl` (the compiled check-worker.js). */
   constructor(size: number, workerUrl: URL = new URL('./check-worker.js', import.meta.url)) {
     for (let i = 0; i < size; i++) {
-      const w = new Worker(workerUrl, { execArgv: workerExecArgv() });
+      const w = startWorker(workerUrl);
       w.on('message', (r: CheckReply) => {
         const waiter = this.#waiting.get(r.id);
         this.#waiting.delete(r.id);

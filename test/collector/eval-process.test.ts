@@ -20,6 +20,8 @@ describe('workerExecArgv', () => {
     expect(workerExecArgv(['--input-type=module', '--eval=x', '-r', 'pre.cjs', '--loader', 'l.mjs'])).toEqual(['-r', 'pre.cjs', '--loader', 'l.mjs']);
     expect(workerExecArgv(['-pe', 'x', '--max-old-space-size=100'])).toEqual(['--max-old-space-size=100']);
     expect(workerExecArgv(['-p', 'x', '-i', '--check'])).toEqual([]);
+    // Nothing to drop: the worker inherits execArgv as Node passes it (V8 options included).
+    expect(workerExecArgv(['--expose-gc', '--conditions=dev'])).toBeUndefined();
   });
 });
 
@@ -27,6 +29,8 @@ const EVAL_FORMS: [string, string[]][] = [
   ['node --input-type=module -e', ['--input-type=module', '-e']],
   ['node --input-type module --eval', ['--input-type', 'module', '--eval']],
   ['node -e (CommonJS, --conditions kept)', ['--conditions=node', '-e']],
+  // V8 options may be inherited but not passed explicitly to a worker: they are dropped.
+  ['node --expose-gc --max-old-space-size=200 --input-type=module -e', ['--expose-gc', '--max-old-space-size=200', '--input-type=module', '-e']],
 ];
 
 describe.each(EVAL_FORMS)('a collector started with %s', (_name, flags) => {
