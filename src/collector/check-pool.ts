@@ -5,9 +5,10 @@
  * whole batch wins, exactly as the inline checkBatchLines decides.
  */
 import os from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Keyring } from '../crypto/keyring.js';
 import { checkBatchLines, splitLines, type BatchCheck, type CheckedLine, type LineFailure, type LineLimits } from './batch-lines.js';
+import { startWorker } from './worker-exec-argv.js';
 
 export interface CheckRequest {
   id: number;
@@ -32,7 +33,7 @@ export class CheckPool {
   /** `size` workers running `workerUrl` (the compiled check-worker.js). */
   constructor(size: number, workerUrl: URL = new URL('./check-worker.js', import.meta.url)) {
     for (let i = 0; i < size; i++) {
-      const w = new Worker(workerUrl);
+      const w = startWorker(workerUrl);
       w.on('message', (r: CheckReply) => {
         const waiter = this.#waiting.get(r.id);
         this.#waiting.delete(r.id);
@@ -51,14 +52,43 @@ export class CheckPool {
   }
 
   async check(body: Buffer, keyring: Keyring, requireSignatures: boolean, limits: LineLimits): Promise<BatchCheck> {
+    return this.checkChunks(body, keyring, requireSignatures, limits, Number.MAX_SAFE_INTEGER)[0]!;
+  }
+
+  /**
+   * The checks of `body` in chunks of `chunkLines` lines, each spread over the workers, answered
+   * in line order: chunk k+1 is being checked while the caller stores chunk k (ADR 0027). All
+   * chunks are posted at once and the workers take their messages in order, so chunk 0 is done
+   * first. A chunk with a failure holds the lines before it; the chunks after it still run but
+   * the caller ignores them (their rejection on close is expected, hence the catch).
+   */
+  checkChunks(body: Buffer, keyring: Keyring, requireSignatures: boolean, limits: LineLimits, chunkLines: number): Promise<BatchCheck>[] {
     const { lines } = splitLines(body);
-    if (this.#workers.length === 0 || lines.length < MIN_PARALLEL_LINES) return checkBatchLines(body, { keyring, requireSignatures, limits });
+    if (this.#workers.length === 0 || lines.length < MIN_PARALLEL_LINES) {
+      try {
+        return [Promise.resolve(checkBatchLines(body, { keyring, requireSignatures, limits }))];
+      } catch (e) {
+        return [Promise.reject(e)];
+      }
+    }
     const keyringJson = JSON.stringify(keyring);
-    const per = Math.ceil(lines.length / this.#workers.length);
-    const slices: { offset: number; lineOffset: number; promise: Promise<CheckReply> }[] = [];
-    for (let first = 0; first < lines.length; first += per) {
+    const size = Math.max(MIN_PARALLEL_LINES, chunkLines);
+    const chunks: Promise<BatchCheck>[] = [];
+    for (let from = 0; from < lines.length; from += size) {
+      const to = Math.min(lines.length, from + size);
+      const p = this.#checkRange(body, lines, from, to, keyringJson, requireSignatures, limits);
+      p.catch(() => undefined);
+      chunks.push(p);
+    }
+    return chunks;
+  }
+
+  async #checkRange(body: Buffer, lines: Buffer[], from: number, to: number, keyringJson: string, requireSignatures: boolean, limits: LineLimits): Promise<BatchCheck> {
+    const per = Math.ceil((to - from) / this.#workers.length);
+    const slices: { offset: number; promise: Promise<CheckReply> }[] = [];
+    for (let first = from; first < to; first += per) {
       const startLine = lines[first]!;
-      const lastLine = lines[Math.min(lines.length, first + per) - 1]!;
+      const lastLine = lines[Math.min(to, first + per) - 1]!;
       const start = startLine.byteOffset - body.byteOffset;
       // A slice ends after its last line's "\n" (or at the end of an unterminated body).
       const end = Math.min(body.length, lastLine.byteOffset - body.byteOffset + lastLine.length + 1);
@@ -69,7 +99,7 @@ export class CheckPool {
       promise.catch(() => undefined);
       // A copy of just the slice: posting a view would clone the whole body's ArrayBuffer.
       worker.postMessage({ id, body: new Uint8Array(body.subarray(start, end)), keyringJson, requireSignatures, limits, lineOffset: first } satisfies CheckRequest);
-      slices.push({ offset: start, lineOffset: first, promise });
+      slices.push({ offset: start, promise });
     }
     const out: CheckedLine[] = [];
     for (const s of slices) {

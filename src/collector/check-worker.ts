@@ -11,11 +11,15 @@ import type { CheckReply, CheckRequest } from './check-pool.js';
 const port = parentPort;
 if (port === null) throw new Error('check-worker.js runs only as a worker thread');
 
+// The same source's keyring arrives with every slice: parse it once while it stays the same.
+let lastJson: string | undefined;
+let lastKeyring: Keyring | undefined;
+
 port.on('message', (req: CheckRequest) => {
   let reply: CheckReply;
   try {
     const body = Buffer.from(req.body.buffer, req.body.byteOffset, req.body.byteLength);
-    const r = checkBatchLines(body, { keyring: Keyring.fromJSON(req.keyringJson), requireSignatures: req.requireSignatures, limits: req.limits, lineOffset: req.lineOffset });
+    const r = checkBatchLines(body, { keyring: keyringOf(req.keyringJson), requireSignatures: req.requireSignatures, limits: req.limits, lineOffset: req.lineOffset });
     reply = {
       id: req.id,
       lines: r.lines.map(({ bytes, ...l }) => ({ ...l, start: bytes.byteOffset - body.byteOffset, end: bytes.byteOffset - body.byteOffset + bytes.length })),
@@ -26,3 +30,11 @@ port.on('message', (req: CheckRequest) => {
   }
   port.postMessage(reply);
 });
+
+function keyringOf(json: string): Keyring {
+  if (json !== lastJson || lastKeyring === undefined) {
+    lastKeyring = Keyring.fromJSON(json);
+    lastJson = json;
+  }
+  return lastKeyring;
+}

@@ -115,6 +115,11 @@ export async function openCollectorDatabase(target: string, options: OpenDatabas
     // An idle client whose server went away emits 'error' on the pool; unhandled, it kills the
     // process, and the collector must outlive a database restart (spec §18.4).
     pool.on('error', (e) => options.onPoolError?.(e));
+    // A checked-out client whose server goes away between two statements (an ingest transaction
+    // waits for its next chunk's checks, ADR 0027) emits 'error' too, with no pool listener
+    // attached: it would kill the process. The error is not lost: the client's next query, and
+    // so the transaction, fails with it, and the pool then discards the client.
+    pool.on('connect', (client) => client.on('error', () => undefined));
     const db = new Kysely<CollectorSchema>({ dialect: new PostgresDialect({ pool }) });
     handle = { db, dialect: 'postgres', pool, pgConfig: pool.options as pg.ClientConfig, location: redact(target), close: () => db.destroy() };
   } else {

@@ -5,7 +5,7 @@
  * `(source, seq)` and `(source, id)` are unique in the schema as a second line of defence.
  */
 import type { CollectorDatabase } from './database.js';
-import type { CheckedLine } from './batch-lines.js';
+import type { BatchCheck, CheckedLine, LineFailure } from './batch-lines.js';
 import { sql } from 'kysely';
 import { insertEvents, usedIdsOf } from './event-rows.js';
 import { lockHead } from './row-lock.js';
@@ -37,7 +37,12 @@ export interface AppendOutcome {
   stop?: ChainStop;
   /** Set when a fork was recorded: the stored line and the offered one. */
   fork?: { seq: number; stored: Buffer; offered: Buffer };
+  /** The line check that ended the batch (appendChunks), after the lines before it. */
+  failure?: LineFailure;
 }
+
+/** appendChunks' answer when the caller's credentials context is out of date. */
+export const STALE = Symbol('stale credentials');
 
 
 export interface EventStoreOptions {
@@ -70,78 +75,118 @@ export class EventStore {
    * stops there. Returns undefined when the source does not exist.
    */
   async append(source: string, lines: readonly CheckedLine[]): Promise<AppendOutcome | undefined> {
-    const outcome = await this.#append(source, lines);
-    if (outcome !== undefined && outcome.accepted > 0) this.onCommit?.();
+    const outcome = await this.appendChunks(source, [{ lines: [...lines] }]);
+    return outcome === STALE ? undefined : outcome;
+  }
+
+  /**
+   * `append` over a batch checked in chunks (ADR 0027): chunk 0 is awaited before the
+   * transaction begins; each later chunk is awaited inside it, after the one before was stored,
+   * so its lines are checked while the previous chunk's rows are written. One transaction, one
+   * head lock, the chunks taken in order: the batch is stored exactly as if checked at once.
+   * A chunk with a failure ends the batch after the lines before it (`failure` in the outcome).
+   * With `version`, returns STALE (and writes nothing) when the source's credentials changed
+   * since the caller's context was read (spec §18.3.7).
+   */
+  async appendChunks(source: string, chunks: readonly (BatchCheck | Promise<BatchCheck>)[], o: { version?: number } = {}): Promise<AppendOutcome | typeof STALE | undefined> {
+    const first = await chunks[0];
+    if (first === undefined) throw new Error('appendChunks: no chunks');
+    const outcome = await this.#append(source, first, chunks.slice(1), o.version);
+    if (outcome !== undefined && outcome !== STALE && outcome.accepted > 0) this.onCommit?.();
     return outcome;
   }
 
-  async #append(source: string, lines: readonly CheckedLine[]): Promise<AppendOutcome | undefined> {
+  async #append(source: string, first: BatchCheck, rest: readonly (BatchCheck | Promise<BatchCheck>)[], version: number | undefined): Promise<AppendOutcome | typeof STALE | undefined> {
     const { db, dialect } = this.handle;
     return db.transaction().execute(async (trx) => {
       const locked = await lockHead(trx, dialect, source);
       if (!locked) return undefined;
+      if (version !== undefined && locked.version !== version) return STALE;
       const headSeq = locked.seq;
-      // Stored lines this batch repeats, and ids the new lines would reuse: one query each.
-      const repeats = lines.filter((l) => l.seq <= headSeq);
-      const stored = new Map<number, Buffer>();
-      if (repeats.length > 0) {
-        const seqs = repeats.map((l) => l.seq);
-        const rows = await trx
-          .selectFrom('events')
-          .select(['seq', 'line'])
-          .where('source', '=', source)
-          .where('seq', '>=', Math.min(...seqs))
-          .where('seq', '<=', Math.max(...seqs))
-          .execute();
-        for (const r of rows) stored.set(r.seq, Buffer.from(r.line));
-      }
-      const fresh = lines.filter((l) => l.seq > headSeq);
-      const usedIds = new Map<string, number>();
-      if (fresh.length > 0) {
-        for (const r of await usedIdsOf(trx, dialect, source, fresh)) usedIds.set(r.id, r.seq);
-      }
-
+      const receivedAt = new Date().toISOString();
       let seq = headSeq;
       let hash = locked.hash;
       let at = locked.at;
       let duplicates = 0;
-      const toInsert: CheckedLine[] = [];
+      let accepted = 0;
+      let index = 0; // lines of the batch before the current chunk
       let stop: ChainStop | undefined;
+      let failure: LineFailure | undefined;
       let fork: AppendOutcome['fork'];
-      for (let i = 0; i < lines.length && !stop; i++) {
-        const l = lines[i]!;
-        if (l.seq <= seq) {
-          const known = stored.get(l.seq) ?? toInsert[l.seq - headSeq - 1]?.bytes;
-          if (known !== undefined && known.equals(l.bytes)) {
-            duplicates++;
-            continue;
-          }
-          if (known === undefined) throw new Error(`collector store: source ${source} lacks seq ${l.seq} below its head ${seq}`);
-          fork = { seq: l.seq, stored: known, offered: l.bytes };
-          stop = { code: 'FORK', index: i, seq: l.seq, message: `seq ${l.seq}: a different event is stored at this seq (fork)` };
-        } else if (l.seq > seq + 1) {
-          stop = { code: 'SEQ_GAP', index: i, seq: l.seq, message: `seq ${l.seq}: the next seq expected is ${seq + 1}` };
-        } else if (l.prev !== hash) {
-          stop = { code: 'CHAIN_BROKEN', index: i, seq: l.seq, message: `seq ${l.seq}: prev ${l.prev} is not the hash of seq ${seq} (${hash})` };
-        } else if (usedIds.has(l.id)) {
-          stop = { code: 'IDEMPOTENCY_CONFLICT', index: i, seq: l.seq, message: `seq ${l.seq}: id ${l.id} is already used by seq ${usedIds.get(l.id)}` };
-        } else {
-          usedIds.set(l.id, l.seq);
-          toInsert.push(l);
-          seq = l.seq;
-          hash = l.hash;
-          at = l.at;
+      const batchIds = new Map<string, number>();
+      // Lines of this batch stored so far, by seq - headSeq - 1: a later repeat is a duplicate.
+      const inserted: CheckedLine[] = [];
+
+      for (let c = 0; ; c++) {
+        const chunk = c === 0 ? first : await rest[c - 1]!;
+        const lines = chunk.lines;
+        // Stored lines this chunk repeats, and ids its new lines would reuse: one query each.
+        const repeats = lines.filter((l) => l.seq <= headSeq);
+        const stored = new Map<number, Buffer>();
+        if (repeats.length > 0) {
+          const seqs = repeats.map((l) => l.seq);
+          const rows = await trx
+            .selectFrom('events')
+            .select(['seq', 'line'])
+            .where('source', '=', source)
+            .where('seq', '>=', Math.min(...seqs))
+            .where('seq', '<=', Math.max(...seqs))
+            .execute();
+          for (const r of rows) stored.set(r.seq, Buffer.from(r.line));
         }
+        const fresh = lines.filter((l) => l.seq > headSeq);
+        const usedIds = new Map<string, number>();
+        if (fresh.length > 0) {
+          for (const r of await usedIdsOf(trx, dialect, source, fresh)) usedIds.set(r.id, r.seq);
+        }
+        const toInsert: CheckedLine[] = [];
+        for (let i = 0; i < lines.length && !stop; i++) {
+          const l = lines[i]!;
+          if (l.seq <= seq) {
+            const known = stored.get(l.seq) ?? inserted[l.seq - headSeq - 1]?.bytes;
+            if (known !== undefined && known.equals(l.bytes)) {
+              duplicates++;
+              continue;
+            }
+            if (known === undefined) throw new Error(`collector store: source ${source} lacks seq ${l.seq} below its head ${seq}`);
+            fork = { seq: l.seq, stored: known, offered: l.bytes };
+            stop = { code: 'FORK', index: index + i, seq: l.seq, message: `seq ${l.seq}: a different event is stored at this seq (fork)` };
+          } else if (l.seq > seq + 1) {
+            stop = { code: 'SEQ_GAP', index: index + i, seq: l.seq, message: `seq ${l.seq}: the next seq expected is ${seq + 1}` };
+          } else if (l.prev !== hash) {
+            stop = { code: 'CHAIN_BROKEN', index: index + i, seq: l.seq, message: `seq ${l.seq}: prev ${l.prev} is not the hash of seq ${seq} (${hash})` };
+          } else if (usedIds.has(l.id) || batchIds.has(l.id)) {
+            const other = usedIds.get(l.id) ?? batchIds.get(l.id);
+            stop = { code: 'IDEMPOTENCY_CONFLICT', index: index + i, seq: l.seq, message: `seq ${l.seq}: id ${l.id} is already used by seq ${other}` };
+          } else {
+            batchIds.set(l.id, l.seq);
+            toInsert.push(l);
+            inserted.push(l);
+            seq = l.seq;
+            hash = l.hash;
+            at = l.at;
+          }
+        }
+        if (toInsert.length > 0) {
+          if (accepted === 0 && dialect === 'postgres') {
+            // From the first insert to commit, so that ingest order is commit order (ADR 0020).
+            if (this.#ingestOrderLock) await sql`SELECT pg_advisory_xact_lock(${INGEST_ORDER_LOCK})`.execute(trx);
+            // Delivered at commit, dropped on rollback: the other collector processes' streams wake.
+            await sql`SELECT pg_notify(${NOTIFY_CHANNEL}, '')`.execute(trx);
+          }
+          await insertEvents(trx, dialect, source, toInsert, receivedAt);
+          accepted += toInsert.length;
+        }
+        index += lines.length;
+        if (stop) break;
+        if (chunk.failure) {
+          failure = chunk.failure;
+          break;
+        }
+        if (c >= rest.length) break;
       }
 
-      const receivedAt = new Date().toISOString();
-      if (toInsert.length > 0 && dialect === 'postgres') {
-        if (this.#ingestOrderLock) await sql`SELECT pg_advisory_xact_lock(${INGEST_ORDER_LOCK})`.execute(trx);
-        // Delivered at commit, dropped on rollback: the other collector processes' streams wake.
-        await sql`SELECT pg_notify(${NOTIFY_CHANNEL}, '')`.execute(trx);
-      }
-      if (toInsert.length > 0) await insertEvents(trx, dialect, source, toInsert, receivedAt);
-      if (toInsert.length > 0) {
+      if (accepted > 0) {
         await trx.updateTable('heads').set({ seq, hash, at, updated_at: receivedAt }).where('source', '=', source).execute();
       }
       if (fork) {
@@ -151,10 +196,11 @@ export class EventStore {
           .execute();
       }
       return {
-        accepted: toInsert.length,
+        accepted,
         duplicates,
         head: seq < 0 ? null : { seq, hash },
         ...(stop ? { stop } : {}),
+        ...(failure ? { failure } : {}),
         ...(fork ? { fork } : {}),
       };
     });

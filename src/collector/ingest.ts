@@ -8,8 +8,8 @@ import { promisify } from 'node:util';
 import { CollectorError } from '../errors.js';
 import type { LineLimits } from './batch-lines.js';
 import type { CheckPool } from './check-pool.js';
-import type { EventStore, Head } from './event-store.js';
-import type { SourceRegistry } from './sources.js';
+import { STALE, type AppendOutcome, type EventStore, type Head } from './event-store.js';
+import type { IngestContext, SourceRegistry } from './sources.js';
 
 const gunzipAsync = promisify(gunzip);
 
@@ -57,11 +57,15 @@ function countLines(body: Buffer): number {
   return body.length > 0 && body[body.length - 1] !== 0x0a ? n + 1 : n;
 }
 
+/** Retries of a batch whose credentials changed under it before it is refused as unavailable. */
+const STALE_RETRIES = 3;
+
 export async function ingestBatch(
   deps: { sources: SourceRegistry; events: EventStore; checker: CheckPool },
   source: string,
   body: Buffer,
   limits: IngestLimits,
+  o: { tokenHash?: string; chunkLines?: number } = {},
 ): Promise<IngestResult> {
   if (body.length > limits.maxBodyBytes) {
     throw new CollectorError('PAYLOAD_TOO_LARGE', `the body exceeds ${limits.maxBodyBytes} bytes`, { details: { limit: limits.maxBodyBytes } });
@@ -70,11 +74,38 @@ export async function ingestBatch(
   if (n > limits.maxLines) {
     throw new CollectorError('PAYLOAD_TOO_LARGE', `the batch has ${n} lines; the limit is ${limits.maxLines}`, { details: { limit: limits.maxLines } });
   }
-  const ctx = await deps.sources.verificationContext(source);
+  for (let attempt = 0; attempt < STALE_RETRIES; attempt++) {
+    const ctx = await contextFor(deps.sources, source, o.tokenHash);
+    const chunks = deps.checker.checkChunks(body, ctx.keyring, ctx.requireSignatures, limits, o.chunkLines ?? Number.MAX_SAFE_INTEGER);
+    const outcome = await deps.events.appendChunks(source, chunks, { version: ctx.version });
+    if (outcome === STALE) {
+      // Another process changed the token or the keys: check this batch again under the new ones.
+      deps.sources.forget(source);
+      continue;
+    }
+    if (!outcome) throw new CollectorError('UNKNOWN_SOURCE', `no source named ${source}`);
+    return resultOf(outcome);
+  }
+  throw new CollectorError('UNAVAILABLE', `the credentials of source ${source} kept changing during the batch; retry`);
+}
+
+/**
+ * The source's ingest context, checked against the token the request was authorised with: a
+ * cached context may predate a rotation done by another process, so a mismatch reloads once;
+ * a mismatch with the database's own hash is a token no longer valid (spec §18.3.7).
+ */
+async function contextFor(sources: SourceRegistry, source: string, tokenHash: string | undefined): Promise<IngestContext> {
+  let ctx = await sources.ingestContext(source);
+  if (ctx && tokenHash !== undefined && ctx.tokenHash !== tokenHash) {
+    sources.forget(source);
+    ctx = await sources.ingestContext(source);
+    if (ctx && ctx.tokenHash !== tokenHash) throw new CollectorError('UNAUTHORIZED', 'a valid bearer token for this source is required');
+  }
   if (!ctx) throw new CollectorError('UNKNOWN_SOURCE', `no source named ${source}`);
-  const check = await deps.checker.check(body, ctx.keyring, ctx.requireSignatures, limits);
-  const outcome = await deps.events.append(source, check.lines);
-  if (!outcome) throw new CollectorError('UNKNOWN_SOURCE', `no source named ${source}`);
+  return ctx;
+}
+
+function resultOf(outcome: AppendOutcome): IngestResult {
   const reply: IngestReply = {
     accepted: outcome.accepted,
     duplicates: outcome.duplicates,
@@ -86,8 +117,8 @@ export async function ingestBatch(
     const status = s.code === 'SEQ_GAP' || s.code === 'FORK' ? 409 : 422;
     return { status, body: { ...reply, code: s.code, message: `line ${s.index + 1}: ${s.message}`, seq: s.seq, line: s.index + 1 }, ...(outcome.fork ? { fork: outcome.fork } : {}) };
   }
-  if (check.failure) {
-    const f = check.failure;
+  if (outcome.failure) {
+    const f = outcome.failure;
     return { status: 422, body: { ...reply, code: f.code, message: f.message, line: f.line, ...(f.seq === undefined ? {} : { seq: f.seq }) } };
   }
   return { status: 200, body: reply };

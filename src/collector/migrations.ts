@@ -108,6 +108,13 @@ function migrations(dialect: DialectName): Record<string, Migration> {
         await db.schema.createIndex('sources_read_token_hash').unique().on('sources').column('read_token_hash').execute();
       },
     },
+    // Bumped by every change of a source's token or keys, and read with the head row's lock, so
+    // a process that caches them sees another process's change at its next batch (ADR 0027).
+    '0003_head_credentials_version': {
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('heads').addColumn('credentials_version', bigint, (c) => c.notNull().defaultTo(0)).execute();
+      },
+    },
   };
 }
 

@@ -13,15 +13,22 @@ export interface LockedHead {
   seq: number;
   hash: string;
   at: string | null;
+  /** The source's credentials version (spec §18.3.7), read under the same lock. */
+  version: number;
 }
 
 /** Locks and returns the head row of `source`, or undefined when the source does not exist. */
 export async function lockHead(trx: Transaction<CollectorSchema>, dialect: DialectName, source: string): Promise<LockedHead | undefined> {
   if (dialect === 'sqlite') {
     await trx.updateTable('heads').set((eb) => ({ seq: eb.ref('seq') })).where('source', '=', source).execute();
-    return trx.selectFrom('heads').select(['seq', 'hash', 'at']).where('source', '=', source).executeTakeFirst();
+    return trx.selectFrom('heads').select(['seq', 'hash', 'at', 'credentials_version as version']).where('source', '=', source).executeTakeFirst();
   }
-  return trx.selectFrom('heads').select(['seq', 'hash', 'at']).where('source', '=', source).forUpdate().executeTakeFirst();
+  return trx.selectFrom('heads').select(['seq', 'hash', 'at', 'credentials_version as version']).where('source', '=', source).forUpdate().executeTakeFirst();
+}
+
+/** Bumps the credentials version of a source whose head row this transaction has locked. */
+export async function bumpCredentialsVersion(trx: Transaction<CollectorSchema>, source: string): Promise<void> {
+  await trx.updateTable('heads').set((eb) => ({ credentials_version: eb('credentials_version', '+', 1) })).where('source', '=', source).execute();
 }
 
 /** Locks the sources row of `source`; false when there is none. */

@@ -25,6 +25,8 @@ export interface HeadsTable {
   hash: string;
   at: string | null;
   updated_at: string;
+  /** Bumped by every change of the source's token or keys (spec §18.3.7). */
+  credentials_version: Generated<number>;
 }
 
 export interface SourceKeysTable {

@@ -9,7 +9,7 @@ import { decodeBase64Strict, encodeBase64 } from '../codec/strict-base64.js';
 import { parseVerifierKey } from '../merkle/verifier-key.js';
 import { GENESIS_PREV } from '../format/event.js';
 import type { CollectorDatabase } from './database.js';
-import { lockHead } from './row-lock.js';
+import { bumpCredentialsVersion, lockHead } from './row-lock.js';
 import { assertSourceName, isSourceName } from './source-name.js';
 import { isWellFormedToken, newToken, tokenHash } from './tokens.js';
 
@@ -44,6 +44,17 @@ export interface SourceDetails extends SourceSummary {
   checkpointKeys: { verifierKey: string; addedAt: string; retiredAt: string | null }[];
 }
 
+/**
+ * What ingest needs of a source, cached per process (spec §18.3.7): valid while the head row's
+ * credentials version, read under the batch's row lock, still equals `version`.
+ */
+export interface IngestContext {
+  version: number;
+  tokenHash: string;
+  keyring: Keyring;
+  requireSignatures: boolean;
+}
+
 export type AuthResult = { ok: true } | { ok: false; code: 'UNAUTHORIZED' | 'FORBIDDEN' | 'UNKNOWN_SOURCE' };
 
 const ORIGIN = /^[\x21-\x7e][\x20-\x7e]{0,254}$/;
@@ -57,6 +68,8 @@ function unknownSource(name: string): CollectorError {
 }
 
 export class SourceRegistry {
+  readonly #cache = new Map<string, IngestContext>();
+
   constructor(private readonly handle: CollectorDatabase) {}
 
   /** Registers a source and returns its bearer token, which is not stored and cannot be shown again. */
@@ -104,7 +117,9 @@ export class SourceRegistry {
         const row = await trx.selectFrom('checkpoint_keys').select('verifier_key').where('source', '=', name).where('verifier_key', '=', k).executeTakeFirst();
         if (!row) await trx.insertInto('checkpoint_keys').values({ source: name, verifier_key: k, added_at: at, retired_at: null }).execute();
       }
+      await bumpCredentialsVersion(trx, name);
     });
+    this.#cache.delete(name);
   }
 
   /**
@@ -132,15 +147,22 @@ export class SourceRegistry {
           await trx.updateTable('checkpoint_keys').set({ retired_at: at }).where('source', '=', name).where('verifier_key', '=', verifier_key).execute();
         }
       }
+      await bumpCredentialsVersion(trx, name);
       return retired;
-    });
+    }).finally(() => this.#cache.delete(name));
   }
 
   async rotateToken(name: string): Promise<{ token: string }> {
     assertSourceName(name);
     const token = newToken();
-    const r = await this.handle.db.updateTable('sources').set({ token_hash: tokenHash(token) }).where('name', '=', name).executeTakeFirst();
-    if (Number(r.numUpdatedRows) !== 1) throw unknownSource(name);
+    // Under the head row's lock, with the version bump: a batch of another process that holds
+    // the lock commits first under the old token; every later one sees the new version.
+    await this.handle.db.transaction().execute(async (trx) => {
+      if (!(await lockHead(trx, this.handle.dialect, name))) throw unknownSource(name);
+      await trx.updateTable('sources').set({ token_hash: tokenHash(token) }).where('name', '=', name).execute();
+      await bumpCredentialsVersion(trx, name);
+    });
+    this.#cache.delete(name);
     return { token };
   }
 
@@ -153,6 +175,8 @@ export class SourceRegistry {
     if (token === undefined || !isWellFormedToken(token)) {
       return (await this.exists(name)) ? { ok: false, code: 'UNAUTHORIZED' } : { ok: false, code: 'UNKNOWN_SOURCE' };
     }
+    // A cached match is confirmed under the batch's row lock (ingestBatch); anything else asks.
+    if (this.#cache.get(name)?.tokenHash === tokenHash(token)) return { ok: true };
     const owner = await this.handle.db.selectFrom('sources').select('name').where('token_hash', '=', tokenHash(token)).executeTakeFirst();
     if (owner?.name === name) return { ok: true };
     if (!(await this.exists(name))) return { ok: false, code: 'UNKNOWN_SOURCE' };
@@ -180,6 +204,35 @@ export class SourceRegistry {
   async exists(name: string): Promise<boolean> {
     if (!isSourceName(name)) return false;
     return (await this.handle.db.selectFrom('sources').select('name').where('name', '=', name).executeTakeFirst()) !== undefined;
+  }
+
+  /**
+   * What ingest needs, from this process's cache or the database; undefined for an unknown
+   * source. The version is read before the rest, so what is read with it is at least as new: a
+   * change committed in between shows as a version mismatch under the row lock, never as a
+   * stale context taken for current.
+   */
+  async ingestContext(name: string): Promise<IngestContext | undefined> {
+    const cached = this.#cache.get(name);
+    if (cached) return cached;
+    const { db } = this.handle;
+    const head = await db.selectFrom('heads').select('credentials_version').where('source', '=', name).executeTakeFirst();
+    if (!head) return undefined;
+    const src = await db.selectFrom('sources').select(['token_hash', 'require_signatures']).where('name', '=', name).executeTakeFirst();
+    if (!src) return undefined;
+    const ctx: IngestContext = {
+      version: head.credentials_version,
+      tokenHash: src.token_hash,
+      keyring: await this.#keyring(db, name),
+      requireSignatures: src.require_signatures === 1,
+    };
+    this.#cache.set(name, ctx);
+    return ctx;
+  }
+
+  /** Drops the cached context of `name` (its version no longer matches the database's). */
+  forget(name: string): void {
+    this.#cache.delete(name);
   }
 
   /** What ingest needs: the keyring and whether signatures are required; undefined if unknown. */
