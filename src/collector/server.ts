@@ -95,7 +95,12 @@ export async function createCollectorServer(options: CollectorOptions): Promise<
   let log: FastifyInstance['log'] | undefined;
   const database =
     typeof options.db === 'string'
-      ? await openCollectorDatabase(options.db, { poolSize: options.poolSize, onPoolError: (e) => log?.warn({ err: e }, 'database connection lost') })
+      ? await openCollectorDatabase(options.db, {
+          poolSize: options.poolSize,
+          onPoolError: (e) => log?.warn({ err: e }, 'database connection lost'),
+          // Every request that needs the store now fails (500, /readyz 503) until a restart.
+          onDatabaseLost: (e) => log?.fatal({ err: e }, 'the SQLite thread died; the collector cannot read or write its store'),
+        })
       : options.db;
   const witnessKey = typeof options.witnessKey === 'string' ? readSigningKeyFile(options.witnessKey) : options.witnessKey;
   const requestTimeout = options.requestTimeoutMs ?? 30_000;
