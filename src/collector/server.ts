@@ -121,7 +121,7 @@ export async function createCollectorServer(options: CollectorOptions): Promise<
     ...options.limits,
   };
   const metrics = createMetrics(database);
-  const streams = new StreamHub(database, options.stream, (e) => log?.warn({ err: e }, 'event streams: LISTEN connection lost; reconnecting'));
+  const streams = new StreamHub(database, options.stream, (e) => log?.warn({ err: e }, 'event streams: a wake-up source failed (LISTEN connection lost, reconnecting; or the SQLite file watch, the poll remains)'));
   const deps: ServerDeps = {
     sources: new SourceRegistry(database),
     events: new EventStore(database, () => streams.signal.notify()),

@@ -184,7 +184,7 @@ export async function verifyStore(ctx: CliContext, o: Json & { db: string; sourc
       ctx.note("the witness's cosignatures were not checked: give --witness-vkey or --witness-key");
     }
     for (const s of report.sources) {
-      await ctx.out.say(`${s.source}: ${s.events} event(s), head ${s.head ? s.head.seq : '-'}, cosigned ${s.cosignedSize ?? '-'}, forks ${s.forks}`);
+      await ctx.out.say(`${s.source}: ${s.events} event(s), head ${s.head ? s.head.seq : '-'}, cosigned ${s.cosignedSize ?? '-'}, forks ${s.forks}${s.witnessLogHead ? `, witness log head ${s.witnessLogHead}` : ''}`);
     }
     for (const p of report.problems) await ctx.out.say(`  ${p.source}: ${p.code}: ${p.message}`);
     for (const f of report.forks) await ctx.out.say(`  ${f.source}: FORK (${f.kind}) at ${f.seq}: ${f.reason}`);
