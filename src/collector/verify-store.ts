@@ -65,6 +65,11 @@ export interface CollectorVerifyOptions {
    * timestamp is the one recorded. Not given, cosignatures are not checked (`cosignaturesChecked`).
    */
   witnessKeys?: readonly (string | CosignatureVerifier)[];
+  /**
+   * Witness log heads recorded earlier, by source (spec §18.9.1), kept outside the database: each
+   * must still be the hash of a record of that source's log, else the log was rewritten.
+   */
+  knownWitnessLogHeads?: Readonly<Record<string, string>>;
 }
 
 export async function verifyCollectorStore(handle: CollectorDatabase, o: CollectorVerifyOptions = {}): Promise<CollectorVerifyReport> {
@@ -151,6 +156,10 @@ export async function verifyCollectorStore(handle: CollectorDatabase, o: Collect
       }
     }
     const logHead = log.length > 0 ? log[log.length - 1]!.hash : null;
+    const known = o.knownWitnessLogHeads?.[source];
+    if (known !== undefined && !log.some((r) => r.hash === known)) {
+      problem('WITNESS_INCONSISTENT', `the witness log no longer holds the head ${known} recorded earlier: it was rewritten`);
+    }
     const forks = await handle.db.selectFrom('forks').select(['kind', 'seq', 'reason', 'detected_at']).where('source', '=', source).orderBy('id').execute();
     for (const f of forks) report.forks.push({ source, kind: f.kind, seq: f.seq, reason: f.reason, detectedAt: f.detected_at });
     report.sources.push({ source, events: expected, head: head ?? null, cosignedSize: ws?.size ?? null, witnessLogHead: logHead, forks: forks.length });

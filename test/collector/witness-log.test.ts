@@ -108,6 +108,15 @@ describe.each(BACKENDS)('the witness log on %s', (backend) => {
       report = await verifyCollectorStore(collector.database, { witnessKeys: [vkey] });
       expect(report.problems).toEqual([]);
       expect(report.sources[0]!.witnessLogHead).not.toBe(head);
+      // The head kept from the earlier verify shows the rewrite.
+      report = await verifyCollectorStore(collector.database, { witnessKeys: [vkey], knownWitnessLogHeads: { 'host-r': head! } });
+      expect(report.problems.map((p) => p.code)).toEqual(['WITNESS_INCONSISTENT']);
+      const withHead = cli(['collector', 'verify', '--db', dbUrl, '--witness-log-head', `host-r=${head}`]);
+      expect(withHead.code).toBe(2);
+      expect(withHead.stdout).toMatch(/no longer holds the head/);
+      const earlierHead = (await db.selectFrom('witness_log').select('hash').orderBy('id').executeTakeFirstOrThrow()).hash;
+      expect(cli(['collector', 'verify', '--db', dbUrl, '--witness-log-head', `host-r=${earlierHead}`]).code).toBe(0);
+      expect(cli(['collector', 'verify', '--db', dbUrl, '--witness-log-head', 'host-r=zz']).code).toBe(64);
     } finally {
       await ledger.close();
       await collector.close();
