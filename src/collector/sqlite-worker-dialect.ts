@@ -67,6 +67,9 @@ export class SqliteThread {
       const key = r.kind === 'ready' ? -1 : r.id;
       const waiter = this.#pending.get(key);
       this.#pending.delete(key);
+      // Like a synchronous handle, an idle thread does not keep the process alive; one that is
+      // answering a query does (else a CLI awaiting its last query could exit before the answer).
+      if (this.#pending.size === 0) this.#worker.unref();
       if (r.kind === 'error') waiter?.reject(queryError(r.error));
       else waiter?.resolve(r);
     });
@@ -95,6 +98,7 @@ export class SqliteThread {
     const id = this.#next++;
     return new Promise<ThreadReply>((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
+      this.#worker.ref();
       this.#worker.postMessage({ ...body, id } as ThreadRequest);
     });
   }
