@@ -33,7 +33,8 @@ export class ChangeSignal {
   readonly #poll: NodeJS.Timeout;
   #client: pg.Client | undefined;
   #watcher: fs.FSWatcher | undefined;
-  readonly #walTimers = new Set<NodeJS.Timeout>();
+  #soon: NodeJS.Timeout | undefined;
+  #late: NodeJS.Timeout | undefined;
   #reconnect: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -58,21 +59,25 @@ export class ChangeSignal {
     try {
       this.#watcher = fs.watch(path.dirname(path.resolve(file)), { persistent: false }, (_event, name) => {
         if (name !== wal) return;
-        for (const t of this.#walTimers) clearTimeout(t);
-        this.#walTimers.clear();
-        for (const ms of [WAL_SETTLE_MS, 10 * WAL_SETTLE_MS]) {
-          const t = setTimeout(() => {
-            this.#walTimers.delete(t);
-            this.notify();
-          }, ms);
-          t.unref();
-          this.#walTimers.add(t);
-        }
+        // The first wake is throttled, not debounced, so that a process writing without pause
+        // cannot postpone it; the second follows the last write of a burst.
+        this.#soon ??= this.#timer(WAL_SETTLE_MS, () => (this.#soon = undefined));
+        if (this.#late) clearTimeout(this.#late);
+        this.#late = this.#timer(10 * WAL_SETTLE_MS, () => (this.#late = undefined));
       });
       this.#watcher.on('error', (e) => this.#stopWatch(e));
     } catch (e) {
       this.#stopWatch(e as Error);
     }
+  }
+
+  #timer(ms: number, done: () => void): NodeJS.Timeout {
+    const t = setTimeout(() => {
+      done();
+      this.notify();
+    }, ms);
+    t.unref();
+    return t;
   }
 
   #stopWatch(e: Error): void {
@@ -122,7 +127,8 @@ export class ChangeSignal {
     clearInterval(this.#poll);
     clearTimeout(this.#reconnect);
     this.#watcher?.close();
-    for (const t of this.#walTimers) clearTimeout(t);
+    clearTimeout(this.#soon);
+    clearTimeout(this.#late);
     this.#emitter.removeAllListeners();
     await this.#client?.end().catch(() => undefined);
   }
