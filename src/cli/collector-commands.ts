@@ -97,6 +97,11 @@ export function registerCollectorCommands(program: Command, ctx: CliContext): vo
     .option('--source <name>', 'only this source')
     .option('--witness-vkey <key>', "the witness's cosignature verifier key (or a file holding it): check its cosignature on every stored cosigned checkpoint")
     .option('--witness-key <file>', "the witness's signing key file: the same check, with the verifier key derived from it")
+    .option(
+      '--witness-log-head <source=hash>',
+      "a witness log head recorded earlier (a previous verify prints it): the source's witness log must still contain it (repeatable)",
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
     .option('--json', 'print JSON')
     .action(async (o) => (await load()).verifyStore(ctx, o));
 

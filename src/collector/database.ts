@@ -1,14 +1,14 @@
 /**
  * Opening the collector's database (ADR 0016): `postgres://…` is PostgreSQL through a `pg` pool,
- * anything else a SQLite file through better-sqlite3. Both behind one kysely instance, both
- * migrated by the same migration set.
+ * anything else a SQLite file through better-sqlite3 on a worker thread (ADR 0028). Both behind
+ * one kysely instance, both migrated by the same migration set.
  */
-import Database from 'better-sqlite3';
-import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type SqliteDialectConfig } from 'kysely';
+import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { InvalidInputError, SealedLedgerError } from '../errors.js';
 import { collectorMigrator } from './migrations.js';
 import type { CollectorSchema } from './schema.js';
+import { SqliteThread, WorkerSqliteDialect } from './sqlite-worker-dialect.js';
 
 export type DialectName = 'postgres' | 'sqlite';
 
@@ -36,6 +36,11 @@ export interface CollectorDatabase {
    * @internal
    */
   readonly pgConfig?: pg.ClientConfig;
+  /**
+   * SQLite's worker thread (SQLite only), for tests that kill it.
+   * @internal
+   */
+  readonly sqliteThread?: { terminate(): Promise<number> };
   /** Where it is, with any password removed, for logs and messages. */
   readonly location: string;
   close(): Promise<void>;
@@ -52,29 +57,11 @@ export interface OpenDatabaseOptions {
   migrate?: boolean;
   /** Called with errors of idle pool clients, which would otherwise crash the process. */
   onPoolError?: (e: Error) => void;
-}
-
-/**
- * Every SQLite transaction starts with BEGIN IMMEDIATE (spec §18.6.1): it takes the write lock
- * at once, waiting up to the busy timeout for another process's, so several collector processes
- * (and the CLI) on one file serialise. A deferred BEGIN that reads first and writes later cannot
- * wait: SQLite answers SQLITE_BUSY at the upgrade, without calling the busy handler.
- */
-class ImmediateSqliteDriver extends SqliteDriver {
-  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
-  }
-}
-
-class ImmediateSqliteDialect extends SqliteDialect {
-  readonly #config: SqliteDialectConfig;
-  constructor(config: SqliteDialectConfig) {
-    super(config);
-    this.#config = config;
-  }
-  override createDriver(): Driver {
-    return new ImmediateSqliteDriver(this.#config);
-  }
+  /**
+   * Called if SQLite's worker thread dies while the database is open (spec §18.6.2): every query
+   * from then on fails with IO_ERROR; the collector logs it and stops serving.
+   */
+  onDatabaseLost?: (e: Error) => void;
 }
 
 export function isPostgresUrl(target: string): boolean {
@@ -123,19 +110,11 @@ export async function openCollectorDatabase(target: string, options: OpenDatabas
     const db = new Kysely<CollectorSchema>({ dialect: new PostgresDialect({ pool }) });
     handle = { db, dialect: 'postgres', pool, pgConfig: pool.options as pg.ClientConfig, location: redact(target), close: () => db.destroy() };
   } else {
-    let sqlite: Database.Database;
-    try {
-      sqlite = new Database(target);
-    } catch (e) {
-      throw new SealedLedgerError('IO_ERROR', `cannot open collector database ${target}: ${(e as Error).message}`, { cause: e, details: { path: target } });
-    }
-    sqlite.pragma('journal_mode = WAL');
-    // An acknowledged batch must survive a power cut: sync the WAL at every commit.
-    sqlite.pragma('synchronous = FULL');
-    sqlite.pragma('foreign_keys = ON');
-    sqlite.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5_000}`);
-    const db = new Kysely<CollectorSchema>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) });
-    handle = { db, dialect: 'sqlite', location: target, close: () => db.destroy() };
+    // Opening happens on the thread; a failure comes back as IO_ERROR with the path and code.
+    const thread = new SqliteThread({ file: target, busyTimeoutMs: options.busyTimeoutMs ?? 5_000, ...(options.onDatabaseLost ? { onThreadExit: options.onDatabaseLost } : {}) });
+    await thread.ready();
+    const db = new Kysely<CollectorSchema>({ dialect: new WorkerSqliteDialect(thread) });
+    handle = { db, dialect: 'sqlite', location: target, sqliteThread: thread, close: () => db.destroy() };
   }
   if (options.migrate !== false) {
     try {

@@ -6,6 +6,7 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
 import type { CollectorSchema } from './schema.js';
 import type { DialectName } from './database.js';
+import { WITNESS_LOG_GENESIS, witnessLogHash } from './witness-log.js';
 
 export const MIGRATION_TABLE = 'collector_migrations';
 
@@ -113,6 +114,41 @@ function migrations(dialect: DialectName): Record<string, Migration> {
     '0003_head_credentials_version': {
       async up(db: Kysely<unknown>) {
         await db.schema.alterTable('heads').addColumn('credentials_version', bigint, (c) => c.notNull().defaultTo(0)).execute();
+      },
+    },
+    // The witness's cosignatures as an append-only, chained log (spec §18.9.1). A state cosigned
+    // before this migration becomes the first record of its source's log.
+    '0004_witness_log': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('witness_log')
+          .addColumn('id', pg ? 'bigserial' : 'integer', (c) => (pg ? c.primaryKey() : c.primaryKey().autoIncrement()))
+          .addColumn('source', 'text', (c) => c.notNull().references('sources.name'))
+          .addColumn('size', bigint, (c) => c.notNull())
+          .addColumn('root', 'text', (c) => c.notNull())
+          .addColumn('note', 'text', (c) => c.notNull())
+          .addColumn('cosigned_at', bigint, (c) => c.notNull())
+          .addColumn('prev', 'text', (c) => c.notNull())
+          .addColumn('hash', 'text', (c) => c.notNull())
+          .addColumn('recorded_at', 'text', (c) => c.notNull())
+          .addUniqueConstraint('witness_log_source_prev', ['source', 'prev'])
+          .execute();
+        if (pg) {
+          await sql`CREATE FUNCTION collector_witness_log_immutable() RETURNS trigger LANGUAGE plpgsql AS
+            $$ BEGIN RAISE EXCEPTION 'witness_log rows are never changed'; END $$`.execute(db);
+          await sql`CREATE TRIGGER witness_log_immutable BEFORE UPDATE OR DELETE ON witness_log
+            FOR EACH ROW EXECUTE FUNCTION collector_witness_log_immutable()`.execute(db);
+        } else {
+          await sql`CREATE TRIGGER witness_log_no_update BEFORE UPDATE ON witness_log BEGIN
+            SELECT RAISE(ABORT, 'witness_log rows are never changed'); END`.execute(db);
+          await sql`CREATE TRIGGER witness_log_no_delete BEFORE DELETE ON witness_log BEGIN
+            SELECT RAISE(ABORT, 'witness_log rows are never changed'); END`.execute(db);
+        }
+        const states = await (db as Kysely<CollectorSchema>).selectFrom('witness_state').selectAll().orderBy('source').execute();
+        for (const st of states) {
+          const record = { source: st.source, size: Number(st.size), root: st.root, note: st.note, cosigned_at: Number(st.cosigned_at), prev: WITNESS_LOG_GENESIS };
+          await (db as Kysely<CollectorSchema>).insertInto('witness_log').values({ ...record, hash: witnessLogHash(record), recorded_at: st.updated_at }).execute();
+        }
       },
     },
   };

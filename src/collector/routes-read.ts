@@ -10,6 +10,7 @@ import { authorize, bearerToken, isAdmin } from './auth.js';
 import { knownMigrations, MIGRATION_TABLE } from './migrations.js';
 import { followSource, isFollow } from './routes-stream.js';
 import type { ServerDeps } from './server.js';
+import { sourceLines } from './stream-pages.js';
 import { SOURCE_NAME_SCHEMA_PATTERN } from './source-name.js';
 
 const MAX_READ_LIMIT = 1_000_000;
@@ -20,7 +21,7 @@ const sourceParams = {
 } as const;
 
 export function registerReadRoutes(app: FastifyInstance, deps: ServerDeps): void {
-  const { sources, events, database } = deps;
+  const { sources, database } = deps;
 
   // The fleet listing names every host and where its chain stands: only the operator's admin
   // token may read it, and with no admin token configured nobody may (spec §18.7.1).
@@ -60,8 +61,8 @@ export function registerReadRoutes(app: FastifyInstance, deps: ServerDeps): void
     async (request, reply) => {
       const { source } = request.params;
       await authorize(request, sources, source, { adminToken: deps.adminToken, allowAdmin: true });
-      if (isFollow(request.query.follow)) return followSource(deps.streams, events, request, reply, source, request.query.from);
-      const lines = events.lines(source, request.query.from ?? 0, request.query.limit ?? 10_000);
+      if (isFollow(request.query.follow)) return followSource(deps.streams, request, reply, source, request.query.from);
+      const lines = sourceLines(database, source, request.query.from ?? 0, request.query.limit ?? 10_000);
       // Each stored line followed by "\n": exactly the host's events.jsonl bytes for that range.
       const stream = Readable.from(
         (async function* () {

@@ -10,9 +10,9 @@ import { CollectorError } from '../errors.js';
 import { bearerToken, isAdmin } from './auth.js';
 import { ChangeSignal } from './change-signal.js';
 import type { CollectorDatabase } from './database.js';
-import type { EventStore } from './event-store.js';
 import type { ServerDeps } from './server.js';
 import { SseWriter, type SseLimits } from './sse-writer.js';
+import { fleetPage, sourcePage, type Page } from './stream-pages.js';
 
 export interface StreamOptions extends SseLimits {
   /** Comment heartbeat interval. Default 15 s (below the 30 s socket idle timeout of proxies). */
@@ -21,15 +21,22 @@ export interface StreamOptions extends SseLimits {
   retryMs: number;
   /** Rows per store read. Default 500. */
   pageSize: number;
+  /**
+   * Line bytes per store read. Default 4 MiB; a page holds one line when that line alone is
+   * longer. With `pageSize` rows of up to 1 MiB each (§3.1.1), a page bounded in rows alone
+   * could hold hundreds of MiB.
+   */
+  pageBytes: number;
   /** Safety-net poll of the store. Default 2,000 ms. */
   pollMs: number;
   /** Store reads of all streams at once; the rest queue here, not in the ingest pool. Default 4. */
   concurrentReads: number;
 }
 
-export const DEFAULT_STREAM_OPTIONS: StreamOptions = { heartbeatMs: 15_000, retryMs: 2_000, pageSize: 500, pollMs: 2_000, concurrentReads: 4, maxBufferBytes: 1 << 20, stallMs: 30_000 };
+export const DEFAULT_STREAM_OPTIONS: StreamOptions = { heartbeatMs: 15_000, retryMs: 2_000, pageSize: 500, pageBytes: 4 << 20, pollMs: 2_000, concurrentReads: 4, maxBufferBytes: 1 << 20, stallMs: 30_000 };
 
 type Row = { id: number; data: string };
+type Fetch = (after: number, maxRows: number, maxBytes: number) => Promise<Page<Row>>;
 
 /** Open streams and their wake signal; closed (streams told to reconnect) when the server closes. */
 export class StreamHub {
@@ -38,10 +45,13 @@ export class StreamHub {
   readonly #open = new Set<SseWriter>();
   #reading = 0;
   readonly #readQueue: (() => void)[] = [];
-  /** Events written to streams, and streams cut off for not reading (with the last reason). */
-  readonly stats = { sent: 0, cutOff: 0, lastCutOff: '' };
+  /**
+   * Events written to streams, streams cut off for not reading (with the last reason), and the
+   * most line bytes one store read returned.
+   */
+  readonly stats = { sent: 0, cutOff: 0, lastCutOff: '', largestPageBytes: 0 };
 
-  constructor(database: CollectorDatabase, options: Partial<StreamOptions> = {}, onError?: (e: Error) => void) {
+  constructor(readonly database: CollectorDatabase, options: Partial<StreamOptions> = {}, onError?: (e: Error) => void) {
     this.options = { ...DEFAULT_STREAM_OPTIONS, ...options };
     this.signal = new ChangeSignal(database, { pollMs: this.options.pollMs, ...(onError ? { onError } : {}) });
   }
@@ -51,8 +61,8 @@ export class StreamHub {
   }
 
   /** Sends rows after `cursor` until the client goes away or the stream is cut off. */
-  async run(writer: SseWriter, fetch: (after: number, limit: number) => Promise<Row[]>, cursor: number, log: FastifyRequest['log']): Promise<void> {
-    const { pageSize, heartbeatMs } = this.options;
+  async run(writer: SseWriter, fetch: Fetch, cursor: number, log: FastifyRequest['log']): Promise<void> {
+    const { pageSize, pageBytes, heartbeatMs } = this.options;
     this.#open.add(writer);
     let dirty = true;
     let wake: (() => void) | undefined;
@@ -85,16 +95,17 @@ export class StreamHub {
         }
         dirty = false;
         for (;;) {
-          const rows = await this.#read(() => fetch(cursor, pageSize));
+          const page = await this.#read(() => fetch(cursor, pageSize, pageBytes));
+          if (page.bytes > this.stats.largestPageBytes) this.stats.largestPageBytes = page.bytes;
           // Waiting for the socket after every event keeps a connection's queue at about the
           // socket's high-water mark plus one line, however far behind the client is.
-          for (const r of rows) {
+          for (const r of page.rows) {
             if (!(await writer.ready())) return;
             writer.event(r.id, r.data);
             cursor = r.id;
             this.stats.sent++;
           }
-          if (rows.length < pageSize) break;
+          if (!page.more) break;
         }
       }
     } catch (e) {
@@ -145,11 +156,14 @@ export function isFollow(v: unknown): boolean {
 }
 
 /** The SSE half of `GET /v1/sources/{source}/events`; the route authorizes before calling. */
-export async function followSource(hub: StreamHub, events: EventStore, request: FastifyRequest, reply: FastifyReply, source: string, from: number | undefined): Promise<void> {
+export async function followSource(hub: StreamHub, request: FastifyRequest, reply: FastifyReply, source: string, from: number | undefined): Promise<void> {
   const cursor = startCursor(request, from, -1);
   reply.hijack();
   const writer = new SseWriter(reply.raw, hub.options, hub.options.retryMs);
-  const fetch = async (after: number, limit: number) => (await events.linesAfter(source, after, limit)).map((r) => ({ id: r.seq, data: r.line.toString('utf8') }));
+  const fetch: Fetch = async (after, maxRows, maxBytes) => {
+    const page = await sourcePage(hub.database, source, after, maxRows, maxBytes);
+    return { ...page, rows: page.rows.map((r) => ({ id: r.seq, data: r.line.toString('utf8') })) };
+  };
   await hub.run(writer, fetch, cursor, request.log);
 }
 
@@ -174,8 +188,10 @@ export function registerStreamRoutes(app: FastifyInstance, deps: ServerDeps, hub
       const cursor = startCursor(request, request.query.from, 0);
       reply.hijack();
       const writer = new SseWriter(reply.raw, hub.options, hub.options.retryMs);
-      const fetch = async (after: number, limit: number) =>
-        (await deps.events.ingestedAfter(after, limit)).map((r) => ({ id: r.ingest, data: `{"source":${JSON.stringify(r.source)},"seq":${r.seq},"line":${JSON.stringify(r.line.toString('utf8'))}}` }));
+      const fetch: Fetch = async (after, maxRows, maxBytes) => {
+        const page = await fleetPage(hub.database, after, maxRows, maxBytes);
+        return { ...page, rows: page.rows.map((r) => ({ id: r.ingest, data: `{"source":${JSON.stringify(r.source)},"seq":${r.seq},"line":${JSON.stringify(r.line.toString('utf8'))}}` })) };
+      };
       await hub.run(writer, fetch, cursor, request.log);
     },
   );

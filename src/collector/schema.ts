@@ -89,6 +89,26 @@ export interface WitnessStateTable {
   updated_at: string;
 }
 
+/**
+ * Every checkpoint the witness cosigned, per source, in order (spec §18.9.1): append-only (rows
+ * are never changed or deleted, triggers refuse it) and hash-chained; the state row must equal
+ * the last record.
+ */
+export interface WitnessLogTable {
+  id: Generated<number>;
+  source: string;
+  size: number;
+  /** hex of the 32-byte root hash. */
+  root: string;
+  note: string;
+  cosigned_at: number;
+  /** hex SHA-256 of the previous record of this source (64 zeros for the first). */
+  prev: string;
+  /** hex SHA-256 of this record (src/collector/witness-log.ts). */
+  hash: string;
+  recorded_at: string;
+}
+
 export interface CollectorSchema {
   sources: SourcesTable;
   heads: HeadsTable;
@@ -97,4 +117,5 @@ export interface CollectorSchema {
   forks: ForksTable;
   checkpoint_keys: CheckpointKeysTable;
   witness_state: WitnessStateTable;
+  witness_log: WitnessLogTable;
 }

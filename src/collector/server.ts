@@ -95,7 +95,12 @@ export async function createCollectorServer(options: CollectorOptions): Promise<
   let log: FastifyInstance['log'] | undefined;
   const database =
     typeof options.db === 'string'
-      ? await openCollectorDatabase(options.db, { poolSize: options.poolSize, onPoolError: (e) => log?.warn({ err: e }, 'database connection lost') })
+      ? await openCollectorDatabase(options.db, {
+          poolSize: options.poolSize,
+          onPoolError: (e) => log?.warn({ err: e }, 'database connection lost'),
+          // Every request that needs the store now fails (500, /readyz 503) until a restart.
+          onDatabaseLost: (e) => log?.fatal({ err: e }, 'the SQLite thread died; the collector cannot read or write its store'),
+        })
       : options.db;
   const witnessKey = typeof options.witnessKey === 'string' ? readSigningKeyFile(options.witnessKey) : options.witnessKey;
   const requestTimeout = options.requestTimeoutMs ?? 30_000;
@@ -116,7 +121,7 @@ export async function createCollectorServer(options: CollectorOptions): Promise<
     ...options.limits,
   };
   const metrics = createMetrics(database);
-  const streams = new StreamHub(database, options.stream, (e) => log?.warn({ err: e }, 'event streams: LISTEN connection lost; reconnecting'));
+  const streams = new StreamHub(database, options.stream, (e) => log?.warn({ err: e }, 'event streams: a wake-up source failed (LISTEN connection lost, reconnecting; or the SQLite file watch, the poll remains)'));
   const deps: ServerDeps = {
     sources: new SourceRegistry(database),
     events: new EventStore(database, () => streams.signal.notify()),

@@ -9,6 +9,8 @@
  * The witness's own cosignature lines in that note are checked too when the witness's key is
  * given from outside (spec §18.9.1): the store is no more trusted than the folder of a ledger,
  * so a cosignature is only believed under a key the caller brings, never one read from the store.
+ * The witness state must be the head of the witness's append-only, chained log of what it
+ * cosigned (witness-log.ts), which catches the state row put back to an older cosigned note.
  */
 import { SealedLedgerError } from '../errors.js';
 import { GENESIS_PREV } from '../format/event.js';
@@ -20,6 +22,7 @@ import { verifyCheckpoint } from '../merkle/signed-checkpoint.js';
 import type { CollectorDatabase } from './database.js';
 import { EventStore } from './event-store.js';
 import { SourceRegistry } from './sources.js';
+import { checkWitnessLog, sameState } from './witness-log.js';
 
 export interface CollectorProblem {
   source: string;
@@ -33,6 +36,11 @@ export interface SourceVerdict {
   events: number;
   head: { seq: number; hash: string } | null;
   cosignedSize: number | null;
+  /**
+   * hex hash of the last record of the witness's log (spec §18.9.1), null without one. Kept
+   * outside the database, a later verify shows whether the log was rewritten since.
+   */
+  witnessLogHead: string | null;
   forks: number;
 }
 
@@ -57,6 +65,11 @@ export interface CollectorVerifyOptions {
    * timestamp is the one recorded. Not given, cosignatures are not checked (`cosignaturesChecked`).
    */
   witnessKeys?: readonly (string | CosignatureVerifier)[];
+  /**
+   * Witness log heads recorded earlier, by source (spec §18.9.1), kept outside the database: each
+   * must still be the hash of a record of that source's log, else the log was rewritten.
+   */
+  knownWitnessLogHeads?: Readonly<Record<string, string>>;
 }
 
 export async function verifyCollectorStore(handle: CollectorDatabase, o: CollectorVerifyOptions = {}): Promise<CollectorVerifyReport> {
@@ -127,9 +140,29 @@ export async function verifyCollectorStore(handle: CollectorDatabase, o: Collect
       }
       if (witnessKeys) checkCosignature(ws, witnessKeys, problem);
     }
+    // The state must be the head of the witness's log (spec §18.9.1): a rollback of the state row
+    // to an older note the witness really cosigned passes every signature check above.
+    const log = await handle.db
+      .selectFrom('witness_log')
+      .select(['source', 'size', 'root', 'note', 'cosigned_at', 'prev', 'hash'])
+      .where('source', '=', source)
+      .orderBy('id')
+      .execute();
+    for (const p of checkWitnessLog(log, ws)) problem(p.code, p.message);
+    if (witnessKeys) {
+      for (const [i, r] of log.entries()) {
+        if (ws && sameState(r, ws)) continue;
+        checkCosignature(r, witnessKeys, (code, message) => problem(code, `witness log record ${i}: ${message}`));
+      }
+    }
+    const logHead = log.length > 0 ? log[log.length - 1]!.hash : null;
+    const known = o.knownWitnessLogHeads?.[source];
+    if (known !== undefined && !log.some((r) => r.hash === known)) {
+      problem('WITNESS_INCONSISTENT', `the witness log no longer holds the head ${known} recorded earlier: it was rewritten`);
+    }
     const forks = await handle.db.selectFrom('forks').select(['kind', 'seq', 'reason', 'detected_at']).where('source', '=', source).orderBy('id').execute();
     for (const f of forks) report.forks.push({ source, kind: f.kind, seq: f.seq, reason: f.reason, detectedAt: f.detected_at });
-    report.sources.push({ source, events: expected, head: head ?? null, cosignedSize: ws?.size ?? null, forks: forks.length });
+    report.sources.push({ source, events: expected, head: head ?? null, cosignedSize: ws?.size ?? null, witnessLogHead: logHead, forks: forks.length });
     report.problems.push(...problems);
   }
   report.ok = report.problems.length === 0 && report.forks.length === 0;

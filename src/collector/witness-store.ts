@@ -5,7 +5,9 @@
  *   source's unretired checkpoint verifier keys (`collector sources add --checkpoint-key`);
  * - `recordCosigned` is a compare-and-swap inside one transaction that holds the source row's
  *   lock (FOR UPDATE on PostgreSQL, the write lock on SQLite), so two witness requests, in one
- *   process or in several on one database, can never both advance from the same state;
+ *   process or in several on one database, can never both advance from the same state; the same
+ *   transaction appends the new state to the witness log (witness-log.ts) and refuses to advance
+ *   from a state that is not the log's head (WITNESS_INCONSISTENT);
  * - fork evidence goes to the `forks` table, which only ever grows (triggers refuse UPDATE and
  *   DELETE), next to the event forks found by ingest;
  * - `eventLines` serves the stored line bytes and `rootFromEvents` recomputes leaf hashes from
@@ -23,8 +25,10 @@ import type {
   WitnessLog,
   WitnessStateStore,
 } from '../witness/state.js';
+import { SealedLedgerError } from '../errors.js';
 import type { CollectorDatabase } from './database.js';
 import { EventStore } from './event-store.js';
+import { appendWitnessLog, sameState, witnessLogHead } from './witness-log.js';
 import { lockSource } from './row-lock.js';
 
 /** What the collector's server passes to the witness plugin. */
@@ -76,6 +80,15 @@ export class KyselyWitnessStore implements WitnessStateStore {
       if (!(await lockSource(trx, dialect, source))) return { ok: false, current: undefined };
       const row = await trx.selectFrom('witness_state').select(['size', 'root', 'note', 'cosigned_at']).where('source', '=', source).executeTakeFirst();
       const current = row ? toCheckpoint(row) : undefined;
+      // The state must be the log's head (spec §18.9.1): a state put back to an older cosigned
+      // note would let the witness cosign a second history from there. Refuse, loudly.
+      const head = await witnessLogHead(trx, source);
+      if (head ? !row || !sameState(head, row) : row !== undefined) {
+        throw new SealedLedgerError(
+          'WITNESS_INCONSISTENT',
+          `the witness state of ${source} (size ${row?.size ?? 'none'}) is not the last checkpoint of its witness log (size ${head?.size ?? 'none'}); it was replaced, and the witness cosigns nothing more for this log until an operator looks`,
+        );
+      }
       const unchanged =
         expected === undefined
           ? current === undefined
@@ -90,6 +103,7 @@ export class KyselyWitnessStore implements WitnessStateStore {
       };
       if (current === undefined) await trx.insertInto('witness_state').values({ source, ...values }).execute();
       else await trx.updateTable('witness_state').set(values).where('source', '=', source).execute();
+      await appendWitnessLog(trx, head, { source, size: values.size, root: values.root, note: values.note, cosigned_at: values.cosigned_at });
       return { ok: true };
     });
   }

@@ -66,29 +66,32 @@ describe.each(BACKENDS)("collector verify checks the witness's own cosignature o
       const b64 = cosig.trimEnd().split(' ').pop()!;
       const flipped = b64.slice(0, 40) + (b64[40] === 'A' ? 'B' : 'A') + b64.slice(41);
       await set({ note: text + cosig.replace(b64, flipped) });
-      expect(await codes()).toEqual(['INVALID_SIGNATURE']);
-      // Without the witness key, verify cannot tell, and says so rather than passing silently.
+      // Each edit of the state row also leaves it unequal to the witness log's head (§18.9.1).
+      expect(await codes()).toEqual(['INVALID_SIGNATURE', 'WITNESS_INCONSISTENT']);
+      // Without the witness key, verify cannot check the cosignature, and says so; only the
+      // witness log shows that the row was changed.
       const unchecked = await verifyCollectorStore(collector.database);
-      expect([unchecked.ok, unchecked.cosignaturesChecked]).toEqual([true, false]);
+      expect(unchecked.cosignaturesChecked).toBe(false);
+      expect(unchecked.problems.map((p) => p.code)).toEqual(['WITNESS_INCONSISTENT']);
       const tamperedCli = cli(['collector', 'verify', '--db', db, '--witness-key', keyFile, '--json']);
       expect(tamperedCli.code).toBe(2);
-      expect(JSON.parse(tamperedCli.stdout).problems.map((p: { code: string }) => p.code)).toEqual(['INVALID_SIGNATURE']);
+      expect(JSON.parse(tamperedCli.stdout).problems.map((p: { code: string }) => p.code)).toEqual(['INVALID_SIGNATURE', 'WITNESS_INCONSISTENT']);
       const plainCli = cli(['collector', 'verify', '--db', db]);
-      expect(plainCli.code).toBe(0);
+      expect(plainCli.code).toBe(2);
       expect(plainCli.stderr).toMatch(/cosignatures were not checked/);
 
       // 2. The cosignature line stripped: a log-signed note that no witness ever cosigned.
       await set({ note: text });
-      expect(await codes()).toEqual(['SIGNATURE_REQUIRED']);
+      expect(await codes()).toEqual(['SIGNATURE_REQUIRED', 'WITNESS_INCONSISTENT']);
       // 3. A cosignature by another key under the witness's name.
       const impostor = generateSigningKey({ name: witnessKey.name });
       const { cosignCheckpoint } = await import('../../src/merkle/cosignature.js');
       const forged = cosignCheckpoint(text.slice(0, text.indexOf('\n\n') + 1), { name: impostor.name, publicKey: impostor.publicKey, sign: (m) => impostor.sign(m) }, saved.cosigned_at);
       await set({ note: text + forged });
-      expect(await codes()).toEqual(['SIGNATURE_REQUIRED']);
+      expect(await codes()).toEqual(['SIGNATURE_REQUIRED', 'WITNESS_INCONSISTENT']);
       // 4. The recorded time changed: the cosignature no longer says what the row says.
       await set({ note: saved.note, cosigned_at: saved.cosigned_at + 1 });
-      expect(await codes()).toEqual(['LEDGER_CORRUPT']);
+      expect(await codes()).toEqual(['LEDGER_CORRUPT', 'WITNESS_INCONSISTENT']);
       // 5. The checkpoint text edited under a kept cosignature line: log signature and cosignature both fail.
       await set({ note: text.replace('\n12\n', '\n11\n') + cosig, cosigned_at: saved.cosigned_at });
       expect(await codes()).toEqual(expect.arrayContaining(['INVALID_SIGNATURE']));
@@ -132,7 +135,7 @@ describe.each(BACKENDS)('collector verify with a cosigned checkpoint on %s', (ba
       const db = collector.database.db;
       const saved = await db.selectFrom('witness_state').select('root').executeTakeFirstOrThrow();
       await db.updateTable('witness_state').set({ root: 'ab'.repeat(32) }).execute();
-      expect((await verifyCollectorStore(collector.database)).problems.map((p) => p.code)).toEqual(['INVALID_CHECKPOINT', 'ROOT_MISMATCH']);
+      expect((await verifyCollectorStore(collector.database)).problems.map((p) => p.code)).toEqual(['INVALID_CHECKPOINT', 'ROOT_MISMATCH', 'WITNESS_INCONSISTENT']);
       await db.updateTable('witness_state').set({ root: saved.root }).execute();
 
       // A rewritten history at the cosigned size: the witness keeps the evidence; verify fails.

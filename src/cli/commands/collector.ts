@@ -175,16 +175,29 @@ function witnessVerifierKeys(o: { witnessVkey?: string; witnessKey?: string }): 
   return [v];
 }
 
-export async function verifyStore(ctx: CliContext, o: Json & { db: string; source?: string; witnessVkey?: string; witnessKey?: string }): Promise<void> {
+/** `--witness-log-head source=hash`, repeatable. */
+function witnessLogHeads(values: readonly string[] | undefined): Record<string, string> | undefined {
+  if (!values?.length) return undefined;
+  const heads: Record<string, string> = {};
+  for (const v of values) {
+    const m = /^([^=]+)=([0-9a-f]{64})$/.exec(v);
+    if (!m) throw new InvalidInputError('INVALID_ARGUMENT', `--witness-log-head must be <source>=<64 hex digits>, got ${JSON.stringify(v)}`);
+    heads[m[1]!] = m[2]!;
+  }
+  return heads;
+}
+
+export async function verifyStore(ctx: CliContext, o: Json & { db: string; source?: string; witnessVkey?: string; witnessKey?: string; witnessLogHead?: string[] }): Promise<void> {
   const witnessKeys = witnessVerifierKeys(o);
-  const report = await withDb(o.db, (h) => verifyCollectorStore(h, { ...(o.source !== undefined ? { source: o.source } : {}), witnessKeys }));
+  const knownWitnessLogHeads = witnessLogHeads(o.witnessLogHead);
+  const report = await withDb(o.db, (h) => verifyCollectorStore(h, { ...(o.source !== undefined ? { source: o.source } : {}), witnessKeys, ...(knownWitnessLogHeads ? { knownWitnessLogHeads } : {}) }));
   if (o.json) await ctx.out.json(report);
   else {
     if (!report.cosignaturesChecked && report.sources.some((s) => s.cosignedSize !== null)) {
       ctx.note("the witness's cosignatures were not checked: give --witness-vkey or --witness-key");
     }
     for (const s of report.sources) {
-      await ctx.out.say(`${s.source}: ${s.events} event(s), head ${s.head ? s.head.seq : '-'}, cosigned ${s.cosignedSize ?? '-'}, forks ${s.forks}`);
+      await ctx.out.say(`${s.source}: ${s.events} event(s), head ${s.head ? s.head.seq : '-'}, cosigned ${s.cosignedSize ?? '-'}, forks ${s.forks}${s.witnessLogHead ? `, witness log head ${s.witnessLogHead}` : ''}`);
     }
     for (const p of report.problems) await ctx.out.say(`  ${p.source}: ${p.code}: ${p.message}`);
     for (const f of report.forks) await ctx.out.say(`  ${f.source}: FORK (${f.kind}) at ${f.seq}: ${f.reason}`);
