@@ -210,8 +210,10 @@ const SUITES = {
     await run('cli', P.cliAppendProperty(lib, path.join(root, 'cli')), 200);
   },
   async ship() {
-    // The shipper's scenarios drive real processes from TypeScript test support (fault proxy,
-    // protocol peer), so the suite runs its vitest file with a larger budget.
+    // The shipper's scenarios drive real processes (a PostgreSQL collector serving the witness,
+    // writers, the sidecar with --checkpoint-key) from TypeScript test support (the vitest
+    // globalSetup's throwaway cluster, the fault proxy), so the suite runs its vitest file with a
+    // larger budget.
     const { spawnSync } = await import('node:child_process');
     const started = Date.now();
     const env = {
