@@ -1,0 +1,104 @@
+// spec §20.10: the two shipper checks that ordinary runs never reach.
+//  - 3. the root cross-check: the checkpoint's signed root must equal the shipper's own re-hash
+//    of events.jsonl. In process, ledger.checkpoint() signs the ledger's own tree; events.jsonl
+//    rewritten under the open ledger (same lengths, a re-signed history) is what the shipper
+//    reads and ships, so the two disagree: CHECKPOINT_INCONSISTENT, nothing sent to the witness.
+//  - 5. a 409 that names `old` itself halts at once (WITNESS_CONFLICT), without the resyncs a
+//    409 naming another size gets.
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Ledger } from '../../src/ledger/ledger.js';
+import { readWitnessLog } from '../../src/ledger/witness-log.js';
+import type { ShipLogRecord } from '../../src/ship/options.js';
+import { tempDir } from '../helpers.js';
+import { appendN, cleanupShipTests, onCleanup, ship, until } from './ship-helpers.js';
+import { setup, truncateTo } from './witness-setup.js';
+
+afterEach(cleanupShipTests);
+
+const AT = '2026-03-01T00:00:00.000Z';
+const events = (n: number, v: string) => Array.from({ length: n }, (_, i) => ({ kind: 'race.event', id: `ev-${String(i).padStart(4, '0')}`, at: AT, payload: { i, v } }));
+
+describe('the root cross-check (spec §20.10 item 3)', () => {
+  it('events.jsonl rewritten between ledger.checkpoint() and the shipper hashing the lines it covers: CHECKPOINT_INCONSISTENT, nothing sent', async () => {
+    const s = await setup();
+    const ledger = await Ledger.open({ dir: s.dir, signer: s.key });
+    onCleanup(() => ledger.close());
+    await ledger.appendBatch(events(30, 'a'));
+    // The same first 10 events, then 20 with another payload, sealed and signed by the same key
+    // under the same origin in a folder of their own: byte for byte as long, a chain the
+    // collector takes after the 10 it already holds.
+    const t = tempDir('sealed-ledger-witness-race-');
+    onCleanup(t.cleanup);
+    const other = await Ledger.open({ dir: path.join(t.dir, 'other'), create: true, signer: s.key, origin: 'example.com/host-a' });
+    await other.appendBatch([...events(10, 'a'), ...events(30, 'b').slice(10)]);
+    await other.close();
+    const forged = fs.readFileSync(path.join(t.dir, 'other', 'events.jsonl'));
+    const file = path.join(s.dir, 'events.jsonl');
+    const genuine = fs.readFileSync(file);
+    expect(forged.length).toBe(genuine.length);
+    const tenth = genuine.indexOf('\n', genuine.indexOf('"ev-0009"')) + 1;
+    expect(forged.subarray(0, tenth).equals(genuine.subarray(0, tenth))).toBe(true);
+    expect(forged.equals(genuine)).toBe(false);
+    // The race, made deterministic: the ledger signs its head (30) when 10 are shipped, and the
+    // file is rewritten the moment it has signed, before the shipper reads the other 20.
+    const checkpoint = ledger.checkpoint.bind(ledger);
+    let signed = 0;
+    ledger.checkpoint = async (key) => {
+      const note = await checkpoint(key);
+      if (signed++ === 0) fs.writeFileSync(file, forged);
+      return note;
+    };
+
+    const logs: ShipLogRecord[] = [];
+    const shipper = ship({ ledger, url: s.url, token: s.token, maxBatchLines: 10, checkpointKey: s.key, checkpointEveryEvents: 5, checkpointEveryMs: 60_000 }, logs);
+    await until(() => shipper.status().witness?.state === 'halted', 30_000, 'witness halted');
+    expect(signed).toBe(1);
+    expect(logs.find((l) => l.msg === 'checkpoint issued')).toMatchObject({ size: 30 });
+    expect(shipper.status().witness?.lastError).toMatchObject({ code: 'CHECKPOINT_INCONSISTENT' });
+    expect(logs.find((l) => l.msg === 'witness state' && l.state === 'halted')).toMatchObject({ level: 'error' });
+    // Signed (checkpoints.jsonl has it) but never sent: the witness holds nothing, records no fork.
+    expect(ledger.checkpoints().map((c) => c.size)).toEqual([30]);
+    expect(fs.existsSync(path.join(s.dir, 'witness.jsonl'))).toBe(false);
+    expect((await fetch(`${s.url}/v1/sources/host-a/checkpoint`)).status).toBe(404);
+    const head = (await (await fetch(`${s.url}/v1/sources/host-a`, { headers: { authorization: `Bearer ${s.token}` } })).json()) as { next: number; forks: number };
+    expect(head).toMatchObject({ next: 30, forks: 0 }); // the lines the shipper read were shipped
+  });
+});
+
+describe('a 409 naming the old size (spec §20.10 item 5)', () => {
+  it('halts WITNESS_CONFLICT on the first such answer, with no resync', async () => {
+    const s = await setup();
+    const w = await Ledger.open({ dir: s.dir, signer: s.key });
+    await appendN(w, 50);
+    await w.close();
+    // Witnessed at 50; then 50 more shipped with no checkpoint key: the collector holds 100.
+    const first = ship({ dir: s.dir, url: s.url, token: s.token, checkpointKey: s.key, checkpointEveryEvents: 50, checkpointEveryMs: 600_000 });
+    await until(() => first.status().witness?.witnessedSize === 50, 30_000, 'witnessed 50');
+    await first.stop({ drainMs: 0 });
+    const w2 = await Ledger.open({ dir: s.dir, signer: s.key });
+    await appendN(w2, 50);
+    await w2.close();
+    const plain = ship({ dir: s.dir, url: s.url, token: s.token });
+    await until(() => plain.status().shippedThrough === 99, 30_000, 'shipped 100');
+    await plain.stop({ drainMs: 0 });
+    // The host rewrites seqs 60..99 (re-sealed, re-signed). witness.jsonl still says 50, so the
+    // next request is old 50 with a proof that holds from the cosigned root: the witness refuses
+    // the new root only because the collector's stored events differ, and names 50.
+    truncateTo(s.dir, 60);
+    const w3 = await Ledger.open({ dir: s.dir, signer: s.key });
+    await appendN(w3, 40, 'rewritten.event');
+    await w3.close();
+    expect(readWitnessLog(s.dir).map((l) => l.record!.size)).toEqual([50]);
+    const logs: ShipLogRecord[] = [];
+    const shipper = ship({ dir: s.dir, url: s.url, token: s.token, checkpointKey: s.key, checkpointEveryEvents: 1 }, logs);
+    await until(() => shipper.status().witness?.state === 'halted', 30_000, 'witness halted');
+    expect(shipper.status().witness).toMatchObject({ witnessedSize: 50, lastError: { code: 'WITNESS_CONFLICT', status: 409, seq: 100 } });
+    expect(logs.filter((l) => l.msg === 'witness holds another size; resyncing')).toEqual([]);
+    expect(logs.filter((l) => l.msg === 'checkpoint issued')).toHaveLength(1);
+    expect(shipper.status().lastError).toMatchObject({ code: 'FORK', seq: 99 }); // the events halted on their own
+    const head = (await (await fetch(`${s.url}/v1/sources/host-a`, { headers: { authorization: `Bearer ${s.token}` } })).json()) as { forks: number };
+    expect(head.forks).toBeGreaterThanOrEqual(2); // the event fork and the checkpoint's events mismatch
+  });
+});
