@@ -14,7 +14,8 @@
  */
 import { SealedLedgerError } from '../errors.js';
 import type { Ledger } from '../ledger/ledger.js';
-import { appendWitnessRecord, readWitnessLog, type WitnessRecord } from '../ledger/witness-log.js';
+import { appendWitnessRecord, cosignedNote, readWitnessLog, type WitnessRecord } from '../ledger/witness-log.js';
+import { verifyCosignatures } from '../merkle/cosignature.js';
 import { parseCheckpoint } from '../merkle/checkpoint.js';
 import { signCheckpoint } from '../merkle/signed-checkpoint.js';
 import { parseNote, type NoteSigner } from '../merkle/signed-note.js';
@@ -50,6 +51,8 @@ export interface CheckpointerConfig {
   origin: string;
   everyEvents: number;
   everyMs: number;
+  /** The witness's verifier keys: a cosignature none of them verifies is not stored. */
+  witnessKeys?: readonly string[];
   client: CollectorClient;
   backoff: BackoffOptions;
   random?: () => number;
@@ -265,12 +268,35 @@ export class Checkpointer {
     if (lines.length === 0 || names.some((n) => n === undefined)) {
       return this.halt(shipError({ code: 'WITNESS_PROTOCOL', status: 200, message: 'the witness answered 200 without cosignature lines' }, now), this.c.haltedRetryMs);
     }
+    let witness = names[0]!;
+    if (this.c.witnessKeys) {
+      // A collector that is not the witness the operator trusts (another key, a forged line)
+      // would fill witness.jsonl with records no verifier accepts: nothing is stored.
+      let by: string | undefined;
+      let why = 'no cosignature by a configured witness key';
+      try {
+        by = verifyCosignatures(cosignedNote({ note: p.note, cosignatures: lines }), this.c.witnessKeys)[0]?.name;
+      } catch (e) {
+        if (!(e instanceof SealedLedgerError)) throw e;
+        why = `a cosignature does not verify: ${e.message}`;
+      }
+      if (by === undefined) {
+        // It answered this very checkpoint: the 409 that the retry's `old` gets is no sign of
+        // another submitter, so it does not count towards the resync limit.
+        this.resyncs = 0;
+        return this.halt(
+          shipError({ code: 'WITNESS_UNTRUSTED', status: 200, seq: p.size, reason: why, message: `the witness answered for the checkpoint of size ${p.size} with cosignatures by ${names.join(', ')}: ${why}; nothing stored` }, now),
+          this.c.haltedRetryMs,
+        );
+      }
+      witness = by;
+    }
     const record: WitnessRecord = {
       size: p.size,
       root: p.root.toString('hex'),
       note: p.note,
       cosignatures: lines,
-      witness: names[0]!,
+      witness,
       at: new Date(now).toISOString(),
     };
     appendWitnessRecord(this.c.dir, record, NODE_FILE_IO);

@@ -6,9 +6,14 @@
 //  - 5. a 409 that names `old` itself halts at once (WITNESS_CONFLICT), without the resyncs a
 //    409 naming another size gets.
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { verifyLedger } from '../../src/audit/verify-ledger.js';
+import { generateSigningKey } from '../../src/crypto/signing-key.js';
 import { Ledger } from '../../src/ledger/ledger.js';
+import { cosignatureVerifierKeyString } from '../../src/merkle/cosignature.js';
 import { readWitnessLog } from '../../src/ledger/witness-log.js';
 import type { ShipLogRecord } from '../../src/ship/options.js';
 import { tempDir } from '../helpers.js';
@@ -100,5 +105,89 @@ describe('a 409 naming the old size (spec §20.10 item 5)', () => {
     expect(shipper.status().lastError).toMatchObject({ code: 'FORK', seq: 99 }); // the events halted on their own
     const head = (await (await fetch(`${s.url}/v1/sources/host-a`, { headers: { authorization: `Bearer ${s.token}` } })).json()) as { forks: number };
     expect(head.forks).toBeGreaterThanOrEqual(2); // the event fork and the checkpoint's events mismatch
+  });
+});
+
+/** An HTTP forwarder to `target` that can flip a byte of the witness's cosignature on the way back. */
+async function tamperingForwarder(target: string): Promise<{ url: string; tamper: boolean; tampered: number }> {
+  const state = { url: '', tamper: false, tampered: 0 };
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      void (async () => {
+        const headers: Record<string, string> = {};
+        for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && k !== 'host' && k !== 'connection' && k !== 'content-length') headers[k] = v;
+        const up = await fetch(target + req.url!, { method: req.method!, headers, ...(chunks.length ? { body: Buffer.concat(chunks) } : {}) });
+        let body = Buffer.from(await up.arrayBuffer());
+        if (state.tamper && req.url === '/add-checkpoint' && up.status === 200) {
+          // "— <name> <base64>": flip a bit of the signature's last byte, keep the name and key id.
+          const [dash, name, b64] = body.toString('utf8').trim().split(' ');
+          const raw = Buffer.from(b64!, 'base64');
+          raw[raw.length - 1]! ^= 1;
+          body = Buffer.from(`${dash} ${name} ${raw.toString('base64')}\n`);
+          state.tampered++;
+        }
+        res.writeHead(up.status, { 'content-type': up.headers.get('content-type') ?? 'text/plain' });
+        res.end(body);
+      })().catch((e: unknown) => {
+        res.writeHead(502);
+        res.end(String(e));
+      });
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  onCleanup(() => new Promise<void>((r) => server.close(() => r())));
+  state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return state;
+}
+
+describe('the shipper checks the cosignature it receives (spec §20.10, witnessKeys)', () => {
+  it('a collector whose witness has another key: WITNESS_UNTRUSTED, nothing stored, events shipped', async () => {
+    const s = await setup();
+    const w = await Ledger.open({ dir: s.dir, signer: s.key });
+    onCleanup(() => w.close());
+    await appendN(w, 25);
+    // The operator trusts a witness key this collector does not hold (same name, another key).
+    const trusted = generateSigningKey({ name: 'witness.example/w1' });
+    const logs: ShipLogRecord[] = [];
+    const shipper = ship({ dir: s.dir, url: s.url, token: s.token, checkpointKey: s.key, checkpointEveryEvents: 10, witnessKeys: [cosignatureVerifierKeyString(trusted.name, trusted.publicKey)] }, logs);
+    await until(() => shipper.status().witness?.state === 'halted', 30_000, 'witness halted');
+    expect(shipper.status().witness?.lastError).toMatchObject({ code: 'WITNESS_UNTRUSTED', status: 200, seq: 25, reason: 'no cosignature by a configured witness key' });
+    expect(logs.find((l) => l.msg === 'witness state' && l.state === 'halted')).toMatchObject({ level: 'error' });
+    await until(() => logs.some((l) => l.msg === 'witness still halted'), 30_000, 'retried');
+    expect(shipper.status().witness?.lastError?.code).toBe('WITNESS_UNTRUSTED'); // retries stay untrusted, never a conflict
+    expect(fs.existsSync(path.join(s.dir, 'witness.jsonl'))).toBe(false);
+    await appendN(w, 5);
+    await until(() => shipper.status().shippedThrough === 29, 30_000, 'events shipped regardless');
+    expect(shipper.status().state).toBe('running');
+  });
+
+  it('a forged cosignature (one bit flipped on the way): WITNESS_UNTRUSTED, nothing stored; the genuine one is stored once it comes through', async () => {
+    const s = await setup();
+    const w = await Ledger.open({ dir: s.dir, signer: s.key });
+    onCleanup(() => w.close());
+    await appendN(w, 20);
+    const fwd = await tamperingForwarder(s.url);
+    fwd.tamper = true;
+    const logs: ShipLogRecord[] = [];
+    const shipper = ship({ dir: s.dir, url: fwd.url, token: s.token, checkpointKey: s.key, checkpointEveryEvents: 10, witnessKeys: [s.witnessVkey] }, logs);
+    await until(() => shipper.status().witness?.state === 'halted', 30_000, 'witness halted');
+    expect(fwd.tampered).toBeGreaterThanOrEqual(1);
+    expect(shipper.status().witness?.lastError).toMatchObject({ code: 'WITNESS_UNTRUSTED', seq: 20 });
+    expect(shipper.status().witness?.lastError?.reason).toMatch(/^a cosignature does not verify/);
+    expect(fs.existsSync(path.join(s.dir, 'witness.jsonl'))).toBe(false);
+    // Without a witness key the same forged line would have been stored: the check is what stops it.
+    fwd.tamper = false;
+    await until(() => shipper.status().witness?.state === 'running' && readWitnessLog(s.dir).length === 1, 30_000, 'witnessed after the tampering stopped');
+    expect(readWitnessLog(s.dir).map((l) => l.record!.size)).toEqual([20]);
+    const r = await verifyLedger({ dir: s.dir }, { witnessKeys: [s.witnessVkey] });
+    expect(r.ok).toBe(true);
+  });
+
+  it('witnessKeys is checked at start: not a key, or without checkpointKey', () => {
+    expect(() => ship({ dir: '/nonexistent', url: 'http://127.0.0.1:1', witnessKeys: ['nope'], checkpointKey: generateSigningKey({ name: 'k' }) })).toThrow(/witnessKeys: nope is not a witness verifier key/);
+    const k = generateSigningKey({ name: 'witness.example/x' });
+    expect(() => ship({ dir: '/nonexistent', url: 'http://127.0.0.1:1', witnessKeys: [cosignatureVerifierKeyString(k.name, k.publicKey)] })).toThrow(/witnessKeys needs checkpointKey/);
   });
 });

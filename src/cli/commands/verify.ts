@@ -5,9 +5,9 @@
  */
 import fs from 'node:fs';
 import { InvalidInputError, LedgerStateError, SealedLedgerError } from '../../errors.js';
-import { parseCosignatureVerifierKey } from '../../merkle/cosignature.js';
 import type { CliContext } from '../context.js';
 import { requireLedger } from '../ledger-folder.js';
+import { witnessVerifierKeys } from './witness-keys.js';
 import { verifyReportText } from '../report-text.js';
 import { exitCodeOfVerdict, verdictLine, verdictOf } from '../verdict.js';
 import { type ExternalCheckpoint, loadTrustedKeys, type TrustedKeys, verifyLedger, type VerifyReport } from '../../index.js';
@@ -50,28 +50,6 @@ async function fetchWitnessed(o: VerifyFlags): Promise<string[]> {
   return [text];
 }
 
-/** --witness-key: a cosignature verifier key (name+id+base64), or a file of them, one a line. */
-function witnessKeys(values: readonly string[]): string[] {
-  return values.flatMap((v) => {
-    try {
-      parseCosignatureVerifierKey(v);
-      return [v];
-    } catch {
-      // not a key: a file of keys
-    }
-    let text: string;
-    try {
-      text = fs.readFileSync(v, 'utf8');
-    } catch (e) {
-      throw new InvalidInputError('INVALID_ARGUMENT', `--witness-key ${v}: not a witness verifier key, and not a readable file (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
-    }
-    const keys = text.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
-    if (keys.length === 0) throw new InvalidInputError('INVALID_ARGUMENT', `--witness-key ${v}: the file holds no key`);
-    for (const k of keys) parseCosignatureVerifierKey(k);
-    return keys;
-  });
-}
-
 /** --checkpoint files read as notes; each is checked with --verifier-key or the trusted keys. */
 function externalCheckpoints(o: VerifyFlags, trusted: TrustedKeys | undefined): ExternalCheckpoint[] {
   const files = o.checkpoint ?? [];
@@ -96,7 +74,7 @@ export async function runVerify(ctx: CliContext, dir: string, o: VerifyFlags): P
   requireLedger(dir);
   const trustedKeys = o.trustedKeys === undefined ? undefined : loadTrustedKeys(o.trustedKeys);
   const external = externalCheckpoints(o, trustedKeys);
-  const witness = witnessKeys(o.witnessKey ?? []);
+  const witness = witnessVerifierKeys(o.witnessKey ?? []);
   const witnessed = await fetchWitnessed(o);
   const bar = ctx.progress('verify', o.json);
   try {
