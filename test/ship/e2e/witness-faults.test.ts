@@ -6,6 +6,7 @@
 //  - a second collector process with another witness key behind the same URL: with
 //    `--witness-key` the sidecar halts WITNESS_UNTRUSTED and stores nothing, and resumes when the
 //    trusted witness answers again.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -146,5 +147,45 @@ describe('witness answers end to end (real collector, PostgreSQL)', () => {
     const v = cli(['verify', host.dir, '--witness-key', trusted.vkey]);
     expect(v.status, v.stdout + v.stderr).toBe(0);
     expect(fs.existsSync(path.join(host.dir, 'witness.jsonl'))).toBe(true);
+  });
+
+  it('verify --witness-url over HTTPS with --ca (a self-signed collector certificate made here): the fetched checkpoint is checked; without --ca the fetch is refused', async () => {
+    const t = tempDir('sealed-ledger-e2e-tls-');
+    onCleanup(t.cleanup);
+    const cert = path.join(t.dir, 'cert.pem');
+    const key = path.join(t.dir, 'key.pem');
+    const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' });
+    expect(made.status, `openssl: ${made.error ?? made.stderr}`).toBe(0);
+    const wk = witnessKeyFile(t.dir, 'witness.example/tls');
+    const db = await newPgDatabase('ship_wtls');
+    const collector = await CollectorProcess.start(db, ['--witness-key', wk.file, '--tls-cert', cert, '--tls-key', key]);
+    expect(collector.url).toMatch(/^https:/);
+    const host = await newHost(db, 'host-wtls', 13);
+    const keyFile = path.join(t.dir, 'checkpoint.key');
+    writeSigningKeyFile(signingKeyFromSeed(Buffer.from(host.seed, 'hex'), host.keyName), keyFile);
+    await appendInProcess(host, 40);
+    const s = new SidecarProcess(host, collector.url, ['--ca', cert, '--checkpoint-key', keyFile, '--checkpoint-every', '40', '--witness-key', wk.vkey]);
+    await until(() => witnessed(s).includes(40), 60_000, 'witnessed 40 over https');
+    expect(await s.kill('SIGTERM')).toBe(0);
+    const args = ['verify', host.dir, '--witness-key', wk.vkey, '--witness-url', collector.url, '--source', host.name];
+    const ok = cli([...args, '--ca', cert, '--json']);
+    expect(ok.status, ok.stdout + ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ witness: { size: 40, witness: 'witness.example/tls', verified: true } });
+    // Without --ca the self-signed certificate is not trusted: a clear error, not a pass.
+    const untrusted = cli(args);
+    expect(untrusted.status).toBe(75);
+    expect(untrusted.stderr).toMatch(/UNAVAILABLE.*cannot fetch the witnessed checkpoint from https:\/\/127\.0\.0\.1:\d+\/v1\/sources\/host-wtls\/checkpoint: (SELF_SIGNED|DEPTH_ZERO_SELF_SIGNED)/);
+    // The fetched checkpoint is what catches a cut host whose witness.jsonl is gone too.
+    const file = path.join(host.dir, 'events.jsonl');
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').split('\n').slice(0, 30).map((l) => l + '\n').join(''));
+    for (const f of ['ledger.db', 'ledger.db-wal', 'ledger.db-shm', 'witness.jsonl']) fs.rmSync(path.join(host.dir, f), { force: true });
+    const cut = cli([...args, '--ca', cert, '--json']);
+    expect(cut.status).toBe(2);
+    expect((JSON.parse(cut.stdout) as { problems: { code: string }[] }).problems.map((p) => p.code)).toEqual(['WITNESS_INCONSISTENT']);
+    // --ca is refused without --witness-url, and an unreadable one is a bad option.
+    expect(cli(['verify', host.dir, '--ca', cert]).status).toBe(64);
+    const missing = cli([...args, '--ca', path.join(t.dir, 'nope.pem')]);
+    expect(missing.status).toBe(64);
+    expect(missing.stderr).toMatch(/nope\.pem: cannot read the CA file: ENOENT/);
   });
 });
