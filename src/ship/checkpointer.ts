@@ -84,6 +84,8 @@ export class Checkpointer {
   private resyncs = 0;
   private rescanOnRetry = false;
   private inflight: AbortController | undefined;
+  /** witness.jsonl refused at start (not a regular file): checked again at every retry. */
+  private folderError: SealedLedgerError | undefined;
 
   constructor(private readonly c: CheckpointerConfig) {
     this.tree = new JsonlTree(c.jsonlPath);
@@ -95,7 +97,10 @@ export class Checkpointer {
     try {
       for (const l of readWitnessLog(c.dir)) if (l.record) guess = l.record.size;
     } catch (e) {
-      c.log('warn', 'cannot read witness.jsonl; asking the witness', { error: String((e as Error).message) });
+      // A link in its place (spec §7.1) would also be where the records go: the witness halts
+      // on it at the first step, and events ship on.
+      if (e instanceof SealedLedgerError) this.folderError = e;
+      else c.log('warn', 'cannot read witness.jsonl; asking the witness', { error: String((e as Error).message) });
     }
     this.witnessed = guess;
     this.tree.restart(guess);
@@ -135,6 +140,10 @@ export class Checkpointer {
       }
     }
     try {
+      if (this.folderError) {
+        readWitnessLog(this.c.dir); // throws while it is still no regular file
+        this.folderError = undefined;
+      }
       return await this.work(shipped, end, now);
     } catch (e) {
       // Never swallowed: a halt with the code, logged at error, retried after a rescan.

@@ -5,6 +5,7 @@
 //    reads and ships, so the two disagree: CHECKPOINT_INCONSISTENT, nothing sent to the witness.
 //  - 5. a 409 that names `old` itself halts at once (WITNESS_CONFLICT), without the resyncs a
 //    409 naming another size gets.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -189,5 +190,62 @@ describe('the shipper checks the cosignature it receives (spec §20.10, witnessK
     expect(() => ship({ dir: '/nonexistent', url: 'http://127.0.0.1:1', witnessKeys: ['nope'], checkpointKey: generateSigningKey({ name: 'k' }) })).toThrow(/witnessKeys: nope is not a witness verifier key/);
     const k = generateSigningKey({ name: 'witness.example/x' });
     expect(() => ship({ dir: '/nonexistent', url: 'http://127.0.0.1:1', witnessKeys: [cosignatureVerifierKeyString(k.name, k.publicKey)] })).toThrow(/witnessKeys needs checkpointKey/);
+  });
+});
+
+describe('witness.jsonl is never followed (spec §7.1, §20.10)', () => {
+  it('verify refuses a symlinked witness.jsonl (or a FIFO) with LEDGER_CORRUPT naming it, as open refuses a symlinked checkpoints.jsonl', async () => {
+    const s = await setup();
+    const w = await Ledger.open({ dir: s.dir, signer: s.key });
+    await appendN(w, 20);
+    await w.close();
+    const first = ship({ dir: s.dir, url: s.url, token: s.token, checkpointKey: s.key, checkpointEveryEvents: 1 });
+    await until(() => first.status().witness?.witnessedSize === 20, 30_000, 'witnessed 20');
+    await first.stop({ drainMs: 0 });
+    const file = path.join(s.dir, 'witness.jsonl');
+    const t = tempDir('sealed-ledger-witness-link-');
+    onCleanup(t.cleanup);
+    const elsewhere = path.join(t.dir, 'witness.jsonl');
+    fs.renameSync(file, elsewhere);
+    fs.symlinkSync(elsewhere, file);
+    const refused = verifyLedger({ dir: s.dir }, { witnessKeys: [s.witnessVkey] });
+    await expect(refused).rejects.toMatchObject({ code: 'LEDGER_CORRUPT', details: { path: file } });
+    await expect(refused).rejects.toThrow(/witness\.jsonl is a symbolic link; ledger files are never followed/);
+    // The same code the ledger gives any of its files as a link.
+    const checkpoints = path.join(s.dir, 'checkpoints.jsonl');
+    fs.writeFileSync(path.join(t.dir, 'checkpoints.jsonl'), '');
+    fs.symlinkSync(path.join(t.dir, 'checkpoints.jsonl'), checkpoints);
+    await expect(Ledger.open({ dir: s.dir })).rejects.toMatchObject({ code: 'LEDGER_CORRUPT' });
+    fs.rmSync(checkpoints);
+    // A FIFO in its place: refused at once, never a blocked read.
+    fs.rmSync(file);
+    expect(spawnSync('mkfifo', [file]).status).toBe(0);
+    await expect(verifyLedger({ dir: s.dir })).rejects.toThrow(/witness\.jsonl is not a regular file/);
+    // The real file back: it verifies.
+    fs.rmSync(file);
+    fs.renameSync(elsewhere, file);
+    expect((await verifyLedger({ dir: s.dir }, { witnessKeys: [s.witnessVkey] })).ok).toBe(true);
+  });
+
+  it('the shipper: witness halted LEDGER_CORRUPT, nothing written through the link, events shipped; resumes once the link is gone', async () => {
+    const s = await setup();
+    const w = await Ledger.open({ dir: s.dir, signer: s.key });
+    onCleanup(() => w.close());
+    await appendN(w, 20);
+    const t = tempDir('sealed-ledger-witness-link-');
+    onCleanup(t.cleanup);
+    const target = path.join(t.dir, 'elsewhere.jsonl');
+    fs.writeFileSync(target, '');
+    const file = path.join(s.dir, 'witness.jsonl');
+    fs.symlinkSync(target, file);
+    const shipper = ship({ dir: s.dir, url: s.url, token: s.token, checkpointKey: s.key, checkpointEveryEvents: 1 });
+    await until(() => shipper.status().witness?.state === 'halted', 30_000, 'witness halted');
+    expect(shipper.status().witness?.lastError).toMatchObject({ code: 'LEDGER_CORRUPT' });
+    await until(() => shipper.status().shippedThrough === 19, 30_000, 'events shipped');
+    expect(fs.readFileSync(target, 'utf8')).toBe('');
+    fs.rmSync(file);
+    await until(() => shipper.status().witness?.state === 'running' && readWitnessLog(s.dir).length === 1, 30_000, 'witnessed once the link is gone');
+    expect(fs.lstatSync(file).isFile()).toBe(true);
+    expect(fs.readFileSync(target, 'utf8')).toBe('');
   });
 });
