@@ -72,14 +72,16 @@ async function collectorHead(url: string, host: Host): Promise<{ next: number; h
   }
 }
 
-/** The size named by the collector's latest cosigned checkpoint of the source (0: none). */
-async function cosignedSize(url: string, host: Host): Promise<number> {
+/** The size named by the collector's latest cosigned checkpoint of the source (0: none); a string says why it could not be read. */
+async function cosignedSize(url: string, host: Host): Promise<number | string> {
   try {
     const res = await fetch(`${url}/v1/sources/${host.name}/checkpoint`, { signal: AbortSignal.timeout(5000) });
-    if (res.status !== 200) return 0;
-    return Number((await res.text()).split('\n')[1]);
-  } catch {
-    return 0;
+    const text = await res.text();
+    if (res.status === 404) return 0;
+    if (res.status !== 200) return `HTTP ${res.status}: ${text.slice(0, 200)}`;
+    return Number(text.split('\n')[1]);
+  } catch (e) {
+    return `fetch failed: ${String((e as Error).cause ?? e)}`;
   }
 }
 
@@ -197,8 +199,12 @@ async function scenario(steps: Step[]): Promise<void> {
     if (total > 0) {
       const records = readWitnessLog(host.dir).map((l) => l.record);
       if (records.length === 0 || records.some((r) => r === undefined)) throw new Error(`P4: witness.jsonl holds ${records.length} records (or a malformed one)`);
-      const cosigned = await cosignedSize(collector.url, host);
-      if (records.at(-1)!.size !== cosigned) throw new Error(`P4: witness.jsonl's last record is size ${records.at(-1)!.size}, the collector cosigned ${cosigned}`);
+      let cosigned = await cosignedSize(collector.url, host);
+      for (let i = 0; typeof cosigned === 'string' && i < 20; i++) {
+        await sleep(250);
+        cosigned = await cosignedSize(collector.url, host);
+      }
+      if (records.at(-1)!.size !== cosigned) throw new Error(`P4: witness.jsonl's last record is size ${records.at(-1)!.size}, the collector's latest cosigned checkpoint: ${cosigned}`);
       const v = cli(['verify', host.dir, '--witness-key', witnessVkey, '--witness-url', collector.url, '--source', host.name]);
       if (v.status !== 0) throw new Error(`P4: verify --witness-key exited ${v.status}: ${v.stdout}${v.stderr}`);
       if (!v.stdout.includes(`witnessed by witness.example/fuzz up to size ${cosigned}`)) throw new Error(`P4: verify did not report the witnessed size ${cosigned}: ${v.stdout}`);
