@@ -231,7 +231,7 @@ const SUITES = {
     if (r.status !== 0) {
       failed++;
       console.log(`✗ ship: violated (${secs} s); the seed and path are printed above; replay: npm run fuzz -- --suite ship --seed <seed> --path <path>`);
-    } else console.log(`✓ ship: ${env.SEALED_LEDGER_SHIP_FUZZ_RUNS} runs in ${secs} s`);
+    } else console.log(`✓ ship: ${args.seconds !== undefined ? `runs for ${args.seconds} s (the count is printed above)` : `${env.SEALED_LEDGER_SHIP_FUZZ_RUNS} runs`} in ${secs} s`);
     summary.push({ name: 'ship', seconds: Number(secs), failed: r.status !== 0 });
   },
   async parsers() {
