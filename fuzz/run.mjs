@@ -210,8 +210,10 @@ const SUITES = {
     await run('cli', P.cliAppendProperty(lib, path.join(root, 'cli')), 200);
   },
   async ship() {
-    // The shipper's scenarios drive real processes from TypeScript test support (fault proxy,
-    // protocol peer), so the suite runs its vitest file with a larger budget.
+    // The shipper's scenarios drive real processes (a PostgreSQL collector serving the witness,
+    // writers, the sidecar with --checkpoint-key) from TypeScript test support (the vitest
+    // globalSetup's throwaway cluster, the fault proxy), so the suite runs its vitest file with a
+    // larger budget.
     const { spawnSync } = await import('node:child_process');
     const started = Date.now();
     const env = {
@@ -229,7 +231,7 @@ const SUITES = {
     if (r.status !== 0) {
       failed++;
       console.log(`✗ ship: violated (${secs} s); the seed and path are printed above; replay: npm run fuzz -- --suite ship --seed <seed> --path <path>`);
-    } else console.log(`✓ ship: ${env.SEALED_LEDGER_SHIP_FUZZ_RUNS} runs in ${secs} s`);
+    } else console.log(`✓ ship: ${args.seconds !== undefined ? `runs for ${args.seconds} s (the count is printed above)` : `${env.SEALED_LEDGER_SHIP_FUZZ_RUNS} runs`} in ${secs} s`);
     summary.push({ name: 'ship', seconds: Number(secs), failed: r.status !== 0 });
   },
   async parsers() {

@@ -47,6 +47,8 @@ export function checkWitnessLog(
   try {
     lines = readWitnessLog(dir);
   } catch (e) {
+    // A link or other entry in its place is refused as for every ledger file (spec §7.1).
+    if (e instanceof SealedLedgerError) throw e;
     const errno = (e as NodeJS.ErrnoException).code ?? String(e);
     problem({ code: 'WITNESS_INVALID', message: `${WITNESS_FILE} cannot be read: ${errno}` });
     lines = [];

@@ -120,6 +120,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
     .option('--witness-key <vkey>', "a witness's cosignature verifier key, or a file of them: every witness.jsonl record must verify under it, one must exist, and the ledger must extend them (repeatable)", collect, [])
     .option('--witness-url <url>', "the collector serving the witness: its latest cosigned checkpoint of --source must be extended too, whatever witness.jsonl says (needs --witness-key)")
     .option('--source <name>', 'the source name at --witness-url')
+    .option('--ca <pem>', 'CA certificate (PEM) for an https --witness-url, as for ship --ca')
     .action(async (dir: string, o: VerifyFlags) => (await import('./commands/verify.js')).verify(ctx, dir, o));
 
   program

@@ -7,6 +7,8 @@ import type { ShipCliOptions } from './commands/ship.js';
 import type { CliContext } from './context.js';
 import { parseCount, parsePositive } from './option-parsers.js';
 
+const collect = (value: string, previous: string[]) => [...previous, value];
+
 export function registerShip(program: Command, ctx: CliContext): void {
   program
     .command('ship')
@@ -30,6 +32,7 @@ export function registerShip(program: Command, ctx: CliContext): void {
     .option('--poll <ms>', 'poll interval beside fs.watch', parsePositive, 500)
     .option('--drain-ms <ms>', 'bound on the drain at SIGTERM', parseCount, 5000)
     .option('--checkpoint-key <file>', "sign checkpoints with this key file and have the collector's witness cosign them; cosignatures go to <dir>/witness.jsonl")
+    .option('--witness-key <vkey>', "the witness's cosignature verifier key, or a file of them (repeatable): a cosignature none of them verifies is not stored (halt WITNESS_UNTRUSTED)", collect, [])
     .option('--checkpoint-every <n>', 'shipped events between checkpoints', parsePositive, 10_000)
     .option('--checkpoint-interval <ms>', 'longest time between checkpoints while events are shipped', parsePositive, 60_000)
     .option('--json', 'with --status: print JSON')

@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { LedgerStateError } from '../errors.js';
 import { canonicalize } from '../format/canonical.js';
 import type { FileIO } from '../store/file-io.js';
 
@@ -83,12 +84,27 @@ export interface WitnessLogLine {
  * while appending) is left out: it was never acted on. Missing file: no lines.
  */
 export function readWitnessLog(dir: string): WitnessLogLine[] {
-  let text: string;
+  const file = witnessLogPath(dir);
+  // Never followed, like every ledger file (spec §7.1): a link could make a verifier read
+  // records from anywhere, and a FIFO would block the read.
+  let st: fs.Stats;
   try {
-    text = fs.readFileSync(witnessLogPath(dir), 'utf8');
+    st = fs.lstatSync(file);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw e;
+  }
+  if (!st.isFile()) {
+    throw new LedgerStateError('LEDGER_CORRUPT', `${file} is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file'}; ledger files are never followed or replaced, so nothing was read`, {
+      details: { path: file },
+    });
+  }
+  let text: string;
+  const fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0) | (fs.constants.O_NONBLOCK ?? 0));
+  try {
+    text = fs.readFileSync(fd, 'utf8');
+  } finally {
+    fs.closeSync(fd);
   }
   const lines = text.split('\n').slice(0, -1);
   return lines.map((line, i) => {

@@ -14,7 +14,8 @@
  */
 import { SealedLedgerError } from '../errors.js';
 import type { Ledger } from '../ledger/ledger.js';
-import { appendWitnessRecord, readWitnessLog, type WitnessRecord } from '../ledger/witness-log.js';
+import { appendWitnessRecord, cosignedNote, readWitnessLog, type WitnessRecord } from '../ledger/witness-log.js';
+import { verifyCosignatures } from '../merkle/cosignature.js';
 import { parseCheckpoint } from '../merkle/checkpoint.js';
 import { signCheckpoint } from '../merkle/signed-checkpoint.js';
 import { parseNote, type NoteSigner } from '../merkle/signed-note.js';
@@ -50,6 +51,8 @@ export interface CheckpointerConfig {
   origin: string;
   everyEvents: number;
   everyMs: number;
+  /** The witness's verifier keys: a cosignature none of them verifies is not stored. */
+  witnessKeys?: readonly string[];
   client: CollectorClient;
   backoff: BackoffOptions;
   random?: () => number;
@@ -81,6 +84,8 @@ export class Checkpointer {
   private resyncs = 0;
   private rescanOnRetry = false;
   private inflight: AbortController | undefined;
+  /** witness.jsonl refused at start (not a regular file): checked again at every retry. */
+  private folderError: SealedLedgerError | undefined;
 
   constructor(private readonly c: CheckpointerConfig) {
     this.tree = new JsonlTree(c.jsonlPath);
@@ -92,7 +97,10 @@ export class Checkpointer {
     try {
       for (const l of readWitnessLog(c.dir)) if (l.record) guess = l.record.size;
     } catch (e) {
-      c.log('warn', 'cannot read witness.jsonl; asking the witness', { error: String((e as Error).message) });
+      // A link in its place (spec §7.1) would also be where the records go: the witness halts
+      // on it at the first step, and events ship on.
+      if (e instanceof SealedLedgerError) this.folderError = e;
+      else c.log('warn', 'cannot read witness.jsonl; asking the witness', { error: String((e as Error).message) });
     }
     this.witnessed = guess;
     this.tree.restart(guess);
@@ -132,6 +140,10 @@ export class Checkpointer {
       }
     }
     try {
+      if (this.folderError) {
+        readWitnessLog(this.c.dir); // throws while it is still no regular file
+        this.folderError = undefined;
+      }
       return await this.work(shipped, end, now);
     } catch (e) {
       // Never swallowed: a halt with the code, logged at error, retried after a rescan.
@@ -265,12 +277,35 @@ export class Checkpointer {
     if (lines.length === 0 || names.some((n) => n === undefined)) {
       return this.halt(shipError({ code: 'WITNESS_PROTOCOL', status: 200, message: 'the witness answered 200 without cosignature lines' }, now), this.c.haltedRetryMs);
     }
+    let witness = names[0]!;
+    if (this.c.witnessKeys) {
+      // A collector that is not the witness the operator trusts (another key, a forged line)
+      // would fill witness.jsonl with records no verifier accepts: nothing is stored.
+      let by: string | undefined;
+      let why = 'no cosignature by a configured witness key';
+      try {
+        by = verifyCosignatures(cosignedNote({ note: p.note, cosignatures: lines }), this.c.witnessKeys)[0]?.name;
+      } catch (e) {
+        if (!(e instanceof SealedLedgerError)) throw e;
+        why = `a cosignature does not verify: ${e.message}`;
+      }
+      if (by === undefined) {
+        // It answered this very checkpoint: the 409 that the retry's `old` gets is no sign of
+        // another submitter, so it does not count towards the resync limit.
+        this.resyncs = 0;
+        return this.halt(
+          shipError({ code: 'WITNESS_UNTRUSTED', status: 200, seq: p.size, reason: why, message: `the witness answered for the checkpoint of size ${p.size} with cosignatures by ${names.join(', ')}: ${why}; nothing stored` }, now),
+          this.c.haltedRetryMs,
+        );
+      }
+      witness = by;
+    }
     const record: WitnessRecord = {
       size: p.size,
       root: p.root.toString('hex'),
       note: p.note,
       cosignatures: lines,
-      witness: names[0]!,
+      witness,
       at: new Date(now).toISOString(),
     };
     appendWitnessRecord(this.c.dir, record, NODE_FILE_IO);

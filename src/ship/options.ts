@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import { InvalidInputError } from '../errors.js';
 import type { Ledger } from '../ledger/ledger.js';
+import { parseCosignatureVerifierKey } from '../merkle/cosignature.js';
 import type { NoteSigner } from '../merkle/signed-note.js';
 import { type BackoffOptions, DEFAULT_BACKOFF } from './backoff.js';
 import type { ShipError } from './status.js';
@@ -57,6 +58,13 @@ export interface ShipperOptions {
    * must be a checkpoint key of the source, whose origin is the ledger's.
    */
   checkpointKey?: NoteSigner & { kid?: string };
+  /**
+   * The witness's cosignature verifier keys (spec §19.5.4), as `verify --witness-key` takes them.
+   * With them, a cosignature that none of them verifies is never stored: the witness halts as
+   * WITNESS_UNTRUSTED (spec §20.10). Without them, whatever the collector's witness returns is
+   * stored and only a verifier with the key can tell.
+   */
+  witnessKeys?: readonly string[];
   /** Shipped events between checkpoints (default 10,000). */
   checkpointEveryEvents?: number;
   /** Longest time between checkpoints while events are shipped (default 60 s). */
@@ -101,6 +109,17 @@ export function resolveOptions(o: ShipperOptions): ResolvedOptions {
     const k = o.checkpointKey as Partial<NoteSigner> | null;
     if (!k || typeof k.name !== 'string' || !(k.publicKey instanceof Uint8Array) || typeof k.sign !== 'function') {
       throw new InvalidInputError('INVALID_ARGUMENT', 'checkpointKey must be a signing key (name, publicKey, sign)');
+    }
+  }
+  if (o.witnessKeys !== undefined) {
+    if (!Array.isArray(o.witnessKeys) || o.witnessKeys.length === 0) throw new InvalidInputError('INVALID_ARGUMENT', 'witnessKeys must be a non-empty array of witness verifier keys');
+    if (o.checkpointKey === undefined) throw new InvalidInputError('INVALID_ARGUMENT', 'witnessKeys needs checkpointKey: without checkpoints nothing is cosigned');
+    for (const k of o.witnessKeys) {
+      try {
+        parseCosignatureVerifierKey(k);
+      } catch (e) {
+        throw new InvalidInputError('INVALID_ARGUMENT', `witnessKeys: ${String(k).slice(0, 120)} is not a witness verifier key: ${(e as Error).message}`);
+      }
     }
   }
   if ((o.token === undefined) === (o.tokenFile === undefined)) throw new InvalidInputError('INVALID_ARGUMENT', 'give exactly one of token and tokenFile');

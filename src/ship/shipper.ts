@@ -106,6 +106,7 @@ export class Shipper extends EventEmitter<ShipperEvents> {
         origin: ledger ? writerOf(ledger).metadata.origin : folderOrigin(dir),
         everyEvents: this.o.checkpointEveryEvents,
         everyMs: this.o.checkpointEveryMs,
+        ...(options.witnessKeys ? { witnessKeys: options.witnessKeys } : {}),
         client: this.client,
         backoff: this.o.backoff,
         ...(options.random ? { random: options.random } : {}),

@@ -4,6 +4,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { generateSigningKey, writeSigningKeyFile } from '../../src/crypto/signing-key.js';
+import { cosignatureVerifierKeyString } from '../../src/merkle/cosignature.js';
 import { BIN, ensureBuilt } from '../cli/cli-harness.js';
 import { FaultProxy } from '../support/fault-proxy.js';
 import { ProtocolPeer } from '../support/protocol-peer.js';
@@ -116,5 +118,21 @@ describe('sealed-ledger ship (sidecar)', () => {
     expect(r.status).toBe(66);
     const t = spawnSync(process.execPath, [BIN, 'ship', '.', '--status'], { encoding: 'utf8' });
     expect(t.status).toBe(66);
+  });
+
+  it('--witness-key: not a key nor a readable file, or without --checkpoint-key, is a bad option (64) before anything runs', async () => {
+    const { dir } = await ledgerWith(1);
+    const tokenFile = path.join(path.dirname(dir), 'token');
+    fs.writeFileSync(tokenFile, 'tok\n');
+    const base = [BIN, 'ship', dir, '--to', 'http://127.0.0.1:1', '--source', 'a', '--token-file', tokenFile];
+    const keyFile = path.join(path.dirname(dir), 'checkpoint.key');
+    writeSigningKeyFile(generateSigningKey({ name: 'host-a' }), keyFile);
+    const notKey = spawnSync(process.execPath, [...base, '--checkpoint-key', keyFile, '--witness-key', 'not-a-key'], { encoding: 'utf8' });
+    expect(notKey.status).toBe(64);
+    expect(notKey.stderr).toMatch(/--witness-key not-a-key: not a witness verifier key, and not a readable file \(ENOENT\)/);
+    const w = generateSigningKey({ name: 'witness.example/w' });
+    const alone = spawnSync(process.execPath, [...base, '--witness-key', cosignatureVerifierKeyString(w.name, w.publicKey)], { encoding: 'utf8' });
+    expect(alone.status).toBe(64);
+    expect(alone.stderr).toMatch(/--witness-key needs --checkpoint-key/);
   });
 });

@@ -12,6 +12,7 @@ import { defaultCursorFile, readCursorFile } from '../../ship/cursor-file.js';
 import type { CliContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { requireLedger } from '../ledger-folder.js';
+import { witnessVerifierKeys } from './witness-keys.js';
 import { startShipper } from '../../index.js';
 
 export interface ShipCliOptions {
@@ -29,6 +30,7 @@ export interface ShipCliOptions {
   poll: number;
   drainMs: number;
   checkpointKey?: string;
+  witnessKey?: string[];
   checkpointEvery: number;
   checkpointInterval: number;
   json?: boolean;
@@ -54,6 +56,8 @@ export async function shipCommand(ctx: CliContext, dir: string, o: ShipCliOption
   }
   // A key file that cannot be read is a bad option (exit 64 or 65), found before anything runs.
   const checkpointKey = o.checkpointKey === undefined ? undefined : readSigningKeyFile(o.checkpointKey);
+  const witnessKeys = witnessVerifierKeys(o.witnessKey ?? []);
+  if (witnessKeys.length > 0 && !checkpointKey) throw new InvalidInputError('INVALID_ARGUMENT', '--witness-key needs --checkpoint-key: without checkpoints nothing is cosigned');
   // Signals first: a SIGTERM that arrives while the shipper starts must still drain and exit 0.
   let signalled: ((signal: string) => void) | undefined;
   let early: string | undefined;
@@ -78,6 +82,7 @@ export async function shipCommand(ctx: CliContext, dir: string, o: ShipCliOption
       pollMs: o.poll,
       drainMs: o.drainMs,
       ...(checkpointKey ? { checkpointKey, checkpointEveryEvents: o.checkpointEvery, checkpointEveryMs: o.checkpointInterval } : {}),
+      ...(witnessKeys.length > 0 ? { witnessKeys } : {}),
       cursorFile: o.statusFile ?? defaultCursorFile(paths.dir, o.source!),
       // One JSON line per record on stdout: journald and log shippers take it as it is.
       log: (record) => process.stdout.write(JSON.stringify(record) + '\n'),

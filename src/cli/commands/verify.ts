@@ -4,10 +4,11 @@
  * tampering or corruption (spec §15.3).
  */
 import fs from 'node:fs';
+import { Agent, request } from 'undici';
 import { InvalidInputError, LedgerStateError, SealedLedgerError } from '../../errors.js';
-import { parseCosignatureVerifierKey } from '../../merkle/cosignature.js';
 import type { CliContext } from '../context.js';
 import { requireLedger } from '../ledger-folder.js';
+import { witnessVerifierKeys } from './witness-keys.js';
 import { verifyReportText } from '../report-text.js';
 import { exitCodeOfVerdict, verdictLine, verdictOf } from '../verdict.js';
 import { type ExternalCheckpoint, loadTrustedKeys, type TrustedKeys, verifyLedger, type VerifyReport } from '../../index.js';
@@ -22,6 +23,7 @@ export interface VerifyFlags {
   witnessKey?: string[];
   witnessUrl?: string;
   source?: string;
+  ca?: string;
 }
 
 /**
@@ -32,44 +34,44 @@ export interface VerifyFlags {
 async function fetchWitnessed(o: VerifyFlags): Promise<string[]> {
   if (o.witnessUrl === undefined) {
     if (o.source !== undefined) throw new InvalidInputError('INVALID_ARGUMENT', '--source needs --witness-url');
+    if (o.ca !== undefined) throw new InvalidInputError('INVALID_ARGUMENT', '--ca needs --witness-url');
     return [];
   }
   if (!o.source) throw new InvalidInputError('INVALID_ARGUMENT', '--witness-url needs --source');
   if (!o.witnessKey?.length) throw new InvalidInputError('INVALID_ARGUMENT', '--witness-url needs --witness-key: a cosigned checkpoint is only as good as the key it is checked with');
-  const url = `${o.witnessUrl.replace(/\/+$/, '')}/v1/sources/${encodeURIComponent(o.source)}/checkpoint`;
-  let res: Response;
-  try {
-    res = await fetch(url, { signal: AbortSignal.timeout(30_000) });
-  } catch (e) {
-    throw new SealedLedgerError('UNAVAILABLE', `cannot fetch the witnessed checkpoint from ${url}: ${String((e as Error).cause ?? (e as Error).message)}`, { details: { url } });
-  }
-  if (res.status === 404) return [];
-  if (res.status !== 200) throw new SealedLedgerError('UNAVAILABLE', `fetching the witnessed checkpoint from ${url}: HTTP ${res.status}`, { details: { url, status: res.status } });
-  const text = await res.text();
-  if (text.length > 64 * 1024) throw new SealedLedgerError('UNAVAILABLE', `${url} answered more than 64 KiB`, { details: { url } });
-  return [text];
-}
-
-/** --witness-key: a cosignature verifier key (name+id+base64), or a file of them, one a line. */
-function witnessKeys(values: readonly string[]): string[] {
-  return values.flatMap((v) => {
+  // The CA as `ship --ca` takes it: the collector's certificate chains to it.
+  let ca: Buffer | undefined;
+  if (o.ca !== undefined) {
     try {
-      parseCosignatureVerifierKey(v);
-      return [v];
-    } catch {
-      // not a key: a file of keys
-    }
-    let text: string;
-    try {
-      text = fs.readFileSync(v, 'utf8');
+      ca = fs.readFileSync(o.ca);
     } catch (e) {
-      throw new InvalidInputError('INVALID_ARGUMENT', `--witness-key ${v}: not a witness verifier key, and not a readable file (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+      const errno = (e as NodeJS.ErrnoException).code ?? 'EIO';
+      throw new InvalidInputError('INVALID_ARGUMENT', `${o.ca}: cannot read the CA file: ${errno}`, { details: { path: o.ca, errno } });
     }
-    const keys = text.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
-    if (keys.length === 0) throw new InvalidInputError('INVALID_ARGUMENT', `--witness-key ${v}: the file holds no key`);
-    for (const k of keys) parseCosignatureVerifierKey(k);
-    return keys;
-  });
+  }
+  const url = `${o.witnessUrl.replace(/\/+$/, '')}/v1/sources/${encodeURIComponent(o.source)}/checkpoint`;
+  const agent = new Agent({ connect: { timeout: 30_000, ...(ca ? { ca } : {}) }, headersTimeout: 30_000, bodyTimeout: 30_000 });
+  try {
+    let res: Awaited<ReturnType<typeof request>>;
+    try {
+      res = await request(url, { dispatcher: agent, signal: AbortSignal.timeout(30_000) });
+    } catch (e) {
+      const errno = (e as { code?: string }).code;
+      throw new SealedLedgerError('UNAVAILABLE', `cannot fetch the witnessed checkpoint from ${url}: ${errno ? `${errno}: ` : ''}${(e as Error).message}`, { details: { url, ...(errno ? { errno } : {}) } });
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of res.body as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > 64 * 1024) throw new SealedLedgerError('UNAVAILABLE', `${url} answered more than 64 KiB`, { details: { url } });
+      chunks.push(chunk);
+    }
+    if (res.statusCode === 404) return [];
+    if (res.statusCode !== 200) throw new SealedLedgerError('UNAVAILABLE', `fetching the witnessed checkpoint from ${url}: HTTP ${res.statusCode}`, { details: { url, status: res.statusCode } });
+    return [Buffer.concat(chunks).toString('utf8')];
+  } finally {
+    await agent.destroy();
+  }
 }
 
 /** --checkpoint files read as notes; each is checked with --verifier-key or the trusted keys. */
@@ -96,7 +98,7 @@ export async function runVerify(ctx: CliContext, dir: string, o: VerifyFlags): P
   requireLedger(dir);
   const trustedKeys = o.trustedKeys === undefined ? undefined : loadTrustedKeys(o.trustedKeys);
   const external = externalCheckpoints(o, trustedKeys);
-  const witness = witnessKeys(o.witnessKey ?? []);
+  const witness = witnessVerifierKeys(o.witnessKey ?? []);
   const witnessed = await fetchWitnessed(o);
   const bar = ctx.progress('verify', o.json);
   try {

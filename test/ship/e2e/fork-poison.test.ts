@@ -42,6 +42,8 @@ describe('FORK and poison end to end', () => {
     await until(() => second.logs.some((l) => l.state === 'halted'), 30_000, 'halted');
     const halted = second.logs.find((l) => l.state === 'halted')!;
     expect(halted).toMatchObject({ level: 'error', error: { code: 'FORK', seq: 199, status: 409 } });
+    // The log line comes before the status file is rewritten (a state change logs, then records).
+    await until(() => second.status()?.state === 'halted', 10_000, 'the status file records the halt');
     expect(second.status()).toMatchObject({ state: 'halted', lastError: { code: 'FORK', seq: 199 } });
     expect((await sourceHead(collector.url, host)).forks).toBeGreaterThanOrEqual(1);
     const v = cli(['collector', 'verify', '--db', db, '--source', host.name]);

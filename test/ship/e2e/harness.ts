@@ -9,6 +9,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { Agent, request } from 'undici';
 import { inject } from 'vitest';
 import { signingKeyFromSeed } from '../../../src/crypto/signing-key.js';
 import { Ledger } from '../../../src/ledger/ledger.js';
@@ -71,8 +72,14 @@ export class CollectorProcess {
     return c;
   }
 
+  /** With --tls-cert (a self-signed certificate): https, trusted through it. */
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `${this.tlsCert() ? 'https' : 'http'}://127.0.0.1:${this.port}`;
+  }
+
+  private tlsCert(): Buffer | undefined {
+    const i = this.extra.indexOf('--tls-cert');
+    return i === -1 ? undefined : fs.readFileSync(this.extra[i + 1]!);
   }
 
   async start(): Promise<void> {
@@ -84,11 +91,15 @@ export class CollectorProcess {
     child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
     this.exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
     const deadline = Date.now() + 30_000;
+    const ca = this.tlsCert();
+    const agent = new Agent(ca ? { connect: { ca } } : {});
+    onCleanup(() => agent.destroy());
     for (;;) {
       if (child.exitCode !== null) throw new Error(`collector exited ${child.exitCode}: ${this.stderr}`);
       try {
-        const res = await fetch(`${this.url}/readyz`);
-        if (res.ok) return;
+        const res = await request(`${this.url}/readyz`, { dispatcher: agent });
+        await res.body.dump();
+        if (res.statusCode === 200) return;
       } catch {
         // not listening yet
       }
