@@ -16,7 +16,8 @@ import { parseCheckpoint } from '../merkle/checkpoint.js';
 import { parseNote } from '../merkle/signed-note.js';
 import type { ExternalCheckpoints } from './external-checkpoints.js';
 import type { VerifyProblem } from './verify-line.js';
-import { cosignedNote, readWitnessLog, WITNESS_FILE, witnessLogPath, type WitnessLogLine } from '../ledger/witness-log.js';
+import { cosignedNote, readWitnessLog, witnessLogPath, type WitnessLogLine } from '../ledger/witness-log.js';
+import { WITNESS_FILE } from '../store/layout.js';
 
 export interface WitnessFindings {
   /** witness.jsonl exists. */

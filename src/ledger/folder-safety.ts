@@ -13,6 +13,7 @@ function entries(paths: LedgerPaths): { path: string; dir?: true }[] {
   return [
     { path: paths.jsonl }, { path: paths.sqlite }, { path: `${paths.sqlite}-wal` }, { path: `${paths.sqlite}-shm` },
     { path: paths.metadata }, { path: paths.keyring }, { path: paths.checkpoints }, { path: paths.quarantine },
+    { path: paths.witness },
     { path: paths.torn, dir: true },
   ];
 }

@@ -9,8 +9,7 @@ import path from 'node:path';
 import { LedgerStateError } from '../errors.js';
 import { canonicalize } from '../format/canonical.js';
 import type { FileIO } from '../store/file-io.js';
-
-export const WITNESS_FILE = 'witness.jsonl';
+import { WITNESS_FILE } from '../store/layout.js';
 
 export interface WitnessRecord {
   /** Tree size of the witnessed checkpoint. */

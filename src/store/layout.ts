@@ -10,6 +10,7 @@ export const METADATA_FILE = 'ledger.json';
 export const QUARANTINE_FILE = 'quarantine.jsonl';
 export const TORN_DIR = 'torn';
 export const CHECKPOINTS_FILE = 'checkpoints.jsonl';
+export const WITNESS_FILE = 'witness.jsonl';
 
 export interface LedgerPaths {
   dir: string;
@@ -20,6 +21,7 @@ export interface LedgerPaths {
   quarantine: string;
   torn: string;
   checkpoints: string;
+  witness: string;
 }
 
 export function ledgerPaths(dir: string): LedgerPaths {
@@ -33,6 +35,7 @@ export function ledgerPaths(dir: string): LedgerPaths {
     quarantine: path.join(abs, QUARANTINE_FILE),
     torn: path.join(abs, TORN_DIR),
     checkpoints: path.join(abs, CHECKPOINTS_FILE),
+    witness: path.join(abs, WITNESS_FILE),
   };
 }
 
