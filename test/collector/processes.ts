@@ -107,3 +107,21 @@ export async function shipAll(
   }
   return stats;
 }
+
+/** A child process that takes the file's write lock, says so, holds it `ms`, then commits. */
+export function holdSqliteWriteLock(file: string, ms: number): { held: Promise<void>; done: Promise<number | null> } {
+  const code = `
+    const D = require('better-sqlite3');
+    const db = new D(process.argv[1]);
+    db.exec('BEGIN IMMEDIATE');
+    db.prepare("UPDATE heads SET seq = seq").run();
+    process.stdout.write('held\\n');
+    setTimeout(() => { db.exec('COMMIT'); db.close(); }, Number(process.argv[2]));`;
+  const child = spawn(process.execPath, ['-e', code, file, String(ms)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const done = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  const held = new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => d.toString().includes('held') && resolve());
+    child.on('exit', () => reject(new Error('the lock holder exited before taking the lock')));
+  });
+  return { held, done };
+}

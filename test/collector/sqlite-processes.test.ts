@@ -2,32 +2,14 @@
 // IMMEDIATE, so one that reads before it writes (registering a source, a migration) waits for
 // another process's write lock up to the busy timeout instead of failing with SQLITE_BUSY at the
 // upgrade. The other process here is real: a child that holds the write lock for a while.
-import { spawn } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openCollectorDatabase } from '../../src/collector/database.js';
 import { SourceRegistry } from '../../src/collector/sources.js';
 import { isDatabaseUnavailable } from '../../src/collector/unavailable.js';
 import { newDatabase, removeTempDirs } from './support.js';
+import { holdSqliteWriteLock } from './processes.js';
 
 afterAll(removeTempDirs);
-
-/** A child process that takes the file's write lock, says so, holds it `ms`, then commits. */
-function holdWriteLock(file: string, ms: number): Promise<{ held: Promise<void>; done: Promise<number | null> }> {
-  const code = `
-    const D = require('better-sqlite3');
-    const db = new D(process.argv[1]);
-    db.exec('BEGIN IMMEDIATE');
-    db.prepare("UPDATE heads SET seq = seq").run();
-    process.stdout.write('held\\n');
-    setTimeout(() => { db.exec('COMMIT'); db.close(); }, Number(process.argv[2]));`;
-  const child = spawn(process.execPath, ['-e', code, file, String(ms)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const done = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
-  const held = new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => d.toString().includes('held') && resolve());
-    child.on('exit', () => reject(new Error('the lock holder exited before taking the lock')));
-  });
-  return Promise.resolve({ held, done });
-}
 
 describe('several processes on one SQLite collector file', () => {
   it('a read-then-write transaction waits for another process holding the write lock, then succeeds', { timeout: 60_000 }, async () => {
@@ -36,7 +18,7 @@ describe('several processes on one SQLite collector file', () => {
     try {
       const registry = new SourceRegistry(h);
       await registry.add({ name: 'first' });
-      const holder = await holdWriteLock(file, 600);
+      const holder = await holdSqliteWriteLock(file, 600);
       await holder.held;
       const started = performance.now();
       // Reads (does the name exist?) before it inserts: the case a deferred BEGIN gets wrong.
@@ -55,7 +37,7 @@ describe('several processes on one SQLite collector file', () => {
     const h = await openCollectorDatabase(file, { busyTimeoutMs: 200 });
     try {
       const registry = new SourceRegistry(h);
-      const holder = await holdWriteLock(file, 1_500);
+      const holder = await holdSqliteWriteLock(file, 1_500);
       await holder.held;
       const err = await registry.add({ name: 'late' }).then(() => undefined, (e: unknown) => e);
       expect(err).toMatchObject({ code: 'SQLITE_BUSY' });

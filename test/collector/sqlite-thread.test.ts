@@ -2,7 +2,6 @@
 // transaction that waits for the file's write lock or commits a large batch holds that thread,
 // not the event loop that answers /healthz, streams and other sources. The other process holding
 // the lock is real (a child), and the thread is killed for real (Worker.terminate).
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -10,32 +9,15 @@ import { openCollectorDatabase } from '../../src/collector/database.js';
 import { SourceRegistry } from '../../src/collector/sources.js';
 import { isDatabaseUnavailable } from '../../src/collector/unavailable.js';
 import { newDatabase, removeTempDirs, startCollector, tempFolder } from './support.js';
+import { holdSqliteWriteLock } from './processes.js';
 
 afterAll(removeTempDirs);
-
-/** A child process that takes the file's write lock, says so, holds it `ms`, then commits. */
-function holdWriteLock(file: string, ms: number): { held: Promise<void>; done: Promise<number | null> } {
-  const code = `
-    const D = require('better-sqlite3');
-    const db = new D(process.argv[1]);
-    db.exec('BEGIN IMMEDIATE');
-    db.prepare("UPDATE heads SET seq = seq").run();
-    process.stdout.write('held\\n');
-    setTimeout(() => { db.exec('COMMIT'); db.close(); }, Number(process.argv[2]));`;
-  const child = spawn(process.execPath, ['-e', code, file, String(ms)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const done = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
-  const held = new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => d.toString().includes('held') && resolve());
-    child.on('exit', () => reject(new Error('the lock holder exited before taking the lock')));
-  });
-  return { held, done };
-}
 
 describe('the SQLite connection on a worker thread', () => {
   it('/healthz is answered while an ingest batch waits for another process\'s write lock', { timeout: 60_000 }, async () => {
     const c = await startCollector('sqlite');
     try {
-      const holder = holdWriteLock(c.db, 1_500);
+      const holder = holdSqliteWriteLock(c.db, 1_500);
       await holder.held;
       const started = performance.now();
       let finished = 0;
@@ -72,7 +54,7 @@ describe('the SQLite connection on a worker thread', () => {
     const file = await newDatabase('sqlite', 'crash');
     const lost: Error[] = [];
     const h = await openCollectorDatabase(file, { busyTimeoutMs: 20_000, onDatabaseLost: (e) => lost.push(e) });
-    const holder = holdWriteLock(file, 3_000);
+    const holder = holdSqliteWriteLock(file, 3_000);
     try {
       await holder.held;
       const waiting = new SourceRegistry(h).add({ name: 'late' }).then(() => undefined, (e: unknown) => e);
