@@ -33,6 +33,7 @@ import {
   type QueryResult,
 } from 'kysely';
 import { SealedLedgerError } from '../errors.js';
+import { startWorker } from './worker-exec-argv.js';
 import { sqliteThreadMain, type ThreadData, type ThreadError, type ThreadReply, type ThreadRequest } from './sqlite-thread.js';
 
 export interface WorkerSqliteOptions {
@@ -56,7 +57,7 @@ export class SqliteThread {
 
   constructor(private readonly options: WorkerSqliteOptions) {
     const data: ThreadData = { driver: createRequire(import.meta.url).resolve('better-sqlite3'), file: options.file, busyTimeoutMs: options.busyTimeoutMs };
-    this.#worker = new Worker(`(${sqliteThreadMain.toString()})()`, { eval: true, workerData: data });
+    this.#worker = startWorker(`(${sqliteThreadMain.toString()})()`, { eval: true, workerData: data });
     this.#ready = new Promise<void>((resolve, reject) => {
       this.#pending.set(-1, {
         resolve: (r) => (r.kind === 'ready' && r.error ? reject(openError(options.file, r.error)) : resolve()),

@@ -1,5 +1,6 @@
 /**
- * The Node options a check worker starts with (spec §18.3). A worker inherits the parent's
+ * The Node options the collector's worker threads (check workers, spec §18.3, and the SQLite
+ * thread, §18.6.2) start with. A worker inherits the parent's
  * `execArgv` by default, and a collector started as `node -e …`, `node -p …` or
  * `node --input-type=module -e …` hands its workers the options that say "run this string":
  * Node then refuses to start the worker (`--input-type can only be used with string input`) or
@@ -7,7 +8,7 @@
  * Everything else stays: `--conditions`, `--import`, `--loader`, `--require` and the like decide
  * how the worker's own modules resolve and load.
  */
-import { Worker } from 'node:worker_threads';
+import { Worker, type WorkerOptions } from 'node:worker_threads';
 
 /** Options that take the next argument as their value when not written `--x=value`. */
 const WITH_VALUE = new Set(['-e', '--eval', '-p', '--print', '-pe', '-ep', '--input-type']);
@@ -33,19 +34,21 @@ export function workerExecArgv(execArgv: readonly string[] = process.execArgv): 
 const INVALID = /invalid execArgv flags: (.*)$/;
 
 /**
- * A worker on `url` with workerExecArgv(). An explicit `execArgv` may not name process-wide V8
- * options (`--expose-gc`, `--max-old-space-size`, …), which an inherited one may: they already
- * apply to every thread, so the ones Node names are dropped and the worker started again.
+ * A worker on `script` (a URL, or code with `eval: true`) with workerExecArgv(). An explicit
+ * `execArgv` may not name process-wide V8 options (`--expose-gc`, `--max-old-space-size`, …),
+ * which an inherited one may: they already apply to every thread, so the ones Node names are
+ * dropped and the worker started again. Evaluated code needs this as much as a file: under an
+ * inherited `--input-type=module` it would run as a module, without `require`.
  */
-export function startWorker(url: URL, execArgv: readonly string[] = process.execArgv): Worker {
+export function startWorker(script: URL | string, options: WorkerOptions = {}, execArgv: readonly string[] = process.execArgv): Worker {
   const argv = workerExecArgv(execArgv);
-  if (argv === undefined) return new Worker(url);
+  if (argv === undefined) return new Worker(script, options);
   try {
-    return new Worker(url, { execArgv: argv });
+    return new Worker(script, { ...options, execArgv: argv });
   } catch (e) {
     const m = (e as NodeJS.ErrnoException).code === 'ERR_WORKER_INVALID_EXEC_ARGV' ? INVALID.exec((e as Error).message) : null;
     if (!m) throw e;
     const invalid = new Set(m[1]!.split(', '));
-    return new Worker(url, { execArgv: argv.filter((a) => !invalid.has(a)) });
+    return new Worker(script, { ...options, execArgv: argv.filter((a) => !invalid.has(a)) });
   }
 }
