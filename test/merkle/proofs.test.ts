@@ -1,8 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { leafHash } from '../../src/crypto/domain.js';
-import { CompactRange } from '../../src/merkle/compact-range.js';
-import { nodeLeafRange, type NodeId, type TreeNode } from '../../src/merkle/node-id.js';
+import { nodeLeafRange, type NodeId } from '../../src/merkle/node-id.js';
 import {
   consistencyProofNodeIds,
   consistencyProofPlan,
@@ -14,19 +13,10 @@ import { consistencyProof, inclusionProof, nodeReaderFromList, type NodeReader }
 import { consistencyProofLength, inclusionProofLength } from '../../src/merkle/tree-math.js';
 import { verifyConsistency, verifyInclusion } from '../../src/merkle/verify.js';
 import { mth, naiveNodeReader, path, proof as naiveProof, sampleLeaves } from './naive-rfc6962.js';
+import { storedNodes } from './stored-nodes.js';
 import { hex, nodeIdEntries, rfc6962 } from './vectors.js';
 
 /** Every node a storage layer would hold after appending `leaves`: the leaves plus completed nodes. */
-function storedNodes(leaves: readonly Buffer[]): TreeNode[] {
-  const range = CompactRange.empty();
-  const nodes: TreeNode[] = [];
-  leaves.forEach((leaf, index) => {
-    nodes.push({ level: 0, index, hash: leaf });
-    nodes.push(...range.append(leaf));
-  });
-  return nodes;
-}
-
 const hexes = (hs: readonly Buffer[]): string[] => hs.map((h) => h.toString('hex'));
 
 describe('proofs for every tree of 1..64 leaves against the naive RFC 6962 definitions', () => {

@@ -6,13 +6,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CompactRange } from '../../src/merkle/compact-range.js';
-import type { TreeNode } from '../../src/merkle/node-id.js';
 import { consistencyProof, nodeReaderFromList } from '../../src/merkle/proofs.js';
 import { rootFromLeaves } from '../../src/merkle/root.js';
 import { verifyConsistency } from '../../src/merkle/verify.js';
 import { JsonlTree } from '../../src/ship/jsonl-tree.js';
 import { HostChain } from '../collector/support.js';
+import { storedNodes } from '../merkle/stored-nodes.js';
 import { tempDir } from '../helpers.js';
 
 const dirs: { cleanup(): void }[] = [];
@@ -24,16 +23,6 @@ function fileOf(lines: string[]): string {
   const file = path.join(t.dir, 'events.jsonl');
   fs.writeFileSync(file, lines.map((l) => l + '\n').join(''));
   return file;
-}
-
-function storedNodes(leaves: readonly Buffer[]): TreeNode[] {
-  const range = CompactRange.empty();
-  const nodes: TreeNode[] = [];
-  leaves.forEach((leaf, index) => {
-    nodes.push({ level: 0, index, hash: leaf });
-    nodes.push(...range.append(leaf));
-  });
-  return nodes;
 }
 
 describe('JsonlTree', () => {
