@@ -97,8 +97,10 @@ export class CheckPool {
       const promise = new Promise<CheckReply>((resolve, reject) => this.#waiting.set(id, { resolve, reject }));
       // Once an earlier slice failed, later answers are not awaited; their rejection on close is expected.
       promise.catch(() => undefined);
-      // A copy of just the slice: posting a view would clone the whole body's ArrayBuffer.
-      worker.postMessage({ id, body: new Uint8Array(body.subarray(start, end)), keyringJson, requireSignatures, limits, lineOffset: first } satisfies CheckRequest);
+      // A copy of just the slice (posting a view would clone the whole body's ArrayBuffer),
+      // transferred rather than cloned: one copy per slice instead of two.
+      const slice = new Uint8Array(body.subarray(start, end));
+      worker.postMessage({ id, body: slice, keyringJson, requireSignatures, limits, lineOffset: first } satisfies CheckRequest, [slice.buffer]);
       slices.push({ offset: start, promise });
     }
     const out: CheckedLine[] = [];

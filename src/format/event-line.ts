@@ -17,6 +17,7 @@ import {
   validateKind,
 } from './event.js';
 import { encodeBody, encodeLine, type SealedRecord } from './seal.js';
+import { canonicalTopMembers, type TopMember } from './canonical-scan.js';
 
 const EVENT_FIELDS = new Set(['v', 'seq', 'id', 'at', 'kind', 'actor', 'payload', 'prev', 'hash', 'sig']);
 const SIG_VALUE = /^[A-Za-z0-9+/]{86}==$/;
@@ -77,15 +78,23 @@ export function parseEventLine(line: string, at: LineLocation = {}): SealedRecor
   }
   assertSealedEventShape(parsed, at);
   const event = parsed;
+  const fast = sealedParts(line);
   let payloadJson: string;
-  try {
-    payloadJson = canonicalize(event.payload, { path: 'payload' });
-  } catch (e) {
-    malformed((e as Error).message, at);
+  let body: string;
+  if (fast !== undefined) {
+    ({ payloadJson, body } = fast);
+  } else {
+    // Not provably canonical: the canonicalizer decides, and names the reason when it refuses.
+    try {
+      payloadJson = canonicalize(event.payload, { path: 'payload' });
+    } catch (e) {
+      malformed((e as Error).message, at);
+    }
+    if (encodeLine(event, payloadJson) !== line) malformed('not in canonical (RFC 8785) form', at);
+    const { hash: _h, sig: _s, ...unsealed } = event;
+    body = encodeBody(unsealed, payloadJson);
   }
-  if (encodeLine(event, payloadJson) !== line) malformed('not in canonical (RFC 8785) form', at);
-  const { hash: _h, sig: _s, ...body } = event;
-  const hash = leafHash(encodeBody(body, payloadJson));
+  const hash = leafHash(body);
   const actual = hash.toString('hex');
   if (actual !== event.hash) {
     throw new VerificationError('SEAL_MISMATCH', `${at.lineNo === undefined ? '' : `line ${at.lineNo}: `}event seq ${event.seq}: hash does not match its content`, {
@@ -95,4 +104,29 @@ export function parseEventLine(line: string, at: LineLocation = {}): SealedRecor
     });
   }
   return { event, line, hash, payloadJson };
+}
+
+/**
+ * The canonical payload and the sealed body (spec §3.3) cut out of a line that is already one
+ * canonical JSON object, or undefined when it is not provably so. The event's shape is the
+ * caller's check: with it, a canonical line is exactly encodeLine's output, and the body is the
+ * line without its `hash` and `sig` members (each followed by a comma, since `v` comes last).
+ */
+function sealedParts(line: string): { payloadJson: string; body: string } | undefined {
+  const members = canonicalTopMembers(line);
+  if (members === undefined) return undefined;
+  let payload: TopMember | undefined;
+  let hash: TopMember | undefined;
+  let sig: TopMember | undefined;
+  for (const m of members) {
+    if (m.key === 'payload') payload = m;
+    else if (m.key === 'hash') hash = m;
+    else if (m.key === 'sig') sig = m;
+  }
+  if (payload === undefined || hash === undefined) return undefined;
+  const body =
+    sig === undefined
+      ? line.slice(0, hash.keyStart) + line.slice(hash.valueEnd + 1)
+      : line.slice(0, hash.keyStart) + line.slice(hash.valueEnd + 1, sig.keyStart) + line.slice(sig.valueEnd + 1);
+  return { payloadJson: line.slice(payload.valueStart, payload.valueEnd), body };
 }
