@@ -175,8 +175,15 @@ export class SourceRegistry {
     if (token === undefined || !isWellFormedToken(token)) {
       return (await this.exists(name)) ? { ok: false, code: 'UNAUTHORIZED' } : { ok: false, code: 'UNKNOWN_SOURCE' };
     }
-    // A cached match is confirmed under the batch's row lock (ingestBatch); anything else asks.
-    if (this.#cache.get(name)?.tokenHash === tokenHash(token)) return { ok: true };
+    // A cached match stands while the source's credentials version is the cached one: one
+    // primary-key read before the body is read, so a token rotated out by another process is
+    // refused before its batch is read (spec §18.3.7). The batch's row lock confirms it again.
+    const cached = this.#cache.get(name);
+    if (cached?.tokenHash === tokenHash(token)) {
+      const head = await this.handle.db.selectFrom('heads').select('credentials_version').where('source', '=', name).executeTakeFirst();
+      if (head?.credentials_version === cached.version) return { ok: true };
+      this.#cache.delete(name);
+    }
     const owner = await this.handle.db.selectFrom('sources').select('name').where('token_hash', '=', tokenHash(token)).executeTakeFirst();
     if (owner?.name === name) return { ok: true };
     if (!(await this.exists(name))) return { ok: false, code: 'UNKNOWN_SOURCE' };

@@ -2,6 +2,7 @@
 // stored exactly as one checked at once; the per-process cache of a source's token and keys
 // follows changes made by another process at the next batch; concurrent requests of one source
 // never store out of order. Real collector processes (dist/, with check workers), both backends.
+import http from 'node:http';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateSigningKey } from '../../src/crypto/signing-key.js';
@@ -33,6 +34,34 @@ async function stored(db: string, source: string): Promise<number[]> {
   } finally {
     await h.close();
   }
+}
+
+/**
+ * Sends the headers of an ingest request announcing `length` body bytes, and never the body:
+ * the status the collector answers without reading the body, or 'no answer' after 5 s.
+ */
+function headersOnly(url: string, source: string, token: string, length: number): Promise<number | 'no answer'> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${url}/v1/sources/${source}/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-ndjson', 'content-length': String(length) },
+    });
+    const timer = setTimeout(() => {
+      req.destroy();
+      resolve('no answer');
+    }, 5000);
+    req.on('response', (res) => {
+      clearTimeout(timer);
+      res.resume();
+      req.destroy();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    req.flushHeaders();
+  });
 }
 
 const range = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => a + i);
@@ -125,8 +154,10 @@ describe.each(BACKENDS)('the cached token and keys of a source on %s', (backend)
       host.append(300);
       expect((await post(proc.url, 'cached', first, host.body(0, 100))).status).toBe(200); // the context is cached now
 
-      // rotate-token elsewhere: the old token is refused by this process at once.
+      // rotate-token elsewhere: the old token is refused by this process at once, before its
+      // body is read (a request that sends only its headers is answered).
       const { token: second } = await withRegistry(db, (r) => r.rotateToken('cached'));
+      expect(await headersOnly(proc.url, 'cached', first, Buffer.byteLength(host.body(100, 200)))).toBe(401);
       let r = await post(proc.url, 'cached', first, host.body(100, 200));
       expect(r.status, JSON.stringify(r.json)).toBe(401);
       expect(await stored(db, 'cached')).toEqual(range(0, 100));
