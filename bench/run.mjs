@@ -1,4 +1,5 @@
 // npm run bench [-- --quick] [-- --json] [-- --only=single,verify] [-- --profile=DIR]
+//   [-- --collector-memory-events=1000000] (the collector-memory row's length; default 300,000)
 // Every row of the performance table, each next to its baseline measured in the same run.
 // Medians of several repetitions after a discarded warm-up; see lib/config.mjs for sizes.
 import { fork } from 'node:child_process';
@@ -20,7 +21,13 @@ const unknown = (only ?? []).filter((id) => !RUN_ORDER.includes(id));
 if (unknown.length) throw new Error(`unknown rows: ${unknown.join(', ')} (rows: ${RUN_ORDER.join(', ')})`);
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sealed-ledger-bench-'));
-const ctx = { ...(quick ? QUICK : FULL), root, bigDir: path.join(root, 'big') };
+const base = quick ? QUICK : FULL;
+const memoryEvents = value('collector-memory-events');
+if (memoryEvents !== undefined && !(Number.isSafeInteger(Number(memoryEvents)) && Number(memoryEvents) >= 10_000)) {
+  throw new Error('--collector-memory-events must be an integer >= 10000');
+}
+const size = memoryEvents === undefined ? base.size : { ...base.size, collectorMemoryEvents: Number(memoryEvents) };
+const ctx = { ...base, size, root, bigDir: path.join(root, 'big') };
 const selected = new Set(only ?? RUN_ORDER);
 if ([...selected].some((id) => NEEDS_BIG.has(id))) selected.add('memory');
 const log = (s) => (json ? process.stderr : process.stdout).write(s);
