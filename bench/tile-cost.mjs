@@ -2,11 +2,13 @@
 // tile level) would save an unsigned appendBatch(1000), against today's row per interior node
 // (spec §11.2) and against no tree rows at all (the floor). CPU per event of the process,
 // variants alternated in one process, a fresh ledger per repetition, medians (ADR 0033).
-//   npm run build && node bench/tile-cost.mjs [--reps N] [--batches N]
+// --replay: the same variants for replayJsonlIntoSqlite of a --batches x 1,000 event ledger into
+// an empty ledger.db instead.
+//   npm run build && node bench/tile-cost.mjs [--reps N] [--batches N] [--replay]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Ledger } from '../dist/index.js';
+import { Ledger, replayJsonlIntoSqlite } from '../dist/index.js';
 import { TreeStore } from '../dist/store/tree-store.js';
 import { batchOf } from './lib/events.mjs';
 
@@ -14,6 +16,7 @@ const args = process.argv.slice(2);
 const opt = (name, dflt) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : dflt);
 const reps = opt('--reps', 5);
 const batches = opt('--batches', 30);
+const replay = args.includes('--replay');
 
 const realPut = TreeStore.prototype.put;
 /**
@@ -50,19 +53,38 @@ const inputs = Array.from({ length: batches }, (_, b) => batchOf(1000, b * 1000)
 const cpu = Object.fromEntries(Object.keys(VARIANTS).map((k) => [k, []]));
 const load0 = os.loadavg()[0];
 let dirN = 0;
+const source = path.join(root, 'source');
+if (replay) {
+  const ledger = await Ledger.open({ dir: source, create: true });
+  for (const b of inputs) await ledger.appendBatch(b);
+  await ledger.close();
+}
+/** CPU µs per event of one measured run with the current variant. */
+async function once() {
+  if (replay) {
+    const sqlitePath = path.join(root, `r${dirN++}.db`);
+    const c0 = process.cpuUsage();
+    const report = await replayJsonlIntoSqlite({ jsonlPath: path.join(source, 'events.jsonl'), sqlitePath });
+    const c = process.cpuUsage(c0);
+    if (report.inserted !== batches * 1000) throw new Error(JSON.stringify(report));
+    for (const f of [sqlitePath, `${sqlitePath}-wal`, `${sqlitePath}-shm`]) fs.rmSync(f, { force: true });
+    return (c.user + c.system) / report.inserted;
+  }
+  const ledger = await Ledger.open({ dir: path.join(root, `l${dirN++}`), create: true });
+  await ledger.appendBatch(batchOf(1000, 10_000_000)); // warm-up
+  const c0 = process.cpuUsage();
+  for (const b of inputs) await ledger.appendBatch(b);
+  const c = process.cpuUsage(c0);
+  await ledger.close();
+  return (c.user + c.system) / (batches * 1000);
+}
 try {
   for (let r = 0; r < reps; r++) {
     const order = Object.keys(VARIANTS);
     if (r % 2) order.reverse();
     for (const name of order) {
       TreeStore.prototype.put = VARIANTS[name];
-      const ledger = await Ledger.open({ dir: path.join(root, `l${dirN++}`), create: true });
-      await ledger.appendBatch(batchOf(1000, 10_000_000)); // warm-up
-      const c0 = process.cpuUsage();
-      for (const b of inputs) await ledger.appendBatch(b);
-      const c = process.cpuUsage(c0);
-      await ledger.close();
-      cpu[name].push((c.user + c.system) / (batches * 1000));
+      cpu[name].push(await once());
     }
   }
 } finally {
@@ -71,7 +93,7 @@ try {
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const base = median(cpu['node rows (today)']);
-console.log(`appendBatch(1000) x ${batches}, unsigned, ${reps} alternated repetitions (load ${load0.toFixed(2)} -> ${os.loadavg()[0].toFixed(2)})`);
+console.log(`${replay ? `replay of ${batches * 1000} events into an empty ledger.db` : `appendBatch(1000) x ${batches}, unsigned`}, ${reps} alternated repetitions (load ${load0.toFixed(2)} -> ${os.loadavg()[0].toFixed(2)})`);
 for (const [name, xs] of Object.entries(cpu)) {
   // Paired within a repetition, so slow drifts of the machine's load cancel.
   const paired = median(xs.map((x, i) => x / cpu['node rows (today)'][i]));
