@@ -103,15 +103,34 @@ export function replayTail(target: TailReplayTarget, from: Watermark, options: T
     return { rec };
   };
 
-  const accept = (rec: SealedRecord, offset: number, length: number) => {
-    const ev = rec.event;
-    const existing = projection.bySeq(ev.seq);
+  // With no row past the watermark (replay into an empty ledger.db, any drift that a crash left),
+  // every line's seq is new: the two lookups per line are skipped and the insert itself is the
+  // check, its PRIMARY KEY and UNIQUE(id) refusing what the lookups would have found (ADR 0033).
+  const noRowsAhead = projection.maxSeq() <= from.seq;
+  const mirrorChecked = (rec: SealedRecord, offset: number): Watermark => {
+    const existing = projection.bySeq(rec.event.seq);
     const conflict = mirrorConflict(projection, rec, existing);
     if (conflict) throw conflict;
     if (existing) alreadyPresent++;
     else inserted++;
+    return projection.mirror(rec, offset, frontier, existing !== undefined);
+  };
+  const mirrorNew = (rec: SealedRecord, offset: number): Watermark => {
+    let next: Watermark;
+    try {
+      next = projection.mirror(rec, offset, frontier);
+    } catch (e) {
+      // A failed statement leaves the transaction and the frontier as they were.
+      if (!isConstraintError(e)) throw e;
+      return mirrorChecked(rec, offset);
+    }
+    inserted++;
+    return next;
+  };
+
+  const accept = (rec: SealedRecord, offset: number, length: number) => {
     // The line's length is the one scanned: `length` includes its newline.
-    wm = { ...projection.mirror(rec, offset, frontier, existing !== undefined), offset: offset + length };
+    wm = { ...(noRowsAhead ? mirrorNew(rec, offset) : mirrorChecked(rec, offset)), offset: offset + length };
     if (options.commitEvery && inserted % options.commitEvery === 0) {
       projection.setWatermark(wm);
       projection.commit();
@@ -181,6 +200,12 @@ function completeTornEvent(target: TailReplayTarget, t: TornTail, check: (text: 
 }
 
 const NEWLINE_BYTE = Buffer.from('\n');
+
+/** SQLite refused a row for a key it already holds (SQLITE_CONSTRAINT_PRIMARYKEY, _UNIQUE). */
+function isConstraintError(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
+}
 
 /**
  * A row already in ledger.db that a valid tail line cannot be mirrored over: a different event at

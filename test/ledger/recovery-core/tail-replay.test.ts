@@ -210,6 +210,16 @@ describe('rows already past the watermark (spec §14.1, I1)', () => {
     expect(fs.statSync(f.jsonl).size).toBe(at + Buffer.byteLength(lines(f)[3]!) + 1);
   });
 
+  it('a replay into an empty ledger.db refuses a line whose id an earlier line used (MIRROR_CONFLICT), not a raw SQLite error, and keeps no row of it', async () => {
+    const f = await folderWith(3);
+    appendLines(f, [lineOf(eventAfter(events(f)[2], { id: 'ev-1' }))]);
+    dropProjection(f);
+    const e = await rejection(replayJsonlIntoSqlite({ dir: f.dir }, { keyring: f.keyring }));
+    expect(e).toMatchObject({ code: 'MIRROR_CONFLICT', details: { seq: 3, id: 'ev-1', otherSeq: 1 } });
+    expect(e.message).toContain('id ev-1 is already used by seq 1');
+    expect(rowCount(f)).toBe(0);
+  });
+
   it('a replay that finds rows past the watermark keeps them and reports them as already present', async () => {
     const f = await folderWith(4);
     rollBackWatermark(f, 0);

@@ -1,0 +1,50 @@
+// Replay into an empty ledger.db, today's build (dist/) against another build of the library (a
+// copy of an older dist/ inside this checkout, so that it resolves node_modules), alternated in
+// one process, CPU per event, medians and the paired ratio (ADR 0033).
+//   npm run build && cp -r dist .bench-tmp/dist-base   # on the commit to compare against
+//   node bench/replay-ab.mjs --base .bench-tmp/dist-base [--events N] [--reps N]
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { batchOf } from './lib/events.mjs';
+
+const args = process.argv.slice(2);
+const opt = (name, dflt) => (args.includes(name) ? args[args.indexOf(name) + 1] : dflt);
+const baseDir = opt('--base');
+if (!baseDir) throw new Error('--base DIR (a built dist/ to compare against) is required');
+const events = Number(opt('--events', 100_000));
+const reps = Number(opt('--reps', 7));
+
+const builds = {
+  base: await import(pathToFileURL(path.resolve(baseDir, 'index.js')).href),
+  new: await import(new URL('../dist/index.js', import.meta.url).href),
+};
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sealed-ledger-replay-ab-'));
+try {
+  const source = path.join(root, 'source');
+  const ledger = await builds.new.Ledger.open({ dir: source, create: true });
+  for (let i = 0; i < events; i += 1000) await ledger.appendBatch(batchOf(1000, i));
+  await ledger.close();
+  const jsonlPath = path.join(source, 'events.jsonl');
+  const cpu = { base: [], new: [] };
+  const load0 = os.loadavg()[0];
+  let n = 0;
+  for (let r = 0; r < reps; r++) {
+    for (const name of r % 2 ? ['new', 'base'] : ['base', 'new']) {
+      const sqlitePath = path.join(root, `r${n++}.db`);
+      const c0 = process.cpuUsage();
+      const report = await builds[name].replayJsonlIntoSqlite({ jsonlPath, sqlitePath });
+      const c = process.cpuUsage(c0);
+      if (report.inserted !== events || report.errors.length) throw new Error(JSON.stringify(report));
+      for (const f of [sqlitePath, `${sqlitePath}-wal`, `${sqlitePath}-shm`]) fs.rmSync(f, { force: true });
+      cpu[name].push((c.user + c.system) / events);
+    }
+  }
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  console.log(`replay of ${events.toLocaleString('en-US')} events into an empty ledger.db, ${reps} alternated repetitions (load ${load0.toFixed(2)} -> ${os.loadavg()[0].toFixed(2)})`);
+  for (const name of ['base', 'new']) console.log(`${name.padEnd(5)} CPU ${median(cpu[name]).toFixed(2)} µs/event (median; ${cpu[name].map((x) => x.toFixed(1)).join(' ')})`);
+  console.log(`new/base ${(median(cpu.new) / median(cpu.base)).toFixed(3)}x of medians, paired median ${median(cpu.new.map((x, i) => x / cpu.base[i])).toFixed(3)}x`);
+} finally {
+  fs.rmSync(root, { recursive: true, force: true });
+}
