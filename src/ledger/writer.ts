@@ -175,20 +175,26 @@ export class Writer {
 
   /**
    * Run `fn` inside the writer lock on a healed projection and commit what it wrote (with what
-   * heal caught up on). For checkpoints and changes to the folder's side files.
+   * heal caught up on). For checkpoints and changes to the folder's side files. It takes its turn
+   * in the commit queue: appends queued before it are flushed and committed first, and appends
+   * that arrive while it waits for the lock queue behind it instead of starting a flush on the
+   * same connection (spec §13.2).
    */
   async withLock<T>(fn: () => T): Promise<T> {
     this.assertWritable();
-    await this.settle();
-    await acquireWriterLock(this.files.projection, this.settings.lockTimeoutMs);
-    try {
-      this.heal();
-      const result = fn();
-      this.files.projection.commit();
-      return result;
-    } finally {
-      this.files.projection.rollback();
-    }
+    return this.commits.exclusive(async () => {
+      this.assertWritable();
+      this.commitHeldOrDie();
+      await acquireWriterLock(this.files.projection, this.settings.lockTimeoutMs);
+      try {
+        this.heal();
+        const result = fn();
+        this.files.projection.commit();
+        return result;
+      } finally {
+        this.files.projection.rollback();
+      }
+    });
   }
 
   /** Record the signing policy in ledger.json from the next seq on (spec §7.1); returns that seq. */
