@@ -10,6 +10,7 @@
 import type { KeyObject } from 'node:crypto';
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { LedgerStateError } from '../errors.js';
 
 /** Below this many new events a request signs inline: the hand-off costs more than it saves. */
 export const MIN_THREADED_SIGNATURES = 64;
@@ -72,7 +73,7 @@ export class SignPool {
 
   /** @internal Post one chunk; resolves to its 64-byte signatures, concatenated. */
   post(keyId: number, hashes: Uint8Array): Promise<Uint8Array> {
-    if (this.#workers.length === 0) return Promise.reject(new Error('the signing threads were lost during this request'));
+    if (this.#workers.length === 0) return Promise.reject(signingFailed('the signing threads were lost during this request'));
     const id = this.#next++;
     this.#posted++;
     const worker = this.#workers[this.#turn++ % this.#workers.length]!;
@@ -88,7 +89,7 @@ export class SignPool {
     const workers = this.#workers;
     this.#workers = [];
     await Promise.all(workers.map((w) => w.terminate()));
-    this.#failAll(new Error('the ledger was closed while signing'));
+    this.#failAll(signingFailed('the ledger was closed while signing'));
   }
 
   #start(): void {
@@ -98,16 +99,16 @@ export class SignPool {
         const waiter = this.#waiting.get(r.id);
         this.#waiting.delete(r.id);
         if (![...this.#waiting.values()].some((x) => x.worker === w)) w.unref();
-        if ('error' in r) waiter?.reject(new Error(`signing thread: ${r.error}`));
+        if ('error' in r) waiter?.reject(signingFailed(`signing thread: ${r.error}`));
         else waiter?.resolve(r.sigs);
       });
       // A thread that dies fails what it held, never silently: the requests waiting on it reject
       // with its error, and the next large request starts fresh threads.
       w.on('error', (e) => {
-        if (this.#workers.includes(w)) this.#lose(e);
+        if (this.#workers.includes(w)) this.#lose(signingFailed(`a signing thread failed: ${e.message}`, e));
       });
       w.on('exit', (code) => {
-        if (this.#workers.includes(w)) this.#lose(new Error(`a signing thread exited with code ${code}`));
+        if (this.#workers.includes(w)) this.#lose(signingFailed(`a signing thread exited with code ${code}`));
       });
       w.unref();
       this.#workers.push(w);
@@ -127,6 +128,11 @@ export class SignPool {
     this.#waiting.clear();
     for (const w of waiting) w.reject(cause);
   }
+}
+
+/** A request whose signatures were not made: nothing of it was written, and a retry may succeed. */
+function signingFailed(message: string, cause?: unknown): LedgerStateError {
+  return new LedgerStateError('UNAVAILABLE', `${message}; nothing was written`, { cause });
 }
 
 /** The hashes of one request, handed to the threads a chunk at a time as they are sealed. */

@@ -179,7 +179,10 @@ describe('signing threads (spec §13.8)', () => {
       let ledger = await Ledger.open({ dir, create: true, signer: key, signingThreads: 1, signWorkerUrl: dying });
       await ledger.appendBatch(batchOf(10, 0)); // under the threshold: inline
       const before = fs.readFileSync(path.join(dir, 'events.jsonl'));
-      await expect(ledger.appendBatch(batchOf(200, 10))).rejects.toThrow(/signing thread exited with code 7/);
+      await expect(ledger.appendBatch(batchOf(200, 10))).rejects.toMatchObject({
+        code: 'UNAVAILABLE',
+        message: expect.stringMatching(/signing thread exited with code 7; nothing was written/),
+      });
       expect(fs.readFileSync(path.join(dir, 'events.jsonl'))).toEqual(before);
       expect(ledger.headInfo().seq).toBe(9);
       await ledger.append({ kind: 'k', payload: 1 }); // small: inline, unaffected
