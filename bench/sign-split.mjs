@@ -1,6 +1,9 @@
-// Measure before building: signing off the appending thread (issue 17). Signed appendBatch(1000)
-// by these writers, alternating in one run, each into a fresh folder:
-//   ledger   today's Ledger with a signer (seal, sign, write, fdatasync, rows on one thread)
+// Signing off the appending thread (issue 17, spec §13.8). Signed appendBatch(1000) by these
+// writers, alternating in one run, each into a fresh folder:
+//   ledger   today's Ledger with a signer and its default signingThreads
+//   library-inline   the Ledger with signingThreads: 0 (every signature on the appending thread)
+//   library-threads  the Ledger with its default signingThreads (one per core beyond the first);
+//            the pair measures the library's own signing threads against inline signing
 //   inline   this prototype signing on the appending thread (the control)
 //   workers  this prototype with signing shared: the appending thread seals and publishes the
 //            hashes chunk by chunk (50 events) in shared memory while --workers signing threads
@@ -11,13 +14,16 @@
 // next to the issue's baseline, the node:crypto Ed25519 sign loop on one core (target >= 0.7x).
 // Reported: events/s, CPU µs per event of the appending thread, of the signing threads and of
 // the process, run-queue wait, the load average; medians of the kept repetitions.
+// Ratios are against `ledger`, or `library-inline` when `ledger` is not run.
 //   npm run build && node bench/sign-split.mjs [--quick] [--workers 1] [--reps 5] [--variants ledger,inline,workers,offload]
+//   npm run build && node bench/sign-split.mjs --variants library-inline,library-threads --reps 9
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Ledger, signingKeyFromSeed } from '../dist/index.js';
+import { writerOf } from '../dist/ledger/ledger.js';
 import { privateKeyObjectFromSeed, publicKeyFromSeed } from '../dist/crypto/ed25519.js';
 import { parseEventLine } from '../dist/format/event-line.js';
 import { GENESIS_PREV } from '../dist/format/event.js';
@@ -25,6 +31,7 @@ import { prepareEvent, sealPrepared, verifyEventSeal, withSignature } from '../d
 import { signatureFor, verifyEventSignature } from '../dist/format/signature.js';
 import { CompactRange } from '../dist/merkle/compact-range.js';
 import { Projection } from '../dist/store/projection.js';
+import { SignPool } from '../dist/ledger/sign-pool.js';
 import { ed25519Material, nodeSignLoop } from './lib/baselines.mjs';
 import { batchOf } from './lib/events.mjs';
 import { median } from './lib/measure.mjs';
@@ -149,8 +156,9 @@ class SignProto {
 async function measure(variant, root) {
   const dir = fs.mkdtempSync(path.join(root, `${variant}-`));
   const seed = crypto.randomBytes(32);
-  const w = variant === 'ledger'
-    ? await Ledger.open({ dir, create: true, signer: signingKeyFromSeed(seed) })
+  const library = { ledger: undefined, 'library-inline': 0, 'library-threads': undefined };
+  const w = variant in library
+    ? await Ledger.open({ dir, create: true, signer: signingKeyFromSeed(seed), signingThreads: library[variant] })
     : await SignProto.open(dir, variant, seed);
   try {
     for (let i = 0; i < WARM; i += 1000) await w.appendBatch(batchOf(1000, 10_000_000 + i));
@@ -167,6 +175,13 @@ async function measure(variant, root) {
     const w1 = w.workerSched ? await w.workerSched() : [0, 0];
     const p = process.cpuUsage(p0);
     if (!lastEvent.sig || lastEvent.seq !== WARM + EVENTS - 1) throw new Error(`${variant}: last event ${JSON.stringify(lastEvent)}`);
+    if (variant in library) {
+      // The pair must measure what it names: threads used exactly when the variant has them.
+      const pool = writerOf(w).signPool;
+      if (variant === 'library-inline' ? pool.posted !== 0 : pool.size > 0 && pool.posted === 0) {
+        throw new Error(`${variant}: ${pool.posted} chunks went to ${pool.size} signing threads`);
+      }
+    }
     const per = (a, b, k) => (b[k] - a[k]) / 1000 / EVENTS;
     return {
       rate: EVENTS / (wallMs / 1000), mainUs: per(m0, m1, 0), mainWaitUs: per(m0, m1, 1),
@@ -196,7 +211,7 @@ const fmt = (x, d = 1) => x.toFixed(d);
 try {
   const material = ed25519Material();
   console.log(`sign split prototype: signed appendBatch(1000), ${EVENTS} events per repetition, ${reps} kept + ${warmup} warm-up, ` +
-    `${workerCount} signing worker(s), node ${process.version}, ${os.cpus().length} cores, load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+    `${workerCount} prototype signing worker(s), library default signingThreads ${SignPool.defaultSize()}, node ${process.version}, ${os.cpus().length} cores, load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   const samples = Object.fromEntries([...variants, 'sign loop'].map((v) => [v, []]));
   for (let i = 0; i < warmup + reps; i++) {
     const order = [...variants, 'sign loop'];
@@ -218,11 +233,12 @@ try {
     }
   }
   const med = (v, k) => median(samples[v].map((s) => s[k]));
-  const base = med('ledger', 'rate');
+  const baseName = variants.includes('ledger') ? 'ledger' : variants.includes('library-inline') ? 'library-inline' : variants[0];
+  const base = med(baseName, 'rate');
   const loop = med('sign loop', 'rate');
   const loads = Object.values(samples).flat().map((s) => s.load);
   console.log(`\nload during the reps ${fmt(Math.min(...loads), 2)}–${fmt(Math.max(...loads), 2)}`);
-  console.log('| writer | events/s | vs ledger | vs sign loop | appending thread CPU | its run-queue wait | signing workers CPU | their run-queue wait | process CPU | other threads (process − appending) | load (median) |');
+  console.log(`| writer | events/s | vs ${baseName} | vs sign loop | appending thread CPU | its run-queue wait | prototype signing workers CPU | their run-queue wait | process CPU | other threads (process − appending) | load (median) |`);
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const v of [...variants, 'sign loop']) {
     const r = med(v, 'rate');

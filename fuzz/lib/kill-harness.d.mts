@@ -7,6 +7,7 @@ export interface KillStats {
   scenarios: number;
   rounds: number;
   spawned: number;
+  largeBatchWriters: number;
   kills: number;
   finished: number;
   acked: number;

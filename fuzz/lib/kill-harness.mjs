@@ -21,7 +21,8 @@ const KEY_NAME = 'kill-suite';
 const writerArb = fc.record({
   mode: fc.constantFrom('single', 'batch', 'concurrent'),
   count: fc.integer({ min: 3, max: 300 }),
-  batch: fc.integer({ min: 2, max: 20 }),
+  // Some batches large enough for the signing threads (spec §13.8: 64 events or more).
+  batch: fc.oneof(fc.integer({ min: 2, max: 20 }), fc.integer({ min: 64, max: 100 })),
   concurrency: fc.integer({ min: 2, max: 16 }),
   pad: fc.constantFrom(0, 0, 200, 5000),
 });
@@ -42,7 +43,7 @@ export const killScenarioArb = fc.record({
 });
 
 export function newKillStats() {
-  return { scenarios: 0, rounds: 0, spawned: 0, kills: 0, finished: 0, acked: 0, killedBeforeReady: 0, tornMoved: 0 };
+  return { scenarios: 0, rounds: 0, spawned: 0, largeBatchWriters: 0, kills: 0, finished: 0, acked: 0, killedBeforeReady: 0, tornMoved: 0 };
 }
 
 /**
@@ -132,6 +133,8 @@ function runWriter(cfg, kill, stats) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [WRITER, JSON.stringify(cfg)], { stdio: ['ignore', 'pipe', 'pipe'] });
     stats.spawned++;
+    // Signed batches of 64+ events: the writer's signing threads sign them (spec §13.8).
+    if (cfg.mode === 'batch' && cfg.batch >= 64) stats.largeBatchWriters++;
     let out = '';
     let err = '';
     let ready = false;

@@ -7,6 +7,8 @@ import type { Scenario } from './sim-scenario.mjs';
 
 export interface SimStats {
   scenarios: number;
+  /** Signed appendBatch calls of 64+ events (the signing threads sign them, spec §13.8). */
+  signedLargeBatches: number;
   crashes: number;
   processCrashes: number;
   powerCuts: number;

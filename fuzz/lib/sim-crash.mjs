@@ -21,7 +21,7 @@ export { APPEND_POINTS, RECONCILE_POINTS, scenarioArb } from './sim-scenario.mjs
 
 /** Counters a suite prints at the end. */
 export function newStats() {
-  return { scenarios: 0, crashes: 0, processCrashes: 0, powerCuts: 0, crashesDuringOpen: 0, byWhere: {}, acked: 0, tornMoved: 0, tornCompleted: 0, opens: 0, refusedOpens: 0, tailDamage: {} };
+  return { scenarios: 0, signedLargeBatches: 0, crashes: 0, processCrashes: 0, powerCuts: 0, crashesDuringOpen: 0, byWhere: {}, acked: 0, tornMoved: 0, tornCompleted: 0, opens: 0, refusedOpens: 0, tailDamage: {} };
 }
 
 /**
@@ -431,6 +431,8 @@ function appendAll(ctx, w, items, options = {}) {
 
 function appendBatch(ctx, w, items) {
   const inputs = items.map((i) => toInput(ctx, i));
+  // Signed batches of 64+ events go to the signing threads (spec §13.8).
+  if (ctx.signed && inputs.length >= 64) ctx.stats.signedLargeBatches++;
   let p;
   try {
     p = w.ledger.appendBatch(inputs);

@@ -34,6 +34,8 @@ const inputArb = fc.record({
 const opArb = fc.oneof(
   { weight: 4, arbitrary: fc.record({ t: fc.constant('append'), items: fc.array(inputArb, { minLength: 1, maxLength: 6 }) }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('batch'), items: fc.array(inputArb, { minLength: 1, maxLength: 5 }) }) },
+  // Large enough for the signing threads when signed (spec §13.8: 64 events or more).
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('batch'), items: fc.array(inputArb, { minLength: 64, maxLength: 72 }) }) },
   {
     weight: 2,
     arbitrary: fc.record({

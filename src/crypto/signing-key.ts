@@ -34,6 +34,7 @@ function invalidKey(message: string, details: Record<string, unknown> = {}): nev
 }
 
 let seedOf: (key: Ed25519SigningKey) => Uint8Array;
+let keyObjectOf: (key: Ed25519SigningKey) => KeyObject;
 
 class Ed25519SigningKey implements SigningKey {
   readonly kid: string;
@@ -44,6 +45,7 @@ class Ed25519SigningKey implements SigningKey {
 
   static {
     seedOf = (key) => Uint8Array.from(key.#seed);
+    keyObjectOf = (key) => key.#privateKey;
   }
 
   constructor(seed: Uint8Array, name: string | undefined) {
@@ -74,6 +76,15 @@ class Ed25519SigningKey implements SigningKey {
   [inspect.custom](): string {
     return `SigningKey ${inspect(this.toJSON())}`;
   }
+}
+
+/**
+ * The node:crypto key behind one of this library's signing keys, for the signing threads of the
+ * same process (spec §13.8); undefined for any other signer (a caller's adapter signs inline).
+ * Internal: not exported from the package.
+ */
+export function privateKeyObjectOf(signer: unknown): KeyObject | undefined {
+  return signer instanceof Ed25519SigningKey ? keyObjectOf(signer) : undefined;
 }
 
 /** A fresh key from 32 bytes of node:crypto randomness. Default name: `ledger-<kid>`. */

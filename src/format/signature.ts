@@ -16,9 +16,13 @@ export interface EventSigner {
 
 /** Sign `event`'s hash. The hash is not recomputed here: seal first (spec §4.1). */
 export function signatureFor(hash: Buffer, signer: EventSigner): EventSignature {
-  const value = signer.sign(eventSignatureMessage(hash));
+  return eventSignature(signer.kid, signer.sign(eventSignatureMessage(hash)));
+}
+
+/** The `sig` member for a 64-byte Ed25519 signature by `kid` (spec §4.1). */
+export function eventSignature(kid: string, value: Uint8Array): EventSignature {
   if (value.length !== 64) throw new RangeError('an Ed25519 signature is 64 bytes');
-  return { kid: signer.kid, alg: 'ed25519', value: Buffer.from(value).toString('base64') };
+  return { kid, alg: 'ed25519', value: Buffer.from(value.buffer, value.byteOffset, value.length).toString('base64') };
 }
 
 /** Returns a copy of `event` carrying `signer`'s signature (spec §4.1). */

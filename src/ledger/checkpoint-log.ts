@@ -43,10 +43,45 @@ export function appendCheckpointRecord(path: string, record: CheckpointRecord, i
   }
 }
 
+/**
+ * Open checkpoints.jsonl for reading, never through a link (spec §7.1): a symlink planted in the
+ * folder would make a verifier read checkpoints from a file the attacker chose, and a FIFO would
+ * block the read. Undefined when it does not exist.
+ */
+function openRecords(path: string): number | undefined {
+  let fd: number;
+  try {
+    fd = fs.openSync(path, fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0) | (fs.constants.O_NONBLOCK ?? 0));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    if (code === 'ELOOP') throw notAFile(path, 'a symbolic link');
+    throw new LedgerStateError('IO_ERROR', `cannot read ${path}: ${code ?? (e as Error).message}`, { cause: e, details: { path } });
+  }
+  if (!fs.fstatSync(fd).isFile()) {
+    fs.closeSync(fd);
+    throw notAFile(path, 'not a regular file');
+  }
+  return fd;
+}
+
+function notAFile(path: string, what: string): LedgerStateError {
+  return new LedgerStateError('LEDGER_CORRUPT', `${path} is ${what}; ledger files are never followed or replaced, so nothing was read`, {
+    details: { path },
+  });
+}
+
 /** Records in file order; a torn last line (crash while issuing) is ignored: it was never returned. */
 export function readCheckpointRecords(path: string): CheckpointRecord[] {
-  if (!fs.existsSync(path)) return [];
-  const lines = fs.readFileSync(path, 'utf8').split('\n');
+  const fd = openRecords(path);
+  if (fd === undefined) return [];
+  let text: string;
+  try {
+    text = fs.readFileSync(fd, 'utf8');
+  } finally {
+    fs.closeSync(fd);
+  }
+  const lines = text.split('\n');
   const complete = lines.slice(0, -1);
   return complete.map((line, i) => {
     try {
@@ -64,13 +99,8 @@ const TAIL_CHUNK = 64 << 10;
  * newest checkpoint costs O(its line) however many were issued. A torn last line is skipped.
  */
 export function* checkpointRecordsNewestFirst(path: string): Generator<CheckpointRecord> {
-  let fd: number;
-  try {
-    fd = fs.openSync(path, 'r');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw new LedgerStateError('IO_ERROR', `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e, details: { path } });
-  }
+  const fd = openRecords(path);
+  if (fd === undefined) return;
   const readAt = (start: number, end: number) => {
     const b = Buffer.alloc(end - start);
     let got = 0;

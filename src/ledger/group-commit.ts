@@ -12,7 +12,7 @@ import type { Keyring } from '../crypto/keyring.js';
 import { canonicalize } from '../format/canonical.js';
 import type { SealedEvent } from '../format/event.js';
 import { type PreparedEvent, type SealedRecord, sealPrepared, withSignature } from '../format/seal.js';
-import { type EventSigner, signatureFor } from '../format/signature.js';
+import { type EventSigner, eventSignature, signatureFor } from '../format/signature.js';
 import type { CompactRange } from '../merkle/compact-range.js';
 import { assertMirrorable, combine, PARITY_INVARIANT_RULE_ID, type PolicyDecision, type RuleResult } from '../policy/decision.js';
 import { decide, type Policy } from '../policy/rules.js';
@@ -20,6 +20,7 @@ import type { JsonlFile } from '../store/jsonl-file.js';
 import type { Projection, Watermark } from '../store/projection.js';
 import { type CrashPoint, SimulatedCrash } from './crash-points.js';
 import type { QuarantineFile } from './quarantine.js';
+import type { SignJob } from './sign-pool.js';
 
 export interface AppendRequest {
   prepared: PreparedEvent[];
@@ -48,20 +49,27 @@ export interface SealRules {
   readonly quarantine: QuarantineFile;
   readonly now: () => Date;
   eventById(id: string): SealedEvent | undefined;
+  /** Signing threads for a request of `count` events signed by `signer`, or undefined: sign inline (spec §13.8). */
+  signJob(signer: EventSigner, count: number): SignJob | undefined;
 }
 
 /**
  * Step 4: seal every request in order from `head`; fills each outcome's events or error and
- * returns the records to write. A failing request is unwound and fails alone.
+ * returns the records to write. A failing request is unwound and fails alone. It awaits only for
+ * signing threads (spec §13.8), inside the writer lock, before anything is written.
  */
-export function sealGroup(outcomes: Outcome[], head: Watermark, parity: RuleResult, rules: SealRules): SealedRecord[] {
+export async function sealGroup(outcomes: Outcome[], head: Watermark, parity: RuleResult, rules: SealRules): Promise<SealedRecord[]> {
   const pending: SealedRecord[] = [];
   const pendingIds = new Map<string, SealedEvent>();
   let tip = { seq: head.seq, hash: head.hash };
   for (const o of outcomes) {
     const mark = pending.length;
     try {
-      o.events = sealRequest(o.request, tip, parity, rules, pending, pendingIds);
+      const signer = o.request.signer ?? rules.signer;
+      const job = signer ? rules.signJob(signer, o.request.prepared.length) : undefined;
+      o.events = job
+        ? await sealThreaded(o.request, tip, parity, rules, pending, pendingIds, job)
+        : sealRequest(o.request, tip, parity, rules, pending, pendingIds);
       if (pending.length > mark) tip = { seq: pending.at(-1)!.event.seq, hash: pending.at(-1)!.event.hash };
     } catch (e) {
       if (e instanceof SimulatedCrash) throw e;
@@ -81,11 +89,7 @@ function sealRequest(
   pending: SealedRecord[],
   pendingIds: Map<string, SealedEvent>,
 ): SealedEvent[] {
-  if (request.expectedSeq !== undefined && request.expectedSeq !== tip.seq) {
-    throw new ConflictError('SEQ_CONFLICT', `expected head seq ${request.expectedSeq}, but the head is ${tip.seq}`, {
-      details: { expectedSeq: request.expectedSeq, actualSeq: tip.seq },
-    });
-  }
+  assertExpectedSeq(request, tip);
   const signer = request.signer ?? rules.signer;
   const events: SealedEvent[] = [];
   let { seq, hash: prev } = tip;
@@ -106,22 +110,91 @@ function sealRequest(
         details: { field: 'sig' },
       });
     }
-    const decision = request.decision ? callerDecisionWithEvidence(request.decision, parity) : decide(rules.policy, rec.event, parity);
-    try {
-      assertMirrorable(decision, { id: rec.event.id });
-    } catch (e) {
-      if (e instanceof PolicyError && e.code === 'POLICY_QUARANTINED') {
-        rules.quarantine.add({ quarantinedAt: rules.now().toISOString(), decision, event: rec.event });
-      }
-      throw e;
-    }
-    pending.push(rec);
-    pendingIds.set(rec.event.id, rec.event);
+    admit(request, rec, parity, rules, pending, pendingIds);
     events.push(rec.event);
     seq = rec.event.seq;
     prev = rec.event.hash;
   }
   return events;
+}
+
+/**
+ * sealRequest for a request whose signatures the signing threads make (spec §13.8): seal the
+ * chain first, handing each hash over as it is sealed, then attach the signatures and gate the
+ * events in order. The outcome, errors and quarantine records included, is sealRequest's: the
+ * first event to fail in pass 1 fails the request once the events before it went through the policy.
+ */
+async function sealThreaded(
+  request: AppendRequest,
+  tip: { seq: number; hash: string },
+  parity: RuleResult,
+  rules: SealRules,
+  pending: SealedRecord[],
+  pendingIds: Map<string, SealedEvent>,
+  job: SignJob,
+): Promise<SealedEvent[]> {
+  assertExpectedSeq(request, tip);
+  const signer = (request.signer ?? rules.signer)!;
+  const recs: SealedRecord[] = [];
+  /** Per input: an earlier event (idempotent retry) or the index of its new record. */
+  const slots: (SealedEvent | number)[] = [];
+  const ids = new Map<string, number>();
+  let failure: { error: unknown } | undefined;
+  let { seq, hash: prev } = tip;
+  for (const p of request.prepared) {
+    try {
+      if (p.idGiven) {
+        const mine = ids.get(p.id);
+        const existing = mine !== undefined ? recs[mine]!.event : (pendingIds.get(p.id) ?? rules.eventById(p.id));
+        if (existing) {
+          assertSameContent(existing, p);
+          slots.push(mine ?? existing);
+          continue;
+        }
+      }
+      const rec = sealPrepared(p, seq + 1, prev);
+      assertSignerValid(rules.keyring, signer, rec.event);
+      ids.set(rec.event.id, recs.length);
+      slots.push(recs.length);
+      recs.push(rec);
+      job.add(rec.hash);
+      seq = rec.event.seq;
+      prev = rec.event.hash;
+    } catch (e) {
+      if (e instanceof SimulatedCrash) throw e;
+      failure = { error: e };
+      break;
+    }
+  }
+  const sigs = recs.length > 0 ? await job.signatures() : [];
+  for (let i = 0; i < recs.length; i++) {
+    recs[i] = withSignature(recs[i]!, eventSignature(signer.kid, sigs[i]!));
+    admit(request, recs[i]!, parity, rules, pending, pendingIds);
+  }
+  if (failure) throw failure.error;
+  return slots.map((s) => (typeof s === 'number' ? recs[s]!.event : s));
+}
+
+/** The policy gate of one sealed (and signed) event; it joins `pending` when it passes. */
+function admit(
+  request: AppendRequest,
+  rec: SealedRecord,
+  parity: RuleResult,
+  rules: SealRules,
+  pending: SealedRecord[],
+  pendingIds: Map<string, SealedEvent>,
+): void {
+  const decision = request.decision ? callerDecisionWithEvidence(request.decision, parity) : decide(rules.policy, rec.event, parity);
+  try {
+    assertMirrorable(decision, { id: rec.event.id });
+  } catch (e) {
+    if (e instanceof PolicyError && e.code === 'POLICY_QUARANTINED') {
+      rules.quarantine.add({ quarantinedAt: rules.now().toISOString(), decision, event: rec.event });
+    }
+    throw e;
+  }
+  pending.push(rec);
+  pendingIds.set(rec.event.id, rec.event);
 }
 
 /** Step 5: append the lines at the verified end and fsync. */
@@ -159,6 +232,14 @@ function assertSignerValid(keyring: Keyring | undefined, signer: EventSigner, ev
     });
   }
   keyring.publicKeyFor(signer.kid, { seq: event.seq, at: event.at }); // throws outside its window
+}
+
+function assertExpectedSeq(request: AppendRequest, tip: { seq: number }): void {
+  if (request.expectedSeq !== undefined && request.expectedSeq !== tip.seq) {
+    throw new ConflictError('SEQ_CONFLICT', `expected head seq ${request.expectedSeq}, but the head is ${tip.seq}`, {
+      details: { expectedSeq: request.expectedSeq, actualSeq: tip.seq },
+    });
+  }
 }
 
 /** Idempotent retry: same id and same content returns the stored event (spec §13.6). */

@@ -70,6 +70,16 @@ export interface LedgerOptions {
    * This Ledger sees its own rows at once either way; durability is the JSONL fsync in both.
    */
   projectionLagMs?: number;
+  /**
+   * Worker threads that sign the events of large requests (64 events or more, such as
+   * `appendBatch`) while the appending thread seals them (spec §13.8). Default: one per core
+   * beyond the first, up to 4; 0 signs on the appending thread. Only keys made by this library
+   * (`generateSigningKey`, `signingKeyFromSeed`, `readSigningKeyFile`) move to a thread; any
+   * other `EventSigner` signs on the appending thread.
+   */
+  signingThreads?: number;
+  /** @internal The compiled sign-worker.js, for tests that run from the TypeScript sources. */
+  signWorkerUrl?: URL;
   /** Checkpoint origin line for a new ledger (spec §12.1). */
   origin?: string;
   /** Clock for default timestamps. */
@@ -145,6 +155,10 @@ export class Ledger {
     const lag = options.projectionLagMs;
     if (lag !== undefined && !(typeof lag === 'number' && Number.isFinite(lag) && lag >= 0)) {
       throw new InvalidInputError('INVALID_ARGUMENT', 'projectionLagMs must be a finite number >= 0');
+    }
+    const threads = options.signingThreads;
+    if (threads !== undefined && !(Number.isSafeInteger(threads) && threads >= 0)) {
+      throw new InvalidInputError('INVALID_ARGUMENT', 'signingThreads must be an integer >= 0');
     }
     const paths = ledgerPaths(options.dir);
     const feed = new CommitSignal();

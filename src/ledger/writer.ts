@@ -9,6 +9,7 @@
  * fsynced, so SQLite can lag JSONL but never lead it.
  */
 import { InvalidInputError, LedgerStateError, SealedLedgerError } from '../errors.js';
+import { privateKeyObjectOf } from '../crypto/signing-key.js';
 import type { EventInput, EventLimits, SealedEvent } from '../format/event.js';
 import { parseEventLine } from '../format/event-line.js';
 import { prepareEvent } from '../format/seal.js';
@@ -26,6 +27,7 @@ import { healInLock, type WriterFiles } from './heal.js';
 import { type LedgerMetadata, writeMetadata } from './metadata.js';
 import type { QuarantineFile } from './quarantine.js';
 import { readPolicyOf, type ReadPolicy } from './read-policy.js';
+import { SignPool } from './sign-pool.js';
 import { acquireWriterLock } from './writer-lock.js';
 
 export type WriterState = 'open' | 'read-only' | 'closed' | 'dead';
@@ -43,6 +45,10 @@ export interface WriterSettings {
   limits?: EventLimits | undefined;
   lockTimeoutMs?: number | undefined;
   projectionLagMs: number;
+  /** Threads signing large requests (spec §13.8); default SignPool.defaultSize(). */
+  signingThreads?: number | undefined;
+  /** The compiled sign-worker.js (tests running from the TypeScript sources). */
+  signWorkerUrl?: URL | undefined;
   now?: (() => Date) | undefined;
   crashHook?: CrashHook | undefined;
 }
@@ -82,6 +88,7 @@ export class Writer {
   /** performance.now() when the writer transaction still held was begun; undefined: none held. */
   #heldSince: number | undefined;
   readonly #sqliteId: FileIdentity | undefined;
+  readonly #signPool: SignPool;
   private readonly commits = new CommitQueue<AppendRequest>(
     (requests) => this.flush(requests),
     () => {
@@ -103,6 +110,12 @@ export class Writer {
     this.#metadata = start.metadata;
     this.#sqliteId = start.sqliteId;
     this.#readPolicy = readPolicyOf(start.metadata, settings.requireSignatures);
+    this.#signPool = new SignPool(settings.signingThreads ?? SignPool.defaultSize(), settings.signWorkerUrl);
+  }
+
+  /** @internal The signing threads (tests: whether a request used them, and that close ends them). */
+  get signPool(): SignPool {
+    return this.#signPool;
   }
 
   /** The last event both stores agree on, as this process last verified it. */
@@ -162,20 +175,26 @@ export class Writer {
 
   /**
    * Run `fn` inside the writer lock on a healed projection and commit what it wrote (with what
-   * heal caught up on). For checkpoints and changes to the folder's side files.
+   * heal caught up on). For checkpoints and changes to the folder's side files. It takes its turn
+   * in the commit queue: appends queued before it are flushed and committed first, and appends
+   * that arrive while it waits for the lock queue behind it instead of starting a flush on the
+   * same connection (spec §13.2).
    */
   async withLock<T>(fn: () => T): Promise<T> {
     this.assertWritable();
-    await this.settle();
-    await acquireWriterLock(this.files.projection, this.settings.lockTimeoutMs);
-    try {
-      this.heal();
-      const result = fn();
-      this.files.projection.commit();
-      return result;
-    } finally {
-      this.files.projection.rollback();
-    }
+    return this.commits.exclusive(async () => {
+      this.assertWritable();
+      this.commitHeldOrDie();
+      await acquireWriterLock(this.files.projection, this.settings.lockTimeoutMs);
+      try {
+        this.heal();
+        const result = fn();
+        this.files.projection.commit();
+        return result;
+      } finally {
+        this.files.projection.rollback();
+      }
+    });
   }
 
   /** Record the signing policy in ledger.json from the next seq on (spec §7.1); returns that seq. */
@@ -211,6 +230,7 @@ export class Writer {
       if (this.#state === 'open') await this.settle();
       await beforeRelease();
     } finally {
+      await this.#signPool.close();
       // settle() may have died (a simulated crash): then the files are already released.
       this.events.ended();
       if ((this.#state as WriterState) !== 'dead') {
@@ -227,6 +247,7 @@ export class Writer {
   die(): void {
     this.#state = 'dead';
     this.events.ended();
+    void this.#signPool.close();
     try {
       this.files.quarantine.close();
       this.files.jsonl.close();
@@ -257,7 +278,7 @@ export class Writer {
       const parity = parityRule(this.heal()); // steps 2–3
       const head = this.#head;
       healed = { head, frontier: this.#frontier };
-      const pending = sealGroup(outcomes, head, parity, this.sealRules()); // step 4
+      const pending = await sealGroup(outcomes, head, parity, this.sealRules()); // step 4
       this.crash('append.sealed');
       if (pending.length > 0) {
         wroteAt = head.offset;
@@ -324,6 +345,7 @@ export class Writer {
         const row = this.files.projection.byId(id);
         return row ? parseEventLine(row.line).event : undefined;
       },
+      signJob: (signer, count) => this.#signPool.job(privateKeyObjectOf(signer), count),
     };
   }
 

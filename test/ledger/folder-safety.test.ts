@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Ledger } from '../../src/ledger/ledger.js';
 import { verifyLedger } from '../../src/audit/verify-ledger.js';
 import { replayJsonlIntoSqlite } from '../../src/ledger/replay.js';
+import { signingKeyFromSeed } from '../../src/crypto/signing-key.js';
 import { cleanupAll, fresh } from './ledger-helpers.js';
 
 afterEach(cleanupAll);
@@ -61,6 +62,34 @@ describe('symlinks in the ledger folder', () => {
       fs.symlinkSync(target, p);
       await expect(Ledger.open({ dir }), name).rejects.toMatchObject({ code: 'LEDGER_CORRUPT', details: { path: p } });
     }
+  });
+});
+
+describe('verify and checkpoints.jsonl (spec §7.1)', () => {
+  // Was: verify opened checkpoints.jsonl by path and followed a symlink to whatever file it named.
+  it('checkpoints.jsonl -> an attacker-chosen file: verify refuses with LEDGER_CORRUPT instead of reading it', async () => {
+    const dir = fresh();
+    const key = signingKeyFromSeed(Buffer.alloc(32, 3), 'cp-link');
+    const l = await Ledger.open({ dir, create: true, signer: key });
+    await l.append({ kind: 'doc.edit', payload: 1 });
+    await l.checkpoint();
+    await l.close();
+    const cp = path.join(dir, 'checkpoints.jsonl');
+    const chosen = path.join(path.dirname(dir), `chosen-${path.basename(dir)}.jsonl`);
+    // The attacker's file holds well-formed records (a copy), so following the link would pass.
+    fs.copyFileSync(cp, chosen);
+    fs.rmSync(cp);
+    fs.symlinkSync(chosen, cp);
+    await expect(verifyLedger({ dir })).rejects.toMatchObject({ code: 'LEDGER_CORRUPT', details: { path: cp } });
+    fs.rmSync(chosen);
+  });
+
+  it('checkpoints.jsonl as a folder: verify refuses with LEDGER_CORRUPT, not a raw EISDIR', async () => {
+    const dir = await ledgerOf(1);
+    const cp = path.join(dir, 'checkpoints.jsonl');
+    fs.rmSync(cp, { force: true });
+    fs.mkdirSync(cp);
+    await expect(verifyLedger({ dir })).rejects.toMatchObject({ code: 'LEDGER_CORRUPT', details: { path: cp } });
   });
 });
 
