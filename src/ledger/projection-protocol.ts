@@ -1,0 +1,43 @@
+/**
+ * What the appending thread and the projection worker exchange (spec §13.9): batches of sealed
+ * lines as flat arrays (one structured clone per batch), and back the last seq committed.
+ */
+import type { SealedRecord } from '../format/seal.js';
+
+/** Fields per event in Batch.flat: seq, id, at, kind, actor, hash, kid, line. */
+export const FIELDS = 8;
+
+/** Lines written (and fsynced) from byte `offset` of events.jsonl on, in seq order. */
+export interface Batch {
+  offset: number;
+  flat: (string | number | null)[];
+}
+
+/** Slots of the shared BigInt64Array: the last seq committed, and 1 once the worker failed. */
+export const SLOT_ACKED = 0;
+export const SLOT_FAILED = 1;
+
+export type WorkerCrashPoint = 'worker.inserted' | 'worker.committed';
+
+export interface WorkerData {
+  dbPath: string;
+  shared: SharedArrayBuffer;
+  /** Crash suites only: stop the thread at `point` of its `batch`-th transaction (1-based). */
+  crashAt?: { point: WorkerCrashPoint; batch: number } | undefined;
+}
+
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'ack'; seq: number }
+  | { type: 'crashed'; point: WorkerCrashPoint }
+  | { type: 'failed'; message: string; code?: string };
+
+export function toBatch(records: readonly Pick<SealedRecord, 'event' | 'line'>[], offset: number): Batch {
+  const flat = new Array<string | number | null>(records.length * FIELDS);
+  let k = 0;
+  for (const { event: e, line } of records) {
+    flat[k++] = e.seq; flat[k++] = e.id; flat[k++] = e.at; flat[k++] = e.kind; flat[k++] = e.actor ?? null;
+    flat[k++] = e.hash; flat[k++] = e.sig?.kid ?? null; flat[k++] = line;
+  }
+  return { offset, flat };
+}

@@ -1,0 +1,98 @@
+/**
+ * The projection worker thread (spec §13.9, ADR 0030): its own better-sqlite3 connection to
+ * ledger.db and the same Projection.mirror the inline path calls. Batches arrive after their lines
+ * are fsynced, in seq order; every batch already queued when one arrives joins one transaction
+ * (rows, Merkle nodes, the watermark), which then commits. After each commit the last seq is
+ * published in shared memory (for reads that wait synchronously) and posted (for async waiters).
+ *
+ * A failure rolls back, is reported once, and the thread stops taking batches: the appending
+ * thread poisons the ledger, and the next open heals ledger.db from events.jsonl (spec §14.2).
+ */
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+import type { CompactRange } from '../merkle/compact-range.js';
+import { Projection, type Watermark } from '../store/projection.js';
+import { type Batch, FIELDS, type FromWorker, SLOT_ACKED, SLOT_FAILED, type WorkerData } from './projection-protocol.js';
+
+const data = workerData as WorkerData;
+const port = parentPort!;
+const shared = new BigInt64Array(data.shared);
+let projection: Projection;
+let frontier: CompactRange | undefined;
+let nextSeq = -1;
+let failed = false;
+let batches = 0;
+
+function post(m: FromWorker): void {
+  port.postMessage(m);
+}
+
+/** A crash point of the suites (spec §13.4): the thread stops as a killed process would. */
+function crashPoint(point: 'worker.inserted' | 'worker.committed'): void {
+  if (data.crashAt?.point !== point || batches !== data.crashAt.batch) return;
+  post({ type: 'crashed', point });
+  // Exits without a commit: the open transaction is rolled back when the connection goes.
+  process.exit(0);
+}
+
+function mirrorBatch(b: Batch): Watermark {
+  const f = b.flat;
+  if (frontier === undefined || f[0] !== nextSeq) frontier = projection.tree.frontier(f[0] as number); // after a heal
+  let offset = b.offset;
+  let last: Watermark | undefined;
+  for (let i = 0; i < f.length; i += FIELDS) {
+    const kid = f[i + 6] as string | null;
+    const rec = {
+      event: { seq: f[i], id: f[i + 1], at: f[i + 2], kind: f[i + 3], actor: f[i + 4] ?? undefined, hash: f[i + 5], ...(kid ? { sig: { kid } } : {}) },
+      line: f[i + 7] as string,
+      hash: Buffer.from(f[i + 5] as string, 'hex'),
+    } as Parameters<Projection['mirror']>[0];
+    last = projection.mirror(rec, offset, frontier);
+    offset = last.offset;
+  }
+  nextSeq = last!.seq + 1;
+  return last!;
+}
+
+function run(first: Batch): void {
+  if (failed) return;
+  batches++;
+  try {
+    projection.beginImmediate();
+    let last = mirrorBatch(first);
+    for (let next; (next = receiveMessageOnPort(port)); ) last = mirrorBatch(next.message as Batch);
+    projection.setWatermark(last);
+    crashPoint('worker.inserted');
+    projection.commit();
+    crashPoint('worker.committed');
+    Atomics.store(shared, SLOT_ACKED, BigInt(last.seq));
+    Atomics.notify(shared, SLOT_ACKED);
+    post({ type: 'ack', seq: last.seq });
+  } catch (e) {
+    failed = true;
+    frontier = undefined;
+    try {
+      projection.rollback();
+    } catch {
+      // the connection's error is the one reported below
+    }
+    Atomics.store(shared, SLOT_FAILED, 1n);
+    Atomics.notify(shared, SLOT_ACKED);
+    const err = e as { message?: unknown; code?: unknown };
+    post({ type: 'failed', message: String(err?.message ?? e), ...(typeof err?.code === 'string' ? { code: err.code } : {}) });
+  }
+}
+
+try {
+  const db = new Database(data.dbPath, { fileMustExist: true });
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL'); // as the inline connection (ADR 0004)
+  db.pragma('busy_timeout = 5000');
+  db.pragma('foreign_keys = ON');
+  projection = Projection.attach(db);
+  port.on('message', (m: Batch) => run(m));
+  post({ type: 'ready' });
+} catch (e) {
+  Atomics.store(shared, SLOT_FAILED, 1n);
+  post({ type: 'failed', message: String((e as Error)?.message ?? e) });
+}
