@@ -42,8 +42,12 @@ export class WriterLockFile {
     }
   }
 
+  /**
+   * ROLLBACK, not COMMIT: nothing was written, and a COMMIT on a database without pages may ask
+   * for the EXCLUSIVE lock (to write its header), which a writer polling for the lock denies.
+   */
   release(): void {
-    if (this.held) this.db.exec('COMMIT');
+    if (this.held) this.db.exec('ROLLBACK');
   }
 
   /** As on process death: the lock goes with the connection. */
