@@ -173,6 +173,11 @@ export class ProjectionThread {
     }
   }
 
+  /** A worker death from outside (sealed-ledger/testing): reported as a failure, unlike kill(). */
+  async terminateForTest(): Promise<void> {
+    await this.#worker.terminate();
+  }
+
   /** As on process death: stop at once, whatever is uncommitted. */
   async kill(): Promise<void> {
     this.#closing = true;

@@ -124,9 +124,9 @@ export class Writer {
     }
   }
 
-  /** The projection worker runs (spec §13.9). */
-  get projectionWorker(): boolean {
-    return this.#thread !== undefined;
+  /** The projection worker (spec §13.9), when it runs; for `sealed-ledger/testing`. */
+  get projectionThread(): ProjectionThread | undefined {
+    return this.#thread;
   }
 
   /**
