@@ -22,7 +22,6 @@ import { checkpointFloor } from './heal.js';
 import { type LedgerMetadata, readOrCreateMetadata, writeMetadata } from './metadata.js';
 import { LOCK_FILE, WriterLockFile } from './lock-file.js';
 import { type ProjectionWorkerOptions, ProjectionThread } from './projection-thread.js';
-import type { WorkerData } from './projection-protocol.js';
 import path from 'node:path';
 import { QuarantineFile } from './quarantine.js';
 import { readPolicyOf } from './read-policy.js';
@@ -41,8 +40,6 @@ export interface OpenRequest extends WriterSettings {
   crashHook?: CrashHook | undefined;
   /** Run the projection on a worker thread (spec §13.9). */
   projectionWorker?: ProjectionWorkerOptions | undefined;
-  /** Crash suites only: where the worker stops. */
-  workerCrashAt?: WorkerData['crashAt'];
 }
 
 export interface OpenedWriter {
@@ -104,7 +101,7 @@ export async function openWriter(paths: LedgerPaths, options: OpenRequest, io: F
     } finally {
       lock.release();
     }
-    if (options.projectionWorker) thread = await ProjectionThread.start(paths.sqlite, result.report.after.seq, options.workerCrashAt);
+    if (options.projectionWorker) thread = await ProjectionThread.start(paths.sqlite, result.report.after.seq);
     const files = { paths, jsonl, projection, keyring, io, lock, quarantine: new QuarantineFile(paths.quarantine, io) };
     const start = { state: 'open' as const, head: result.report.after, frontier: result.frontier, metadata, sqliteId, thread };
     return { writer: new Writer(files, start, { ...options, ...options.projectionWorker }, events), report: result.report };

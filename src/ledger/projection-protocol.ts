@@ -13,17 +13,28 @@ export interface Batch {
   flat: (string | number | null)[];
 }
 
-/** Slots of the shared BigInt64Array: the last seq committed, and 1 once the worker failed. */
+/**
+ * Slots of the shared BigInt64Array: the last seq committed; 1 once the worker failed; 1 once the
+ * appending thread died (the worker must not write again); 1 while the worker runs a transaction.
+ */
 export const SLOT_ACKED = 0;
 export const SLOT_FAILED = 1;
+export const SLOT_DEAD = 2;
+export const SLOT_BUSY = 3;
+/** Crash suites: the point to stop at (index in WORKER_CRASH_POINTS + 1) and at which transaction. */
+export const SLOT_CRASH_POINT = 4;
+export const SLOT_CRASH_AT = 5;
+/** Transactions the worker has begun. */
+export const SLOT_TXNS = 6;
+export const SHARED_BYTES = 56;
 
-export type WorkerCrashPoint = 'worker.inserted' | 'worker.committed';
+export const WORKER_CRASH_POINTS = ['worker.inserted', 'worker.committed'] as const;
+
+export type WorkerCrashPoint = (typeof WORKER_CRASH_POINTS)[number];
 
 export interface WorkerData {
   dbPath: string;
   shared: SharedArrayBuffer;
-  /** Crash suites only: stop the thread at `point` of its `batch`-th transaction (1-based). */
-  crashAt?: { point: WorkerCrashPoint; batch: number } | undefined;
 }
 
 export type FromWorker =

@@ -13,7 +13,7 @@ import { LedgerStateError } from '../errors.js';
 import type { SealedEvent } from '../format/event.js';
 import type { SealedRecord } from '../format/seal.js';
 import { SimulatedCrash } from './crash-points.js';
-import { type FromWorker, SLOT_ACKED, SLOT_FAILED, toBatch, type WorkerCrashPoint, type WorkerData } from './projection-protocol.js';
+import { type FromWorker, SHARED_BYTES, SLOT_ACKED, SLOT_BUSY, SLOT_CRASH_AT, SLOT_CRASH_POINT, SLOT_DEAD, SLOT_FAILED, SLOT_TXNS, toBatch, WORKER_CRASH_POINTS, type WorkerCrashPoint, type WorkerData } from './projection-protocol.js';
 
 export interface ProjectionWorkerOptions {
   /** Appends wait while more than this many acknowledged events are not yet committed (default 10,000). */
@@ -67,11 +67,11 @@ export class ProjectionThread {
   }
 
   /** Start a worker on ledger.db whose committed head is `head`; resolves once its connection is open. */
-  static async start(dbPath: string, head: number, crashAt?: WorkerData['crashAt']): Promise<ProjectionThread> {
-    const sab = new SharedArrayBuffer(16);
+  static async start(dbPath: string, head: number): Promise<ProjectionThread> {
+    const sab = new SharedArrayBuffer(SHARED_BYTES);
     const shared = new BigInt64Array(sab);
     shared[SLOT_ACKED] = BigInt(head);
-    const data: WorkerData = { dbPath, shared: sab, crashAt };
+    const data: WorkerData = { dbPath, shared: sab };
     const worker = new Worker(workerUrl(), { workerData: data });
     const thread = new ProjectionThread(worker, shared, head);
     await new Promise<void>((resolve, reject) => {
@@ -173,15 +173,27 @@ export class ProjectionThread {
     }
   }
 
+  /** Crash suites: the worker stops at `point` of its `nth` transaction from now (1-based). */
+  armCrash(point: WorkerCrashPoint, nth: number): void {
+    Atomics.store(this.#shared, SLOT_CRASH_AT, Atomics.load(this.#shared, SLOT_TXNS) + BigInt(nth));
+    Atomics.store(this.#shared, SLOT_CRASH_POINT, BigInt(WORKER_CRASH_POINTS.indexOf(point) + 1));
+  }
+
   /** A worker death from outside (sealed-ledger/testing): reported as a failure, unlike kill(). */
   async terminateForTest(): Promise<void> {
     await this.#worker.terminate();
   }
 
-  /** As on process death: stop at once, whatever is uncommitted. */
-  async kill(): Promise<void> {
+  /**
+   * As on process death: from when this returns, the worker writes nothing more (it is waited
+   * for while inside a transaction, which it then commits or rolls back); the thread then ends.
+   */
+  kill(): Promise<void> {
     this.#closing = true;
-    await this.#worker.terminate();
+    Atomics.store(this.#shared, SLOT_DEAD, 1n);
+    const deadline = Date.now() + 30_000;
+    while (Atomics.load(this.#shared, SLOT_BUSY) !== 0n && Date.now() < deadline) Atomics.wait(this.#shared, SLOT_BUSY, 1n, 100);
+    return this.#worker.terminate().then(() => undefined);
   }
 
   #onMessage(m: FromWorker): void {

@@ -12,7 +12,7 @@ import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_thread
 import Database from 'better-sqlite3';
 import type { CompactRange } from '../merkle/compact-range.js';
 import { Projection, type Watermark } from '../store/projection.js';
-import { type Batch, FIELDS, type FromWorker, SLOT_ACKED, SLOT_FAILED, type WorkerData } from './projection-protocol.js';
+import { type Batch, FIELDS, type FromWorker, SLOT_ACKED, SLOT_BUSY, SLOT_CRASH_AT, SLOT_CRASH_POINT, SLOT_DEAD, SLOT_FAILED, SLOT_TXNS, WORKER_CRASH_POINTS, type WorkerCrashPoint, type WorkerData } from './projection-protocol.js';
 
 const data = workerData as WorkerData;
 const port = parentPort!;
@@ -21,19 +21,21 @@ let projection: Projection;
 let frontier: CompactRange | undefined;
 let nextSeq = -1;
 let failed = false;
-let batches = 0;
 
 function post(m: FromWorker): void {
   port.postMessage(m);
 }
 
 /** A crash point of the suites (spec §13.4): the thread stops as a killed process would. */
-function crashPoint(point: 'worker.inserted' | 'worker.committed'): void {
-  if (data.crashAt?.point !== point || batches !== data.crashAt.batch) return;
+function crashPoint(point: WorkerCrashPoint): void {
+  if (Atomics.load(shared, SLOT_CRASH_POINT) !== BigInt(WORKER_CRASH_POINTS.indexOf(point) + 1)) return;
+  if (Atomics.load(shared, SLOT_TXNS) !== Atomics.load(shared, SLOT_CRASH_AT)) return;
   post({ type: 'crashed', point });
-  // Exits without a commit: the open transaction is rolled back when the connection goes.
-  process.exit(0);
+  throw CRASHED;
 }
+
+/** Thrown by a crash point: the thread stops; an open transaction is rolled back, as on death. */
+const CRASHED = Symbol('crashed');
 
 function mirrorBatch(b: Batch): Watermark {
   const f = b.flat;
@@ -54,15 +56,33 @@ function mirrorBatch(b: Batch): Watermark {
   return last!;
 }
 
+/**
+ * The appending thread died (a simulated process death): write nothing more. It sets SLOT_DEAD,
+ * then waits while SLOT_BUSY is set; this thread sets SLOT_BUSY, then checks SLOT_DEAD. So once
+ * the appending thread's die() returns, no statement of this thread reaches ledger.db.
+ */
+const dead = () => Atomics.load(shared, SLOT_DEAD) !== 0n;
+
+function idle(): void {
+  Atomics.store(shared, SLOT_BUSY, 0n);
+  Atomics.notify(shared, SLOT_BUSY);
+}
+
 function run(first: Batch): void {
   if (failed) return;
-  batches++;
+  Atomics.add(shared, SLOT_TXNS, 1n);
+  Atomics.store(shared, SLOT_BUSY, 1n);
   try {
+    if (dead()) return;
     projection.beginImmediate();
     let last = mirrorBatch(first);
     for (let next; (next = receiveMessageOnPort(port)); ) last = mirrorBatch(next.message as Batch);
     projection.setWatermark(last);
     crashPoint('worker.inserted');
+    if (dead()) {
+      projection.rollback();
+      return;
+    }
     projection.commit();
     crashPoint('worker.committed');
     Atomics.store(shared, SLOT_ACKED, BigInt(last.seq));
@@ -76,10 +96,13 @@ function run(first: Batch): void {
     } catch {
       // the connection's error is the one reported below
     }
+    if (e === CRASHED) return;
     Atomics.store(shared, SLOT_FAILED, 1n);
     Atomics.notify(shared, SLOT_ACKED);
     const err = e as { message?: unknown; code?: unknown };
     post({ type: 'failed', message: String(err?.message ?? e), ...(typeof err?.code === 'string' ? { code: err.code } : {}) });
+  } finally {
+    idle();
   }
 }
 

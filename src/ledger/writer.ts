@@ -120,7 +120,15 @@ export class Writer {
     this.#thread = start.thread;
     if (this.#thread) {
       this.#thread.onFailure = (e) => this.poison(e);
-      this.#thread.onCrash = () => this.die();
+      this.#thread.onCrash = (point) => {
+        // The crash suites' hook records the death of the whole process at this point.
+        try {
+          this.crash(point);
+        } catch (e) {
+          if (!(e instanceof SimulatedCrash)) throw e;
+        }
+        this.die();
+      };
     }
   }
 
