@@ -32,13 +32,16 @@ export const WORKER_CRASH_POINTS = ['worker.inserted', 'worker.committed'] as co
 
 export type WorkerCrashPoint = (typeof WORKER_CRASH_POINTS)[number];
 
-export interface WorkerData {
+/** Sent first by each Ledger that uses the thread (it is kept for the next one after a close). */
+export interface Attach {
+  type: 'attach';
   dbPath: string;
   shared: SharedArrayBuffer;
 }
 
 export type FromWorker =
   | { type: 'ready' }
+  | { type: 'detached' }
   | { type: 'ack'; seq: number }
   | { type: 'crashed'; point: WorkerCrashPoint }
   | { type: 'failed'; message: string; code?: string };

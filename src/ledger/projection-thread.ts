@@ -13,7 +13,7 @@ import { LedgerStateError } from '../errors.js';
 import type { SealedEvent } from '../format/event.js';
 import type { SealedRecord } from '../format/seal.js';
 import { SimulatedCrash } from './crash-points.js';
-import { type FromWorker, SHARED_BYTES, SLOT_ACKED, SLOT_BUSY, SLOT_CRASH_AT, SLOT_CRASH_POINT, SLOT_DEAD, SLOT_FAILED, SLOT_TXNS, toBatch, WORKER_CRASH_POINTS, type WorkerCrashPoint, type WorkerData } from './projection-protocol.js';
+import { type FromWorker, SHARED_BYTES, SLOT_ACKED, SLOT_BUSY, SLOT_CRASH_AT, SLOT_CRASH_POINT, SLOT_DEAD, SLOT_FAILED, SLOT_TXNS, toBatch, WORKER_CRASH_POINTS, type WorkerCrashPoint, type Attach } from './projection-protocol.js';
 
 export interface ProjectionWorkerOptions {
   /** Appends wait while more than this many acknowledged events are not yet committed (default 10,000). */
@@ -37,6 +37,9 @@ function workerUrl(): URL {
   throw new LedgerStateError('IO_ERROR', `the projection worker is missing (${here.pathname}); build the package first`);
 }
 
+/** One detached worker kept for the next start in this process. */
+let spare: Worker | undefined;
+
 interface Waiter {
   seq: number;
   resolve(): void;
@@ -54,6 +57,7 @@ export class ProjectionThread {
   #waiters: Waiter[] = [];
   #error: Error | undefined;
   #closing = false;
+  #detachListeners: () => void = () => undefined;
   /** Called once when the worker fails or dies (not when it is closed). */
   onFailure: (e: Error) => void = () => undefined;
   /** Crash suites: the worker stopped at a crash point. */
@@ -71,8 +75,10 @@ export class ProjectionThread {
     const sab = new SharedArrayBuffer(SHARED_BYTES);
     const shared = new BigInt64Array(sab);
     shared[SLOT_ACKED] = BigInt(head);
-    const data: WorkerData = { dbPath, shared: sab };
-    const worker = new Worker(workerUrl(), { workerData: data });
+    const worker = spare ?? new Worker(workerUrl());
+    spare = undefined;
+    worker.ref();
+    worker.postMessage({ type: 'attach', dbPath, shared: sab } satisfies Attach);
     const thread = new ProjectionThread(worker, shared, head);
     await new Promise<void>((resolve, reject) => {
       const early = (e: unknown) => reject(e);
@@ -86,11 +92,15 @@ export class ProjectionThread {
       await worker.terminate();
       throw e;
     });
-    worker.on('message', (m: FromWorker) => thread.#onMessage(m));
-    worker.on('error', (e) => thread.#fail(new LedgerStateError('IO_ERROR', `the projection worker failed: ${e.message}`, { cause: e })));
-    worker.on('exit', (code) => {
-      if (!thread.#closing) thread.#fail(new LedgerStateError('IO_ERROR', `the projection worker exited (code ${code}) before committing seq ${thread.#sent}`));
-    });
+    const listeners = {
+      message: (m: FromWorker) => thread.#onMessage(m),
+      error: (e: Error) => thread.#fail(new LedgerStateError('IO_ERROR', `the projection worker failed: ${e.message}`, { cause: e })),
+      exit: (code: number) => {
+        if (!thread.#closing) thread.#fail(new LedgerStateError('IO_ERROR', `the projection worker exited (code ${code}) before committing seq ${thread.#sent}`));
+      },
+    };
+    worker.on('message', listeners.message).on('error', listeners.error).on('exit', listeners.exit);
+    thread.#detachListeners = () => worker.off('message', listeners.message).off('error', listeners.error).off('exit', listeners.exit);
     return thread;
   }
 
@@ -164,12 +174,35 @@ export class ProjectionThread {
   }
 
   /** Wait for every batch to be committed, then stop the worker. */
+  /**
+   * Wait for every batch to be committed, then detach the thread: it closes its connection and is
+   * kept (unreferenced) for the next Ledger this process opens, which then skips the thread's
+   * start-up (most of an open in worker mode: loading the store modules in a new isolate).
+   */
   async close(): Promise<void> {
+    let clean = false;
     try {
       await this.projected(this.#sent);
+      clean = true;
     } finally {
       this.#closing = true;
-      await this.#worker.terminate();
+      if (!clean) await this.#worker.terminate();
+    }
+    const w = this.#worker;
+    this.#detachListeners();
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        w.off('message', done).off('error', done).off('exit', done);
+        resolve();
+      };
+      w.on('message', done).on('error', done).on('exit', done);
+      w.postMessage({ type: 'detach' });
+    });
+    if (spare === undefined && w.threadId !== -1) {
+      w.unref();
+      spare = w;
+    } else {
+      await w.terminate();
     }
   }
 

@@ -8,15 +8,15 @@
  * A failure rolls back, is reported once, and the thread stops taking batches: the appending
  * thread poisons the ledger, and the next open heals ledger.db from events.jsonl (spec §14.2).
  */
-import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { CompactRange } from '../merkle/compact-range.js';
 import { Projection, type Watermark } from '../store/projection.js';
-import { type Batch, FIELDS, type FromWorker, SLOT_ACKED, SLOT_BUSY, SLOT_CRASH_AT, SLOT_CRASH_POINT, SLOT_DEAD, SLOT_FAILED, SLOT_TXNS, WORKER_CRASH_POINTS, type WorkerCrashPoint, type WorkerData } from './projection-protocol.js';
+import { type Batch, FIELDS, type FromWorker, SLOT_ACKED, SLOT_BUSY, SLOT_CRASH_AT, SLOT_CRASH_POINT, SLOT_DEAD, SLOT_FAILED, SLOT_TXNS, WORKER_CRASH_POINTS, type WorkerCrashPoint, type Attach } from './projection-protocol.js';
 
-const data = workerData as WorkerData;
 const port = parentPort!;
-const shared = new BigInt64Array(data.shared);
+let shared: BigInt64Array;
+let connection: Database.Database | undefined;
 let projection: Projection;
 let frontier: CompactRange | undefined;
 let nextSeq = -1;
@@ -76,6 +76,7 @@ function run(first: Batch): void {
     if (dead()) return;
     projection.beginImmediate();
     let last = mirrorBatch(first);
+    // Only batches can be queued here: a Ledger detaches once everything it sent is committed.
     for (let next; (next = receiveMessageOnPort(port)); ) last = mirrorBatch(next.message as Batch);
     projection.setWatermark(last);
     crashPoint('worker.inserted');
@@ -106,16 +107,33 @@ function run(first: Batch): void {
   }
 }
 
-try {
-  const db = new Database(data.dbPath, { fileMustExist: true });
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL'); // as the inline connection (ADR 0004)
-  db.pragma('busy_timeout = 5000');
-  db.pragma('foreign_keys = ON');
-  projection = Projection.attach(db);
-  port.on('message', (m: Batch) => run(m));
-  post({ type: 'ready' });
-} catch (e) {
-  Atomics.store(shared, SLOT_FAILED, 1n);
-  post({ type: 'failed', message: String((e as Error)?.message ?? e) });
+/** Open ledger.db for the Ledger that attached this thread (a thread is reused after a close). */
+function attach(m: Attach): void {
+  shared = new BigInt64Array(m.shared);
+  failed = false;
+  frontier = undefined;
+  nextSeq = -1;
+  try {
+    const db = new Database(m.dbPath, { fileMustExist: true });
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL'); // as the inline connection (ADR 0004)
+    db.pragma('busy_timeout = 5000');
+    db.pragma('foreign_keys = ON');
+    connection = db;
+    projection = Projection.attach(db);
+    post({ type: 'ready' });
+  } catch (e) {
+    failed = true;
+    Atomics.store(shared, SLOT_FAILED, 1n);
+    post({ type: 'failed', message: String((e as Error)?.message ?? e) });
+  }
 }
+
+port.on('message', (m: Batch | Attach | { type: 'detach' }) => {
+  if ('type' in m && m.type === 'attach') attach(m);
+  else if ('type' in m && m.type === 'detach') {
+    connection?.close();
+    connection = undefined;
+    post({ type: 'detached' });
+  } else run(m as Batch);
+});

@@ -259,7 +259,8 @@ export class Writer {
       this.events.ended();
       if ((this.#state as WriterState) !== 'dead') {
         this.#state = 'closed';
-        await this.#thread?.kill(); // settled: nothing is left uncommitted, unless it failed
+        // Settled: nothing is left uncommitted, unless the worker failed (then it is stopped).
+        await this.#thread?.close().catch(() => this.#thread?.kill());
         this.files.quarantine.close();
         this.files.jsonl.close();
         await this.files.projection.close();
