@@ -27,7 +27,7 @@ import { type LedgerMetadata, writeMetadata } from './metadata.js';
 import type { QuarantineFile } from './quarantine.js';
 import { readPolicyOf, type ReadPolicy } from './read-policy.js';
 import type { WriterLockFile } from './lock-file.js';
-import type { ProjectionThread } from './projection-thread.js';
+import { DEFAULT_MAX_LAG_EVENTS, DEFAULT_MAX_LAG_MS, type ProjectionThread } from './projection-thread.js';
 import { acquireWriterLock, DEFAULT_LOCK_TIMEOUT_MS } from './writer-lock.js';
 
 export type WriterState = 'open' | 'read-only' | 'closed' | 'dead';
@@ -341,7 +341,7 @@ export class Writer {
         wroteAt = undefined;
         this.crash('worker.waiting');
         const zero = this.settings.projectionLagMs === 0;
-        await thread.withinBound(zero ? 0 : (this.settings.maxLagEvents ?? 10_000), zero ? 0 : (this.settings.maxLagMs ?? 100));
+        await thread.withinBound(zero ? 0 : (this.settings.maxLagEvents ?? DEFAULT_MAX_LAG_EVENTS), zero ? 0 : (this.settings.maxLagMs ?? DEFAULT_MAX_LAG_MS));
       } else if (this.settings.projectionLagMs === 0 || now - this.#heldSince >= this.settings.projectionLagMs) this.commitHeld();
       wroteAt = undefined;
       committed = this.#head !== headAtStart; // ours, or another process's healed in
