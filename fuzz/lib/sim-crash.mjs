@@ -16,7 +16,7 @@ import * as O from './oracle.mjs';
 import { scenarioArb } from './sim-scenario.mjs';
 import { applyTailDamage } from './sim-tail-damage.mjs';
 
-export { APPEND_POINTS, RECONCILE_POINTS, scenarioArb } from './sim-scenario.mjs';
+export { APPEND_POINTS, RECONCILE_POINTS, WORKER_POINTS, scenarioArb } from './sim-scenario.mjs';
 
 
 /** Counters a suite prints at the end. */
