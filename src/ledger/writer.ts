@@ -312,10 +312,7 @@ export class Writer {
       // Worker mode, lock.db held since an earlier flush: nobody else wrote, and ledger.db lags by
       // what the worker has not committed yet, so there is nothing to heal (spec §13.9).
       const parity = parityRule(thread && !fresh ? this.evidenceInLock() : this.heal()); // steps 2–3
-      if (thread && fresh) {
-        projection.commit(); // what heal caught up on; the worker writes ledger.db from here on
-        thread.rebase(this.#head.seq);
-      }
+      if (thread && fresh) projection.commit(); // what heal caught up on; the worker writes ledger.db from here on
       const head = this.#head;
       healed = { head, frontier: this.#frontier };
       const pending = sealGroup(outcomes, head, parity, this.sealRules()); // step 4
@@ -379,6 +376,8 @@ export class Writer {
     const healed = healInLock(this.files, { head: this.#head, frontier: this.#frontier }, this.#readPolicy, this.settings.crashHook);
     this.#head = healed.head;
     this.#frontier = healed.frontier;
+    // Worker mode heals only with nothing in flight (a fresh lock.db, or after settle()).
+    this.#thread?.rebase(this.#head.seq);
     return healed.evidence;
   }
 

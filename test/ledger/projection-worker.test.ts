@@ -246,3 +246,24 @@ describe('projection worker: the writer lock across processes (spec §13.9)', ()
     expect(report.ok, JSON.stringify(report).slice(0, 500)).toBe(true);
   });
 });
+
+describe('projection worker: heals in the lock (spec §13.9)', () => {
+  it('after another writer appended, checkpoint() heals and reads see the other writer\'s events', async () => {
+    const dir = fresh();
+    const key = generateSigningKey({ name: 'pw-heal' });
+    const a = await open(dir, { signer: key });
+    await a.append({ kind: 'k', payload: 1 });
+    await a.flush();
+    const b = await Ledger.open({ dir, signer: key, projectionWorker: false });
+    await b.appendBatch([{ kind: 'other', payload: 1 }, { kind: 'other', payload: 2 }]);
+    await b.close();
+    await a.checkpoint(); // withLock: heals the two events in
+    expect(a.headInfo().seq).toBe(2);
+    expect(a.get(2)?.kind).toBe('other');
+    const next = await a.append({ kind: 'k', payload: 2 });
+    expect(next.seq).toBe(3);
+    expect(a.get(3)).toEqual(next);
+    await a.close();
+    expect(sqliteRows(dir)).toHaveLength(4);
+  });
+});
