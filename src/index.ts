@@ -45,6 +45,7 @@ export type { Policy, PolicyRule } from './policy/rules.js';
 // Ledger (spec §7, §8, §13, §14)
 export { Ledger } from './ledger/ledger.js';
 export type { LedgerOptions, AppendOptions, EventQuery, LedgerHead } from './ledger/ledger.js';
+export type { ProjectionWorkerOptions } from './ledger/projection-thread.js';
 export type { ReconcileReport, Inspection } from './ledger/reconcile.js';
 export type { Watermark } from './store/watermark.js';
 export type { TailDefect } from './ledger/tail-replay.js';

@@ -48,3 +48,29 @@ export function onTreeNodeRead(ledger: Ledger, onRead: (level: number, index: nu
     tree.node = node;
   };
 }
+
+/**
+ * The projection worker of a Ledger opened with `projectionWorker` (spec §13.9): its lag in
+ * events, the last seq it committed, and a way to kill the thread (a worker death: the ledger is
+ * poisoned and the next open heals from events.jsonl). Undefined when the projection is inline.
+ */
+export function projectionWorkerOf(ledger: Ledger): {
+  readonly lag: number;
+  readonly acked: number;
+  terminate(): Promise<void>;
+  /** Crash suites: stop the worker at `point` ('worker.inserted' | 'worker.committed') of its `nth` next transaction. */
+  armCrash(point: 'worker.inserted' | 'worker.committed', nth: number): void;
+} | undefined {
+  const thread = writerOf(ledger).projectionThread;
+  if (!thread) return undefined;
+  return {
+    get lag() {
+      return thread.lag;
+    },
+    get acked() {
+      return thread.acked;
+    },
+    terminate: () => thread.terminateForTest(),
+    armCrash: (point, nth) => thread.armCrash(point, nth),
+  };
+}

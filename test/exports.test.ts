@@ -31,14 +31,14 @@ const LIBRARY_TYPES = [
   'EventSigner', 'ExternalCheckpoint', 'FeedCursor', 'FeedRecord', 'FollowFolderOptions', 'FollowOptions',
   'InclusionProofJson', 'Inspection', 'JsonValue', 'JsonlDefect', 'KeyUse', 'KeyringEntry', 'LedgerHead',
   'LedgerOptions', 'LedgerSchema', 'MirrorOutcome', 'NodeReader', 'NoteSigner', 'Policy', 'PolicyDecision',
-  'PolicyOutcome', 'PolicyRule', 'RebuildReport', 'ReconcileReport', 'ReplayOptions', 'ReplayReport', 'RuleResult',
+  'PolicyOutcome', 'PolicyRule', 'ProjectionWorkerOptions', 'RebuildReport', 'ReconcileReport', 'ReplayOptions', 'ReplayReport', 'RuleResult',
   'SealedEvent', 'SeqRange', 'ShipError', 'ShipLogRecord', 'ShipperOptions', 'ShipperState', 'ShipperStatus',
   'SigningKey', 'SqliteConnection', 'StorePaths', 'StoredCheckpoint', 'TailDefect', 'TrustStatement', 'TrustedKeys',
   'VerifyOptions', 'VerifyProblem', 'VerifyReport', 'Watermark', 'WitnessFindings', 'WitnessRecord', 'WitnessStatus',
 ];
 const TESTING_VALUES = [
-  'NODE_FILE_IO', 'SimulatedCrash', 'ledgerState', 'mirrorPolicyDecisionTestAllow', 'onTreeNodeRead', 'simulateProcessDeath',
-  'verifyEd25519Portable',
+  'NODE_FILE_IO', 'SimulatedCrash', 'ledgerState', 'mirrorPolicyDecisionTestAllow', 'onTreeNodeRead', 'projectionWorkerOf',
+  'simulateProcessDeath', 'verifyEd25519Portable',
 ];
 const TESTING_TYPES = ['CrashHook', 'CrashPoint', 'FileIO', 'LedgerState'];
 /** Ledger's public instance members as the published .d.ts declares them (README's table). */

@@ -79,7 +79,7 @@ async function projectionCeiling(ctx, sampleLine, baselineRate, perCore) {
   return { rawInsertRowsPerSecond: Math.round(R), ratio: +Math.max(oneThread, twoThreads).toFixed(3), oneThread: +oneThread.toFixed(3), twoThreads: +twoThreads.toFixed(3) };
 }
 
-async function appendRow(ctx, { ledgerOptions = {}, events, appendRep, baseline, baselineOps, baselineLabel, baselineUnit = 'ops/s', target, perCore = false }) {
+async function appendRow(ctx, { ledgerOptions = ctx.ledgerOptions ?? {}, events, appendRep, baseline, baselineOps, baselineLabel, baselineUnit = 'ops/s', target, perCore = false }) {
   const io = countingIO();
   const dir = path.join(ctx.tmp, 'ledger');
   const ledger = await Ledger.open({ dir, create: true, io, ...ledgerOptions });
@@ -129,6 +129,8 @@ async function appendRow(ctx, { ledgerOptions = {}, events, appendRep, baseline,
   }
 }
 
+const WORKER = { projectionWorker: true };
+
 export const ROWS = {
   single: {
     title: 'durable single append, awaited one at a time',
@@ -176,6 +178,22 @@ export const ROWS = {
         target: ratioTarget(1, '>= 1.0x Hypercore'),
       });
     },
+  },
+
+  // The same three rows with the projection on a worker thread (spec §13.9, ADR 0030): the
+  // figure is the acknowledged rate, which the lag bound (default 10,000 events, 100 ms) ties to
+  // the worker's commit rate; close() at the end drains it.
+  'single-worker': {
+    title: 'durable single append, awaited one at a time, projection worker',
+    run: (ctx) => ROWS.single.run({ ...ctx, ledgerOptions: WORKER }),
+  },
+  'concurrent-worker': {
+    title: '256 concurrent appenders, unsigned, durable, projection worker',
+    run: (ctx) => ROWS.concurrent.run({ ...ctx, ledgerOptions: WORKER }),
+  },
+  'batch-worker': {
+    title: 'appendBatch of 1,000, unsigned, durable, projection worker',
+    run: (ctx) => ROWS.batch.run({ ...ctx, ledgerOptions: WORKER }),
   },
 
   signed: {

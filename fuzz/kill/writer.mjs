@@ -10,7 +10,8 @@
  *   ERR <code> <message>            an append or the open failed
  *
  * Usage: node fuzz/kill/writer.mjs '<json>' with { dir, writer, mode: single | batch | concurrent,
- * count, batch, concurrency, pad, seed (hex), keyName, dist?, mutant? }. Mutants (to prove the harness
+ * count, batch, concurrency, pad, seed (hex), keyName, worker?, maxLagEvents?, dist?, mutant? }
+ * (worker: the projection on a worker thread, spec §13.9). Mutants (to prove the harness
  * can fail): "early-ack" reports each event before appending it; "sqlite-first" puts a row into
  * ledger.db that events.jsonl lacks, then idles until killed.
  */
@@ -42,7 +43,8 @@ try {
 
 try {
   const key = lib.signingKeyFromSeed(Buffer.from(cfg.seed, 'hex'), cfg.keyName);
-  const ledger = await lib.Ledger.open({ dir: cfg.dir, signer: key, lockTimeoutMs: 60_000 });
+  const projectionWorker = cfg.worker ? { maxLagEvents: cfg.maxLagEvents ?? 10_000, maxLagMs: 20 } : false;
+  const ledger = await lib.Ledger.open({ dir: cfg.dir, signer: key, lockTimeoutMs: 60_000, projectionWorker });
   say(`READY ${process.pid} ${ledger.headInfo().seq}`);
   if (cfg.mutant === 'sqlite-first') {
     const db = new Database(path.join(cfg.dir, 'ledger.db'));

@@ -25,6 +25,10 @@ const writerArb = fc.record({
   batch: fc.oneof(fc.integer({ min: 2, max: 20 }), fc.integer({ min: 64, max: 100 })),
   concurrency: fc.integer({ min: 2, max: 16 }),
   pad: fc.constantFrom(0, 0, 200, 5000),
+  // A third of the writers run the projection on a worker thread (spec §13.9), with a lag bound
+  // small enough to be reached; they share the folder with inline writers.
+  worker: fc.constantFrom(false, false, true),
+  maxLagEvents: fc.constantFrom(0, 8, 200),
 });
 
 const roundArb = fc.record({
@@ -75,7 +79,7 @@ export async function runKillScenario(lib, scenario, config = {}) {
       stats.rounds++;
       damage(files, round, staleDb, tornEntries);
       const results = await runRound(dir, round, r, config, stats);
-      const setting = `round ${r}: damage ${round.damage}, writers ${round.writers.map((w) => w.mode).join('+')}`;
+      const setting = `round ${r}: damage ${round.damage}, writers ${round.writers.map((w) => `${w.mode}${w.worker ? '/worker' : ''}`).join('+')}`;
       for (const res of results) {
         check.that('no-unexpected-error', res.errors.length === 0, () => `${setting}: writer ${res.writer} failed: ${res.errors.join('; ')}`);
         if (res.spare) check.that('no-unexpected-error', res.done, () => `${setting}: writer ${res.writer} was not killed but did not finish (exit ${res.exit})`);
@@ -118,7 +122,7 @@ function runRound(dir, round, r, config, stats) {
   return Promise.all(round.writers.map(async (w, i) => {
     const isSpare = i === spare;
     const cfg = {
-      dir, writer: `r${r}w${i}`, mode: w.mode, count: isSpare ? Math.min(w.count, 40) : w.count, batch: w.batch,
+      dir, writer: `r${r}w${i}`, mode: w.mode, worker: w.worker, maxLagEvents: w.maxLagEvents, count: isSpare ? Math.min(w.count, 40) : w.count, batch: w.batch,
       concurrency: w.concurrency, pad: w.pad, seed: SEED_HEX, keyName: KEY_NAME,
       ...(config.mutant ? { mutant: config.mutant } : {}),
       ...(config.dist ? { dist: config.dist } : {}),

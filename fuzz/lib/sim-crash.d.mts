@@ -2,7 +2,7 @@
 import type fc from 'fast-check';
 import type { Library } from './library.mjs';
 
-export { APPEND_POINTS, RECONCILE_POINTS, scenarioArb, type Scenario } from './sim-scenario.mjs';
+export { APPEND_POINTS, RECONCILE_POINTS, WORKER_POINTS, scenarioArb, type Scenario } from './sim-scenario.mjs';
 import type { Scenario } from './sim-scenario.mjs';
 
 export interface SimStats {

@@ -16,7 +16,7 @@ import * as O from './oracle.mjs';
 import { scenarioArb } from './sim-scenario.mjs';
 import { applyTailDamage } from './sim-tail-damage.mjs';
 
-export { APPEND_POINTS, RECONCILE_POINTS, scenarioArb } from './sim-scenario.mjs';
+export { APPEND_POINTS, RECONCILE_POINTS, WORKER_POINTS, scenarioArb } from './sim-scenario.mjs';
 
 
 /** Counters a suite prints at the end. */
@@ -49,7 +49,7 @@ export async function runScenario(lib, scenario, config = {}) {
   const ctx = {
     lib, config, stats, dir, files: O.ledgerFiles(dir), check: O.makeChecker(config.only),
     disk: new Disk(dir, { holes: config.holes ?? false }),
-    signed: scenario.signed, key, keyring, projectionLagMs: scenario.projectionLagMs,
+    signed: scenario.signed, key, keyring, projectionLagMs: scenario.projectionLagMs, projectionWorker: scenario.projectionWorker,
     policy: [lib.payloadRule('hold', 'q.hold', () => 'held for review', 'quarantine'), lib.payloadRule('no', 'r.no', () => 'not allowed', 'reject')],
     created: false, acked: new Map(), attempted: [], quarantined: new Set(), tornEntries: [], nextId: 0,
     primary: undefined, other: undefined, opened: [], openCrash: undefined, trail: [],
@@ -144,6 +144,7 @@ function ledgerOptions(ctx, proc, create) {
     dir: ctx.dir, create, keyring: ctx.keyring, policy: ctx.policy, lockTimeoutMs: 5000,
     ...(ctx.projectionLagMs === undefined ? {} : { projectionLagMs: ctx.projectionLagMs }),
     ...(ctx.signed ? { signer: ctx.key } : {}),
+    ...(ctx.projectionWorker ? { projectionWorker: { maxLagEvents: 4, maxLagMs: 5 } } : {}),
     io: proc.io, crashHook: proc.hook,
   };
 }
@@ -174,12 +175,19 @@ async function openLedger(ctx, proc) {
   }
 }
 
+/** A crash point inside the projection worker is armed in the worker itself (spec §13.9). */
+function armWorker(ctx, w, plan) {
+  if (plan?.at !== 'point' || !plan.point.startsWith('worker.') || plan.batch === undefined) return;
+  ctx.lib.projectionWorkerOf(w.ledger)?.armCrash(plan.point, plan.batch);
+}
+
 async function runSegment(ctx, seg) {
   const plan = planOf(seg.crash);
   // The second writer can only be the victim if the segment starts one.
   const victim = seg.ops.some((op) => op.t === 'other') ? seg.crash.victim : 0;
   ctx.victim = victim;
   ctx.primary.proc.arm(victim === 0 ? plan : undefined);
+  if (victim === 0) armWorker(ctx, ctx.primary, plan);
   ctx.otherPlan = victim === 1 ? plan : undefined;
   const anyDead = () => ctx.openCrash || !ctx.primary?.proc.alive || (ctx.other && !ctx.other.proc.alive);
   for (const op of seg.ops) {
@@ -448,6 +456,7 @@ async function ensureOther(ctx) {
   const proc = newProcess(ctx, 'other', ctx.otherPlan);
   const w = await openLedger(ctx, proc);
   if (!w) return undefined;
+  armWorker(ctx, w, ctx.otherPlan);
   ctx.other = w;
   return w;
 }

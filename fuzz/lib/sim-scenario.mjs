@@ -6,7 +6,9 @@
 import fc from 'fast-check';
 import { tailDamageArb } from './sim-tail-damage.mjs';
 
-export const APPEND_POINTS = ['append.locked', 'append.sealed', 'jsonl.written', 'jsonl.synced', 'sqlite.inserted', 'sqlite.committed'];
+export const APPEND_POINTS = ['append.locked', 'append.sealed', 'jsonl.written', 'jsonl.synced', 'sqlite.inserted', 'sqlite.committed', 'worker.waiting'];
+/** Inside the projection worker (spec §13.9): after its inserts, after its commit, in its `batch`-th transaction. */
+export const WORKER_POINTS = ['worker.inserted', 'worker.committed'];
 export const RECONCILE_POINTS = ['reconcile.locked', 'reconcile.torn-saved', 'reconcile.truncated', 'reconcile.replayed', 'reconcile.committed'];
 
 // Mostly accepted kinds; q.hold is quarantined and r.no rejected by the suite's policy.
@@ -61,6 +63,7 @@ const crashArb = fc.record({
     { weight: 4, arbitrary: fc.record({ at: fc.constant('point'), point: fc.constantFrom(...APPEND_POINTS), nth: fc.integer({ min: 1, max: 2 }) }) },
     { weight: 1, arbitrary: fc.record({ at: fc.constant('point'), point: fc.constantFrom(...RECONCILE_POINTS), nth: fc.integer({ min: 1, max: 2 }) }) },
     { weight: 3, arbitrary: writePlanArb },
+    { weight: 2, arbitrary: fc.record({ at: fc.constant('point'), point: fc.constantFrom(...WORKER_POINTS), nth: fc.constant(1), batch: fc.integer({ min: 1, max: 3 }) }) },
     { weight: 2, arbitrary: ioPlanArb(30) },
     { weight: 1, arbitrary: fc.record({ at: fc.constant('idle') }) },
   ),
@@ -95,6 +98,9 @@ export const scenarioArb = fc.record({
   // How long the writer may hold rows of back-to-back flushes uncommitted (spec §13.7): every
   // acknowledgement committed, the default, and a window longer than any scenario.
   projectionLagMs: fc.constantFrom(0, 5, 60_000),
+  // A third of the scenarios run the projection on a worker thread (spec §13.9), with a lag
+  // bound small enough that appends wait for it.
+  projectionWorker: fc.constantFrom(false, false, true),
   createCrash: fc.option(fc.record({ plan: ioPlanArb(12), kind: fc.constantFrom('process', 'power'), rngSeed: fc.integer(), sqliteBack: fc.nat(2) }), { freq: 6, nil: undefined }),
   segments: fc.array(segmentArb, { minLength: 1, maxLength: 3 }),
 });

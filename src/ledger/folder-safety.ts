@@ -5,15 +5,17 @@
  * are reported, since anyone who can write them can rewrite the evidence.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { LedgerStateError } from '../errors.js';
 import type { LedgerPaths } from '../store/layout.js';
+import { LOCK_FILE } from './lock-file.js';
 
 /** The folder's own entries, in the order a writer touches them. */
 function entries(paths: LedgerPaths): { path: string; dir?: true }[] {
   return [
     { path: paths.jsonl }, { path: paths.sqlite }, { path: `${paths.sqlite}-wal` }, { path: `${paths.sqlite}-shm` },
     { path: paths.metadata }, { path: paths.keyring }, { path: paths.checkpoints }, { path: paths.quarantine },
-    { path: paths.witness },
+    { path: paths.witness }, { path: path.join(paths.dir, LOCK_FILE) }, { path: path.join(paths.dir, `${LOCK_FILE}-journal`) },
     { path: paths.torn, dir: true },
   ];
 }

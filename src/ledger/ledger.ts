@@ -25,6 +25,7 @@ import type { Inspection, ReconcileReport } from './reconcile.js';
 import { appendCheckpointRecord, checkpointRecordsNewestFirst } from './checkpoint-log.js';
 import type { NoteSigner } from '../merkle/signed-note.js';
 import { openWriter } from './open-writer.js';
+import type { ProjectionWorkerOptions } from './projection-thread.js';
 import type { Writer } from './writer.js';
 import {
   type ConsistencyProofJson,
@@ -80,6 +81,13 @@ export interface LedgerOptions {
   signingThreads?: number;
   /** @internal The compiled sign-worker.js, for tests that run from the TypeScript sources. */
   signWorkerUrl?: URL;
+  /**
+   * Insert the SQLite rows on a worker thread (spec §13.9, ADR 0030): appends are acknowledged
+   * once their lines are fsynced, and ledger.db follows within the bound (default 10,000 events,
+   * 100 ms; appends wait when it is exceeded). Reads through this Ledger wait for the rows they
+   * need. Marks the folder as format v2 (ledger.json): older writers refuse it. Default: off.
+   */
+  projectionWorker?: boolean | ProjectionWorkerOptions;
   /** Checkpoint origin line for a new ledger (spec §12.1). */
   origin?: string;
   /** Clock for default timestamps. */
@@ -160,12 +168,20 @@ export class Ledger {
     if (threads !== undefined && !(Number.isSafeInteger(threads) && threads >= 0)) {
       throw new InvalidInputError('INVALID_ARGUMENT', 'signingThreads must be an integer >= 0');
     }
+    const pw = options.projectionWorker;
+    const worker = pw === true ? {} : pw === false || pw === undefined ? undefined : pw;
+    for (const k of ['maxLagEvents', 'maxLagMs'] as const) {
+      const v = worker?.[k];
+      if (v !== undefined && !(typeof v === 'number' && Number.isSafeInteger(v) && v >= 0)) {
+        throw new InvalidInputError('INVALID_ARGUMENT', `projectionWorker.${k} must be an integer >= 0`);
+      }
+    }
     const paths = ledgerPaths(options.dir);
     const feed = new CommitSignal();
     let ledger: Ledger | undefined;
     const opened = await withIoErrors(paths.sqlite, () => {
       assertNoLinks(paths);
-      return openWriter(paths, { ...options, projectionLagMs: lag ?? DEFAULT_PROJECTION_LAG_MS }, io, {
+      return openWriter(paths, { ...options, projectionWorker: options.readOnly ? undefined : worker, projectionLagMs: lag ?? DEFAULT_PROJECTION_LAG_MS }, io, {
         committed: () => {
           if (ledger) ledger.#committed();
         },
@@ -248,31 +264,37 @@ export class Ledger {
 
   /** Typed read access to the projection (spec §8). Do not write through it. */
   get query(): Kysely<LedgerSchema> {
+    this.#writer.projectedSync();
     return this.#writer.files.projection.kysely;
   }
 
   get(seq: number): SealedEvent | undefined {
+    this.#writer.projectedSync();
     const row = this.#writer.files.projection.bySeq(seq);
     return row ? parseEventLine(row.line).event : undefined;
   }
 
   eventById(id: string): SealedEvent | undefined {
+    this.#writer.projectedSync();
     const row = this.#writer.files.projection.byId(id);
     return row ? parseEventLine(row.line).event : undefined;
   }
 
   /** Events in seq order matching `q`, streamed from SQLite. */
   *events(q: EventQuery = {}): Generator<SealedEvent> {
+    this.#writer.projectedSync();
     for (const line of this.#writer.files.projection.eventLines(q)) yield parseEventLine(line).event;
   }
 
   /** Inclusion proof of event `seq` in the tree of `treeSize` leaves (default: now). Spec §11.3. */
   proveInclusion(seq: number, treeSize?: number): InclusionProofJson {
+    this.#writer.projectedSync();
     return proveInclusion(this.#writer.files.projection.tree, this.#writer.head.seq + 1, seq, treeSize);
   }
 
   /** Consistency proof from `fromSize` to `toSize` (default: now). Spec §11.3. */
   proveConsistency(fromSize: number, toSize?: number): ConsistencyProofJson {
+    this.#writer.projectedSync();
     return proveConsistency(this.#writer.files.projection.tree, this.#writer.head.seq + 1, fromSize, toSize);
   }
 
@@ -282,6 +304,7 @@ export class Ledger {
     if (!Number.isSafeInteger(size) || size < 0 || size > end) {
       throw new InvalidInputError('INVALID_ARGUMENT', `size must be in 0..${end}`);
     }
+    this.#writer.projectedSync();
     return rootAt(this.#writer.files.projection.tree, size).toString('hex');
   }
 
@@ -329,6 +352,7 @@ export class Ledger {
     const plan = w.state === 'read-only' ? folderPlan({ dir: paths.dir, keyring: keyring ?? new Keyring() }) : {
       path: paths.jsonl,
       source: () => new LocalSource(this.#feed, () => w.head.offset, (seq: number) => {
+        if (w.state === 'open') w.projectedSync();
         const row = w.state === 'open' ? projection.bySeq(seq) : undefined;
         return row ? { offset: row.offset, line: row.line } : undefined;
       }),
@@ -339,6 +363,7 @@ export class Ledger {
 
   /** Checkpoints issued so far, oldest first. */
   checkpoints(): StoredCheckpoint[] {
+    this.#writer.projectedSync();
     return this.#writer.files.projection.checkpoints();
   }
 

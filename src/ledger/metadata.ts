@@ -11,7 +11,11 @@ import { dirname } from 'node:path';
 
 export interface LedgerMetadata {
   type: 'sealed-ledger';
-  v: 1;
+  /**
+   * 2 once a writer with the projection worker opened the folder (spec §13.9): writers older than
+   * lock.db refuse it, since they would take only ledger.db's lock.
+   */
+  v: 1 | 2;
   /** The first line of every checkpoint (C2SP tlog-checkpoint origin). */
   origin: string;
   createdAt: string;
@@ -45,7 +49,7 @@ export function readOrCreateMetadata(path: string, create: NewMetadataOptions | 
       throw new LedgerStateError('LEDGER_CORRUPT', `${path} is not valid JSON`, { cause: e });
     }
     const r = m as Partial<LedgerMetadata>;
-    if (r?.type !== 'sealed-ledger' || r.v !== 1 || typeof r.origin !== 'string' || !ORIGIN.test(r.origin) || typeof r.createdAt !== 'string' ||
+    if (r?.type !== 'sealed-ledger' || (r.v !== 1 && r.v !== 2) || typeof r.origin !== 'string' || !ORIGIN.test(r.origin) || typeof r.createdAt !== 'string' ||
         !optionalCount(r.signaturesRequiredFrom, 0) || !optionalCount(r.maxPayloadBytes, 1)) {
       throw new LedgerStateError('LEDGER_CORRUPT', `${path} is not sealed-ledger metadata`);
     }

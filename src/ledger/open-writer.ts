@@ -19,7 +19,10 @@ import { readCheckpointRecords } from './checkpoint-log.js';
 import type { CrashHook } from './crash-points.js';
 import { loadFolderKeyring } from './folder-keyring.js';
 import { checkpointFloor } from './heal.js';
-import { readOrCreateMetadata } from './metadata.js';
+import { type LedgerMetadata, readOrCreateMetadata, writeMetadata } from './metadata.js';
+import { LOCK_FILE, WriterLockFile } from './lock-file.js';
+import { type ProjectionWorkerOptions, ProjectionThread } from './projection-thread.js';
+import path from 'node:path';
 import { QuarantineFile } from './quarantine.js';
 import { readPolicyOf } from './read-policy.js';
 import { inspect, type Inspection, reconcile, type ReconcileReport } from './reconcile.js';
@@ -35,6 +38,8 @@ export interface OpenRequest extends WriterSettings {
   limits?: EventLimits | undefined;
   origin?: string | undefined;
   crashHook?: CrashHook | undefined;
+  /** Run the projection on a worker thread (spec §13.9). */
+  projectionWorker?: ProjectionWorkerOptions | undefined;
 }
 
 export interface OpenedWriter {
@@ -47,7 +52,7 @@ export interface OpenedWriter {
 export async function openWriter(paths: LedgerPaths, options: OpenRequest, io: FileIO, events: WriterEvents): Promise<OpenedWriter> {
   if (options.readOnly) return openReadOnly(paths, options, io, events);
   const created = prepareFolder(paths, options, io);
-  const metadata = readOrCreateMetadata(paths.metadata, {
+  let metadata: LedgerMetadata = readOrCreateMetadata(paths.metadata, {
     origin: options.origin,
     // Only a ledger this call creates starts with the policy: one that already holds events
     // opts in from its next seq (requireSignaturesFromNow), so its history stays readable.
@@ -65,10 +70,13 @@ export async function openWriter(paths: LedgerPaths, options: OpenRequest, io: F
   io.syncDir(paths.dir);
   const jsonl = JsonlFile.open(paths.jsonl, io);
   let projection: Projection | undefined;
+  let lock: WriterLockFile | undefined;
+  let thread: ProjectionThread | undefined;
   try {
+    lock = WriterLockFile.open(path.join(paths.dir, LOCK_FILE));
     projection = await Projection.open(paths.sqlite, { create: true, lockTimeoutMs: options.lockTimeoutMs });
     const sqliteId = fileIdentity(paths.sqlite);
-    await acquireWriterLock(projection, options.lockTimeoutMs);
+    await acquireWriterLock(projection, options.lockTimeoutMs, lock);
     let result;
     try {
       options.crashHook?.('reconcile.locked');
@@ -80,16 +88,26 @@ export async function openWriter(paths: LedgerPaths, options: OpenRequest, io: F
       if (projection.checkpoints().length === 0) {
         projection.importCheckpoints(readCheckpointRecords(paths.checkpoints), result.report.after.seq + 1);
       }
+      if (options.projectionWorker && metadata.v === 1) {
+        // Inside the lock: from here on no writer without lock.db opens the folder (spec §13.9).
+        metadata = { ...metadata, v: 2 };
+        writeMetadata(paths.metadata, metadata, io);
+      }
       options.crashHook?.('reconcile.committed');
       projection.commit();
     } catch (e) {
       projection.rollback();
       throw e;
+    } finally {
+      lock.release();
     }
-    const files = { paths, jsonl, projection, keyring, io, quarantine: new QuarantineFile(paths.quarantine, io) };
-    const start = { state: 'open' as const, head: result.report.after, frontier: result.frontier, metadata, sqliteId };
-    return { writer: new Writer(files, start, options, events), report: result.report };
+    if (options.projectionWorker) thread = await ProjectionThread.start(paths.sqlite, result.report.after.seq);
+    const files = { paths, jsonl, projection, keyring, io, lock, quarantine: new QuarantineFile(paths.quarantine, io) };
+    const start = { state: 'open' as const, head: result.report.after, frontier: result.frontier, metadata, sqliteId, thread };
+    return { writer: new Writer(files, start, { ...options, ...options.projectionWorker }, events), report: result.report };
   } catch (e) {
+    await thread?.kill();
+    lock?.close();
     if (projection) await projection.close().catch(() => undefined);
     jsonl.close();
     throw e;

@@ -4,15 +4,20 @@
  */
 import { ConflictError } from '../errors.js';
 import type { Projection } from '../store/projection.js';
+import type { WriterLockFile } from './lock-file.js';
 
 export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
 
-/** BEGIN IMMEDIATE on `projection`, retrying with back-off; LOCK_TIMEOUT after `timeoutMs`. */
-export async function acquireWriterLock(projection: Projection, timeoutMs = DEFAULT_LOCK_TIMEOUT_MS): Promise<void> {
+/**
+ * BEGIN IMMEDIATE on `lockFile` (when given, first: spec §13.9) and then on `projection`, retrying
+ * with back-off; LOCK_TIMEOUT after `timeoutMs`, holding neither.
+ */
+export async function acquireWriterLock(projection: Projection, timeoutMs = DEFAULT_LOCK_TIMEOUT_MS, lockFile?: WriterLockFile): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let delay = 1;
-  while (!projection.tryBeginImmediate()) {
+  while (!(lockFile?.tryAcquire() ?? true) || !projection.tryBeginImmediate()) {
     if (Date.now() >= deadline) {
+      lockFile?.release();
       throw new ConflictError('LOCK_TIMEOUT', `another writer held the ledger lock for more than ${timeoutMs} ms`, {
         details: { timeoutMs },
       });

@@ -12,7 +12,7 @@ import { InvalidInputError, LedgerStateError, SealedLedgerError } from '../error
 import { privateKeyObjectOf } from '../crypto/signing-key.js';
 import type { EventInput, EventLimits, SealedEvent } from '../format/event.js';
 import { parseEventLine } from '../format/event-line.js';
-import { prepareEvent } from '../format/seal.js';
+import { prepareEvent, type SealedRecord } from '../format/seal.js';
 import type { EventSigner } from '../format/signature.js';
 import type { CompactRange } from '../merkle/compact-range.js';
 import type { PolicyDecision } from '../policy/decision.js';
@@ -28,13 +28,17 @@ import { type LedgerMetadata, writeMetadata } from './metadata.js';
 import type { QuarantineFile } from './quarantine.js';
 import { readPolicyOf, type ReadPolicy } from './read-policy.js';
 import { SignPool } from './sign-pool.js';
-import { acquireWriterLock } from './writer-lock.js';
+import type { WriterLockFile } from './lock-file.js';
+import { DEFAULT_MAX_LAG_EVENTS, DEFAULT_MAX_LAG_MS, type ProjectionThread } from './projection-thread.js';
+import { acquireWriterLock, DEFAULT_LOCK_TIMEOUT_MS } from './writer-lock.js';
 
 export type WriterState = 'open' | 'read-only' | 'closed' | 'dead';
 
 /** The stores a writer holds, with the quarantine file its policy writes to. */
 export interface OpenFiles extends WriterFiles {
   readonly quarantine: QuarantineFile;
+  /** lock.db (spec §13.9); undefined in inspect mode. */
+  readonly lock?: WriterLockFile | undefined;
 }
 
 /** How the writer behaves, fixed at open (a subset of LedgerOptions). */
@@ -49,6 +53,9 @@ export interface WriterSettings {
   signingThreads?: number | undefined;
   /** The compiled sign-worker.js (tests running from the TypeScript sources). */
   signWorkerUrl?: URL | undefined;
+  /** The projection worker's lag bound (spec §13.9), when it runs. */
+  maxLagEvents?: number | undefined;
+  maxLagMs?: number | undefined;
   now?: (() => Date) | undefined;
   crashHook?: CrashHook | undefined;
 }
@@ -61,6 +68,8 @@ export interface WriterStart {
   metadata: LedgerMetadata;
   /** ledger.db's identity when it was opened; undefined in inspect mode. */
   sqliteId: FileIdentity | undefined;
+  /** The projection worker (spec §13.9); undefined: rows are mirrored on this thread. */
+  thread?: ProjectionThread | undefined;
 }
 
 /** What the writer tells its Ledger. */
@@ -89,12 +98,17 @@ export class Writer {
   #heldSince: number | undefined;
   readonly #sqliteId: FileIdentity | undefined;
   readonly #signPool: SignPool;
+  /**
+   * In worker mode #heldSince means lock.db is held (ledger.db's lock only during a heal); it is
+   * released once the worker committed every line written under it (spec §13.9).
+   */
+  readonly #thread: ProjectionThread | undefined;
   private readonly commits = new CommitQueue<AppendRequest>(
     (requests) => this.flush(requests),
     () => {
       // Not now: the callers just resolved may append again as soon as they run, and those
       // appends should join the transaction still held instead of paying for a commit each.
-      if (this.#heldSince !== undefined) setImmediate(() => this.commitIfIdle());
+      if (this.#heldSince !== undefined) setImmediate(() => (this.#thread ? void this.releaseWhenProjected() : this.commitIfIdle()));
     },
   );
 
@@ -111,11 +125,39 @@ export class Writer {
     this.#sqliteId = start.sqliteId;
     this.#readPolicy = readPolicyOf(start.metadata, settings.requireSignatures);
     this.#signPool = new SignPool(settings.signingThreads ?? SignPool.defaultSize(), settings.signWorkerUrl);
+    this.#thread = start.thread;
+    if (this.#thread) {
+      this.#thread.onFailure = (e) => this.poison(e);
+      this.#thread.onCrash = (point) => {
+        // The crash suites' hook records the death of the whole process at this point.
+        try {
+          this.crash(point);
+        } catch (e) {
+          if (!(e instanceof SimulatedCrash)) throw e;
+        }
+        this.die();
+      };
+    }
   }
 
   /** @internal The signing threads (tests: whether a request used them, and that close ends them). */
   get signPool(): SignPool {
     return this.#signPool;
+  }
+
+  /** The projection worker (spec §13.9), when it runs; for `sealed-ledger/testing`. */
+  get projectionThread(): ProjectionThread | undefined {
+    return this.#thread;
+  }
+
+  /**
+   * Before a synchronous read of ledger.db: block until the worker committed every acknowledged
+   * event (at most the lag bound; spec §13.9). A no-op inline, and after close.
+   */
+  projectedSync(): void {
+    const t = this.#thread;
+    if (t === undefined || this.#state !== 'open' || t.acked >= this.#head.seq) return;
+    t.waitSync(this.#head.seq, this.settings.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS);
   }
 
   /** The last event both stores agree on, as this process last verified it. */
@@ -170,7 +212,8 @@ export class Writer {
   /** Wait for queued appends, then commit the transaction still held, so other connections see every row. */
   async settle(): Promise<void> {
     await this.commits.idle();
-    this.commitHeldOrDie();
+    if (this.#thread) await this.releaseWhenProjected(true);
+    else this.commitHeldOrDie();
   }
 
   /**
@@ -184,8 +227,10 @@ export class Writer {
     this.assertWritable();
     return this.commits.exclusive(async () => {
       this.assertWritable();
-      this.commitHeldOrDie();
-      await acquireWriterLock(this.files.projection, this.settings.lockTimeoutMs);
+      // settle() without waiting for the queue: this item is the queue's turn.
+      if (this.#thread) await this.releaseWhenProjected(true);
+      else this.commitHeldOrDie();
+      await acquireWriterLock(this.files.projection, this.settings.lockTimeoutMs, this.files.lock);
       try {
         this.heal();
         const result = fn();
@@ -193,6 +238,7 @@ export class Writer {
         return result;
       } finally {
         this.files.projection.rollback();
+        this.files.lock?.release();
       }
     });
   }
@@ -235,9 +281,12 @@ export class Writer {
       this.events.ended();
       if ((this.#state as WriterState) !== 'dead') {
         this.#state = 'closed';
+        // Settled: nothing is left uncommitted, unless the worker failed (then it is stopped).
+        await this.#thread?.close().catch(() => this.#thread?.kill());
         this.files.quarantine.close();
         this.files.jsonl.close();
         await this.files.projection.close();
+        this.files.lock?.close();
       }
       this.#state = 'closed';
     }
@@ -245,10 +294,13 @@ export class Writer {
 
   /** A simulated crash: drop everything as a killed process would. */
   die(): void {
+    if (this.#state === 'dead') return;
     this.#state = 'dead';
     this.events.ended();
     void this.#signPool.close();
+    void this.#thread?.kill();
     try {
+      this.files.lock?.close();
       this.files.quarantine.close();
       this.files.jsonl.close();
       this.files.projection.closeNow(); // an open transaction is rolled back, as on process death
@@ -260,9 +312,14 @@ export class Writer {
   /** One group commit, in the order of spec §13.1. Settles every request; never rejects. */
   private async flush(requests: AppendRequest[]): Promise<void> {
     const outcomes: Outcome[] = requests.map((request) => ({ request }));
+    const thread = this.#thread;
+    let fresh = false;
     try {
       this.assertWritable();
-      if (this.#heldSince === undefined) await acquireWriterLock(this.files.projection, this.settings.lockTimeoutMs); // step 1
+      if (this.#heldSince === undefined) {
+        await acquireWriterLock(this.files.projection, this.settings.lockTimeoutMs, this.files.lock); // step 1
+        fresh = true;
+      }
     } catch (e) {
       for (const o of outcomes) o.request.reject(e);
       return;
@@ -275,7 +332,10 @@ export class Writer {
     let committed = false;
     try {
       this.crash('append.locked');
-      const parity = parityRule(this.heal()); // steps 2–3
+      // Worker mode, lock.db held since an earlier flush: nobody else wrote, and ledger.db lags by
+      // what the worker has not committed yet, so there is nothing to heal (spec §13.9).
+      const parity = parityRule(thread && !fresh ? this.evidenceInLock() : this.heal()); // steps 2–3
+      if (thread && fresh) projection.commit(); // what heal caught up on; the worker writes ledger.db from here on
       const head = this.#head;
       healed = { head, frontier: this.#frontier };
       const pending = await sealGroup(outcomes, head, parity, this.sealRules()); // step 4
@@ -290,20 +350,29 @@ export class Writer {
           wroteAt = undefined;
           throw e;
         }
-        const grown = mirror(projection, pending, head.offset, this.#frontier, crash); // step 6
+        const grown = thread ? handOver(thread, pending, head.offset, this.#frontier) : mirror(projection, pending, head.offset, this.#frontier, crash); // step 6
         this.#head = grown.head;
         this.#frontier = grown.frontier;
       }
       const now = performance.now();
       this.#heldSince ??= now;
-      if (this.settings.projectionLagMs === 0 || now - this.#heldSince >= this.settings.projectionLagMs) this.commitHeld();
+      if (thread) {
+        // The lines may be in ledger.db already: never truncate them from here on (I1).
+        wroteAt = undefined;
+        this.crash('worker.waiting');
+        const zero = this.settings.projectionLagMs === 0;
+        await thread.withinBound(zero ? 0 : (this.settings.maxLagEvents ?? DEFAULT_MAX_LAG_EVENTS), zero ? 0 : (this.settings.maxLagMs ?? DEFAULT_MAX_LAG_MS));
+      } else if (this.settings.projectionLagMs === 0 || now - this.#heldSince >= this.settings.projectionLagMs) this.commitHeld();
       wroteAt = undefined;
       committed = this.#head !== headAtStart; // ours, or another process's healed in
     } catch (e) {
-      this.#heldSince = undefined;
+      // Worker mode keeps lock.db until the worker committed what it was handed (or close).
+      if (!thread) this.#heldSince = undefined;
+      else if (this.#heldSince === undefined) this.files.lock?.release(); // nothing was handed over under it
       if (e instanceof SimulatedCrash) {
         this.die();
       } else {
+        if (thread) this.poison(e);
         this.unwind(wroteAt, e);
         // Back to the healed head and its tree: this flush's lines were truncated. Rows of earlier
         // flushes may have been rolled back with this one; the next flush sees the watermark
@@ -330,7 +399,38 @@ export class Writer {
     const healed = healInLock(this.files, { head: this.#head, frontier: this.#frontier }, this.#readPolicy, this.settings.crashHook);
     this.#head = healed.head;
     this.#frontier = healed.frontier;
+    // Worker mode heals only with nothing in flight (a fresh lock.db, or after settle()).
+    this.#thread?.rebase(this.#head.seq);
     return healed.evidence;
+  }
+
+  /** Worker mode between flushes in one lock: the parity evidence is this writer's own head. */
+  private evidenceInLock() {
+    this.assertStillAtPaths();
+    const h = this.#head;
+    return {
+      jsonl: { size: this.files.jsonl.size(), lastSeq: h.seq, lastHash: h.hash },
+      sqlite: { offset: h.offset, seq: h.seq, hash: h.hash },
+    };
+  }
+
+  /**
+   * Worker mode: release lock.db once the worker committed every line written under it, unless
+   * appends came meanwhile. `rethrow`: a failed worker's error reaches the caller (settle, close).
+   */
+  private async releaseWhenProjected(rethrow = false): Promise<void> {
+    const thread = this.#thread!;
+    try {
+      await thread.projected(this.#head.seq);
+    } catch (e) {
+      if (e instanceof SimulatedCrash) this.die();
+      else this.poison(e);
+      if (rethrow) throw e;
+      return;
+    }
+    if (this.commits.busy || this.#heldSince === undefined) return;
+    this.#heldSince = undefined;
+    this.files.lock?.release();
   }
 
   private sealRules(): SealRules {
@@ -342,6 +442,8 @@ export class Writer {
       quarantine: this.files.quarantine,
       now: () => this.now(),
       eventById: (id) => {
+        const pending = this.#thread?.pendingById(id);
+        if (pending) return pending;
         const row = this.files.projection.byId(id);
         return row ? parseEventLine(row.line).event : undefined;
       },
@@ -396,6 +498,7 @@ export class Writer {
         // The rows are durable in events.jsonl; reopening replays them (spec §14.2).
         try {
           this.files.projection.rollback();
+          this.files.lock?.release();
         } finally {
           this.poison(e);
         }
@@ -408,6 +511,7 @@ export class Writer {
     if (this.#heldSince === undefined) return;
     this.#heldSince = undefined;
     this.files.projection.commit();
+    this.files.lock?.release();
     this.crash('sqlite.committed');
   }
 
@@ -415,6 +519,7 @@ export class Writer {
   private unwind(wroteAt: number | undefined, cause: unknown): void {
     try {
       this.files.projection.rollback();
+      if (!this.#thread) this.files.lock?.release();
     } catch (e) {
       this.poison(e);
     }
@@ -430,4 +535,19 @@ export class Writer {
       if (!(cause instanceof SealedLedgerError)) this.poison(cause);
     }
   }
+}
+
+/** Step 6 in worker mode: hand the fsynced lines over; returns the new head and grown tree. */
+function handOver(thread: ProjectionThread, pending: readonly SealedRecord[], start: number, frontier: CompactRange): { head: Watermark; frontier: CompactRange } {
+  const grown = frontier.clone();
+  let offset = start;
+  let head: Watermark | undefined;
+  for (const rec of pending) {
+    grown.append(rec.hash);
+    const end = offset + Buffer.byteLength(rec.line, 'utf8') + 1;
+    head = { seq: rec.event.seq, hash: rec.event.hash, offset: end, lineStart: offset };
+    offset = end;
+  }
+  thread.send(pending, start);
+  return { head: head!, frontier: grown };
 }

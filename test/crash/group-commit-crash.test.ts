@@ -5,13 +5,15 @@
  * latest or an older commit). No waiter may be acknowledged for an event that is then lost.
  */
 import { describe, expect, it } from 'vitest';
-import { APPEND_POINTS, newStats, runScenario } from '../../fuzz/lib/sim-crash.mjs';
+import { APPEND_POINTS, newStats, runScenario, WORKER_POINTS } from '../../fuzz/lib/sim-crash.mjs';
 import { crash, items, type Kind } from './scenarios.js';
 import { srcLibrary } from './src-library.js';
 
-type Plan = { at: 'point'; point: string; nth: number } | { at: 'jsonl-write'; nth: number; partial: number };
+type Plan = { at: 'point'; point: string; nth: number; batch?: number } | { at: 'jsonl-write'; nth: number; partial: number };
 const PLANS: [string, Plan][] = [
   ...APPEND_POINTS.map((point): [string, Plan] => [point, { at: 'point', point, nth: 2 }]),
+  // Inside the projection worker (spec §13.9): its second transaction.
+  ...WORKER_POINTS.map((point): [string, Plan] => [point, { at: 'point', point, nth: 1, batch: 2 }]),
   ...[0, 0.1, 0.5, 0.93, 1].map((partial): [string, Plan] => ['write events.jsonl', { at: 'jsonl-write', nth: 2, partial }]),
 ];
 
@@ -33,6 +35,8 @@ describe('crash during group commit', () => {
     await runScenario(srcLibrary, {
       signed: true,
       projectionLagMs: lag,
+      // The worker's points exist only with the projection on a worker thread.
+      projectionWorker: where.startsWith('worker.'),
       segments: [{
         ops: [
           { t: 'append', items: items(2, 'warm-up') },

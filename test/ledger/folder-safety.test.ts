@@ -51,8 +51,8 @@ describe('symlinks in the ledger folder', () => {
     expect(fs.readFileSync(victim, 'utf8')).toBe('x');
   });
 
-  it('ledger.db, ledger.json, checkpoints.jsonl, witness.jsonl or torn/ as a symlink: open refuses naming it', async () => {
-    for (const name of ['ledger.db', 'ledger.json', 'torn', 'checkpoints.jsonl', 'witness.jsonl']) {
+  it('ledger.db, ledger.json, checkpoints.jsonl, witness.jsonl, lock.db or torn/ as a symlink: open refuses naming it', async () => {
+    for (const name of ['ledger.db', 'ledger.json', 'torn', 'checkpoints.jsonl', 'witness.jsonl', 'lock.db', 'lock.db-journal']) {
       const dir = await ledgerOf(1);
       const target = path.join(path.dirname(dir), `target-${name}`);
       const p = path.join(dir, name);

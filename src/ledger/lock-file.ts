@@ -1,0 +1,57 @@
+/**
+ * lock.db: the folder's writer lock since format v2 (spec §13.9, ADR 0030). A writer of this
+ * version takes `BEGIN IMMEDIATE` on it before ledger.db's write lock and before it reads the end
+ * of events.jsonl, and releases it only when every line written under it is committed in
+ * ledger.db. With the projection on a worker thread, ledger.db's lock is released at each of the
+ * worker's commits while the appending thread keeps writing; lock.db is what stays exclusive.
+ *
+ * The file holds no data: only SQLite's RESERVED lock on it matters, so it stays a rollback-
+ * journal database that is never written (no -journal, -wal or -shm file beside it).
+ */
+import Database from 'better-sqlite3';
+import { asIoError } from '../store/os-error.js';
+
+export const LOCK_FILE = 'lock.db';
+
+export class WriterLockFile {
+  private constructor(private readonly db: Database.Database) {}
+
+  static open(path: string): WriterLockFile {
+    try {
+      const db = new Database(path);
+      db.pragma('busy_timeout = 0');
+      return new WriterLockFile(db);
+    } catch (e) {
+      throw asIoError(e, path);
+    }
+  }
+
+  get held(): boolean {
+    return this.db.open && this.db.inTransaction;
+  }
+
+  /** Take the lock unless another connection holds it; true when this one holds it now. */
+  tryAcquire(): boolean {
+    if (this.held) return true;
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+      return true;
+    } catch (e) {
+      if ((e as { code?: string }).code === 'SQLITE_BUSY') return false;
+      throw e;
+    }
+  }
+
+  /**
+   * ROLLBACK, not COMMIT: nothing was written, and a COMMIT on a database without pages may ask
+   * for the EXCLUSIVE lock (to write its header), which a writer polling for the lock denies.
+   */
+  release(): void {
+    if (this.held) this.db.exec('ROLLBACK');
+  }
+
+  /** As on process death: the lock goes with the connection. */
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

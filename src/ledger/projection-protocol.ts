@@ -1,0 +1,57 @@
+/**
+ * What the appending thread and the projection worker exchange (spec §13.9): batches of sealed
+ * lines as flat arrays (one structured clone per batch), and back the last seq committed.
+ */
+import type { SealedRecord } from '../format/seal.js';
+
+/** Fields per event in Batch.flat: seq, id, at, kind, actor, hash, kid, line. */
+export const FIELDS = 8;
+
+/** Lines written (and fsynced) from byte `offset` of events.jsonl on, in seq order. */
+export interface Batch {
+  offset: number;
+  flat: (string | number | null)[];
+}
+
+/**
+ * Slots of the shared BigInt64Array: the last seq committed; 1 once the worker failed; 1 once the
+ * appending thread died (the worker must not write again); 1 while the worker runs a transaction.
+ */
+export const SLOT_ACKED = 0;
+export const SLOT_FAILED = 1;
+export const SLOT_DEAD = 2;
+export const SLOT_BUSY = 3;
+/** Crash suites: the point to stop at (index in WORKER_CRASH_POINTS + 1) and at which transaction. */
+export const SLOT_CRASH_POINT = 4;
+export const SLOT_CRASH_AT = 5;
+/** Transactions the worker has begun. */
+export const SLOT_TXNS = 6;
+export const SHARED_BYTES = 56;
+
+export const WORKER_CRASH_POINTS = ['worker.inserted', 'worker.committed'] as const;
+
+export type WorkerCrashPoint = (typeof WORKER_CRASH_POINTS)[number];
+
+/** Sent first by each Ledger that uses the thread (it is kept for the next one after a close). */
+export interface Attach {
+  type: 'attach';
+  dbPath: string;
+  shared: SharedArrayBuffer;
+}
+
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'detached' }
+  | { type: 'ack'; seq: number }
+  | { type: 'crashed'; point: WorkerCrashPoint }
+  | { type: 'failed'; message: string; code?: string };
+
+export function toBatch(records: readonly Pick<SealedRecord, 'event' | 'line'>[], offset: number): Batch {
+  const flat = new Array<string | number | null>(records.length * FIELDS);
+  let k = 0;
+  for (const { event: e, line } of records) {
+    flat[k++] = e.seq; flat[k++] = e.id; flat[k++] = e.at; flat[k++] = e.kind; flat[k++] = e.actor ?? null;
+    flat[k++] = e.hash; flat[k++] = e.sig?.kid ?? null; flat[k++] = line;
+  }
+  return { offset, flat };
+}
