@@ -5,6 +5,7 @@
  * Ledger.open.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { LedgerStateError, SealedLedgerError } from '../errors.js';
 import { Keyring } from '../crypto/keyring.js';
 import { JsonlFile } from '../store/jsonl-file.js';
@@ -17,6 +18,7 @@ import { readOrCreateMetadata } from './metadata.js';
 import { readPolicyOf } from './read-policy.js';
 import { checkAnchor } from './reconcile.js';
 import { loadFolderKeyring } from './folder-keyring.js';
+import { LOCK_FILE, WriterLockFile } from './lock-file.js';
 import { acquireWriterLock } from './writer-lock.js';
 import { readCheckpointRecords } from './checkpoint-log.js';
 import { assertNothingValidAfter, replayTail, type TailDefect } from './tail-replay.js';
@@ -67,8 +69,12 @@ async function replayInto(paths: StorePaths, options: ReplayOptions): Promise<Re
   const keyring = options.keyring ?? (files.keyring ? loadFolderKeyring(files.keyring) : undefined);
   const jsonl = JsonlFile.open(files.jsonl, NODE_FILE_IO, { readOnly: true });
   const projection = await Projection.open(files.sqlite, { create: true });
+  // The folder's writer lock is lock.db first (spec §13.9): without it, replay could take
+  // ledger.db's lock between two commits of a worker-mode writer's projection thread.
+  let lock: WriterLockFile | undefined;
   try {
-    await acquireWriterLock(projection, options.lockTimeoutMs);
+    lock = WriterLockFile.open(path.join(path.dirname(files.sqlite), LOCK_FILE));
+    await acquireWriterLock(projection, options.lockTimeoutMs, lock);
     try {
       const from = projection.watermark();
       checkAnchor(jsonl, from);
@@ -116,6 +122,8 @@ async function replayInto(paths: StorePaths, options: ReplayOptions): Promise<Re
     }
   } finally {
     await projection.close();
+    lock?.release();
+    lock?.close();
     jsonl.close();
   }
 }

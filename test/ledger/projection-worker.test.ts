@@ -267,3 +267,24 @@ describe('projection worker: heals in the lock (spec §13.9)', () => {
     expect(sqliteRows(dir)).toHaveLength(4);
   });
 });
+
+describe('projection worker: replay takes the same lock (spec §13.9)', () => {
+  it('replay waits for lock.db: it never writes ledger.db between two worker commits of a live writer', async () => {
+    const { replayJsonlIntoSqlite } = await import('../../src/ledger/replay.js');
+    const dir = fresh();
+    const ledger = await open(dir);
+    await ledger.appendBatch([{ kind: 'k', actor: 'a', payload: { n: 1 } }]);
+    await ledger.close();
+    // Another writer's lock.db held, as a worker-mode writer holds it while its worker lags.
+    const holder = new Database(path.join(dir, 'lock.db'));
+    holder.exec('BEGIN IMMEDIATE');
+    try {
+      await expect(replayJsonlIntoSqlite({ dir }, { lockTimeoutMs: 150 })).rejects.toMatchObject({ code: 'LOCK_TIMEOUT' });
+    } finally {
+      holder.exec('ROLLBACK');
+      holder.close();
+    }
+    const report = await replayJsonlIntoSqlite({ dir }, { lockTimeoutMs: 2000 });
+    expect(report.errors).toEqual([]);
+  });
+});
