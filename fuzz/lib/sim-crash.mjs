@@ -49,7 +49,9 @@ export async function runScenario(lib, scenario, config = {}) {
   const ctx = {
     lib, config, stats, dir, files: O.ledgerFiles(dir), check: O.makeChecker(config.only),
     disk: new Disk(dir, { holes: config.holes ?? false }),
-    signed: scenario.signed, key, keyring, projectionLagMs: scenario.projectionLagMs, projectionWorker: scenario.projectionWorker,
+    signed: scenario.signed, key, keyring, projectionLagMs: scenario.projectionLagMs,
+    // config.projectionWorker pins the mode (the CI slice runs each mode within its own time bound).
+    projectionWorker: config.projectionWorker ?? scenario.projectionWorker,
     policy: [lib.payloadRule('hold', 'q.hold', () => 'held for review', 'quarantine'), lib.payloadRule('no', 'r.no', () => 'not allowed', 'reject')],
     created: false, acked: new Map(), attempted: [], quarantined: new Set(), tornEntries: [], nextId: 0,
     primary: undefined, other: undefined, opened: [], openCrash: undefined, trail: [],

@@ -332,6 +332,14 @@ export class Writer {
     let committed = false;
     try {
       this.crash('append.locked');
+      if (thread && !fresh && jsonl.size() !== this.#head.offset) {
+        // events.jsonl changed while this writer held lock.db: not a writer of this version
+        // (damage, or an older version). Heal as a new holder of the lock would, once the worker
+        // has committed everything it was handed (spec §13.9).
+        await thread.projected(this.#head.seq);
+        await acquireWriterLock(projection, this.settings.lockTimeoutMs, this.files.lock);
+        fresh = true;
+      }
       // Worker mode, lock.db held since an earlier flush: nobody else wrote, and ledger.db lags by
       // what the worker has not committed yet, so there is nothing to heal (spec §13.9).
       const parity = parityRule(thread && !fresh ? this.evidenceInLock() : this.heal()); // steps 2–3

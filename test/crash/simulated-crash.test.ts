@@ -17,7 +17,7 @@ describe('simulated crashes', () => {
     const stats = newStats();
     const started = Date.now();
     // The time limit bounds shrinking too; a failure still reports its seed and path.
-    await fc.assert(simulatedCrashProperty(srcLibrary, { stats }), { numRuns: RUNS, interruptAfterTimeLimit: 170_000 });
+    await fc.assert(simulatedCrashProperty(srcLibrary, { stats, projectionWorker: false }), { numRuns: RUNS, interruptAfterTimeLimit: 170_000 });
     const { byWhere, ...counts } = stats;
     console.log(`simulated crash slice: ${JSON.stringify(counts)} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     console.log(`  by kind and place: ${Object.entries(byWhere).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}=${v}`).join(', ')}`);
@@ -37,9 +37,24 @@ describe('simulated crashes', () => {
     }
   }, 200_000);
 
+  // A worker-mode writer starts a projection thread after each simulated death, so its
+  // scenarios run several times slower: they get a slice of their own (the fuzz run mixes modes).
+  it('projection worker (spec §13.9): the same properties, with crashes inside the worker', async () => {
+    const stats = newStats();
+    const started = Date.now();
+    await fc.assert(simulatedCrashProperty(srcLibrary, { stats, projectionWorker: true }), { numRuns: 60, interruptAfterTimeLimit: 60_000 });
+    const { byWhere, ...counts } = stats;
+    console.log(`worker slice: ${JSON.stringify(counts)} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    console.log(`  by kind and place: ${Object.entries(byWhere).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}=${v}`).join(', ')}`);
+    expect(stats.crashes).toBeGreaterThanOrEqual(100);
+    const places = Object.keys(byWhere).join(' ');
+    // worker.waiting is rarer; group-commit-crash.test.ts reaches every worker point deterministically.
+    for (const point of ['worker.inserted', 'worker.committed']) expect(places, `no crash at ${point}`).toContain(point);
+  }, 90_000);
+
   it('out-of-order writeback (holes): open heals, or refuses as spec §7.3 says and changes nothing', async () => {
     const stats = newStats();
-    await fc.assert(simulatedCrashProperty(srcLibrary, { stats, holes: true }), { numRuns: 150, interruptAfterTimeLimit: 100_000 });
+    await fc.assert(simulatedCrashProperty(srcLibrary, { stats, holes: true, projectionWorker: false }), { numRuns: 150, interruptAfterTimeLimit: 100_000 });
     const { byWhere: _, ...counts } = stats;
     console.log(`holes slice: ${JSON.stringify(counts)}`);
     expect(stats.powerCuts).toBeGreaterThan(50);
