@@ -31,6 +31,8 @@ export interface SimConfig {
   holes?: boolean;
   root?: string;
   keep?: boolean;
+  /** Pins the projection mode (spec §13.9) instead of drawing it per scenario. */
+  projectionWorker?: boolean;
 }
 export declare function newStats(): SimStats;
 export declare function simulatedCrashProperty(lib: Library, config?: SimConfig): fc.IAsyncPropertyWithHooks<[Scenario]>;

@@ -26,7 +26,9 @@ export const SLOT_CRASH_POINT = 4;
 export const SLOT_CRASH_AT = 5;
 /** Transactions the worker has begun. */
 export const SLOT_TXNS = 6;
-export const SHARED_BYTES = 56;
+/** 1 once the worker closed its connection after the appending thread died. */
+export const SLOT_CLOSED = 7;
+export const SHARED_BYTES = 64;
 
 export const WORKER_CRASH_POINTS = ['worker.inserted', 'worker.committed'] as const;
 

@@ -13,7 +13,7 @@ import { LedgerStateError } from '../errors.js';
 import type { SealedEvent } from '../format/event.js';
 import type { SealedRecord } from '../format/seal.js';
 import { SimulatedCrash } from './crash-points.js';
-import { type FromWorker, SHARED_BYTES, SLOT_ACKED, SLOT_BUSY, SLOT_CRASH_AT, SLOT_CRASH_POINT, SLOT_DEAD, SLOT_FAILED, SLOT_TXNS, toBatch, WORKER_CRASH_POINTS, type WorkerCrashPoint, type Attach } from './projection-protocol.js';
+import { type FromWorker, SHARED_BYTES, SLOT_ACKED, SLOT_BUSY, SLOT_CLOSED, SLOT_CRASH_AT, SLOT_CRASH_POINT, SLOT_DEAD, SLOT_FAILED, SLOT_TXNS, toBatch, WORKER_CRASH_POINTS, type WorkerCrashPoint, type Attach } from './projection-protocol.js';
 
 export interface ProjectionWorkerOptions {
   /** Appends wait while more than this many acknowledged events are not yet committed (default 10,000). */
@@ -226,6 +226,10 @@ export class ProjectionThread {
     Atomics.store(this.#shared, SLOT_DEAD, 1n);
     const deadline = Date.now() + 30_000;
     while (Atomics.load(this.#shared, SLOT_BUSY) !== 0n && Date.now() < deadline) Atomics.wait(this.#shared, SLOT_BUSY, 1n, 100);
+    // Its connection closes before this returns, and the thread is terminated only once it sits
+    // idle with no connection: terminating a thread inside a better-sqlite3 call can abort the process.
+    this.#worker.postMessage({ type: 'die' });
+    while (Atomics.load(this.#shared, SLOT_CLOSED) === 0n && Date.now() < deadline) Atomics.wait(this.#shared, SLOT_CLOSED, 0n, 100);
     return this.#worker.terminate().then(() => undefined);
   }
 

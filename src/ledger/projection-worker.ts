@@ -12,7 +12,7 @@ import { parentPort, receiveMessageOnPort } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { CompactRange } from '../merkle/compact-range.js';
 import { Projection, type Watermark } from '../store/projection.js';
-import { type Batch, FIELDS, type FromWorker, SLOT_ACKED, SLOT_BUSY, SLOT_CRASH_AT, SLOT_CRASH_POINT, SLOT_DEAD, SLOT_FAILED, SLOT_TXNS, WORKER_CRASH_POINTS, type WorkerCrashPoint, type Attach } from './projection-protocol.js';
+import { type Batch, FIELDS, type FromWorker, SLOT_ACKED, SLOT_BUSY, SLOT_CLOSED, SLOT_CRASH_AT, SLOT_CRASH_POINT, SLOT_DEAD, SLOT_FAILED, SLOT_TXNS, WORKER_CRASH_POINTS, type WorkerCrashPoint, type Attach } from './projection-protocol.js';
 
 const port = parentPort!;
 let shared: BigInt64Array;
@@ -63,6 +63,25 @@ function mirrorBatch(b: Batch): Watermark {
  */
 const dead = () => Atomics.load(shared, SLOT_DEAD) !== 0n;
 
+let dieAfterRun = false;
+
+/**
+ * A simulated death: close the connection now, while the appending thread waits in kill(), so
+ * nothing of this thread touches the folder after its die() returned (closing may checkpoint and
+ * remove ledger.db-wal, as the appending thread's own close does).
+ */
+function closeAfterDeath(): void {
+  dieAfterRun = false;
+  try {
+    connection?.close();
+  } catch {
+    // a dead process reports nothing
+  }
+  connection = undefined;
+  Atomics.store(shared, SLOT_CLOSED, 1n);
+  Atomics.notify(shared, SLOT_CLOSED);
+}
+
 function idle(): void {
   Atomics.store(shared, SLOT_BUSY, 0n);
   Atomics.notify(shared, SLOT_BUSY);
@@ -77,7 +96,15 @@ function run(first: Batch): void {
     projection.beginImmediate();
     let last = mirrorBatch(first);
     // Only batches can be queued here: a Ledger detaches once everything it sent is committed.
-    for (let next; (next = receiveMessageOnPort(port)); ) last = mirrorBatch(next.message as Batch);
+    // ... or the appending thread's death notice (kill()), handled once this transaction ends.
+    for (let next; (next = receiveMessageOnPort(port)); ) {
+      const m = next.message as Batch | { type: 'die' };
+      if ('type' in m) {
+        dieAfterRun = true;
+        break;
+      }
+      last = mirrorBatch(m);
+    }
     projection.setWatermark(last);
     crashPoint('worker.inserted');
     if (dead()) {
@@ -104,6 +131,7 @@ function run(first: Batch): void {
     post({ type: 'failed', message: String(err?.message ?? e), ...(typeof err?.code === 'string' ? { code: err.code } : {}) });
   } finally {
     idle();
+    if (dieAfterRun) closeAfterDeath();
   }
 }
 
@@ -129,8 +157,9 @@ function attach(m: Attach): void {
   }
 }
 
-port.on('message', (m: Batch | Attach | { type: 'detach' }) => {
+port.on('message', (m: Batch | Attach | { type: 'detach' } | { type: 'die' }) => {
   if ('type' in m && m.type === 'attach') attach(m);
+  else if ('type' in m && m.type === 'die') closeAfterDeath();
   else if ('type' in m && m.type === 'detach') {
     connection?.close();
     connection = undefined;

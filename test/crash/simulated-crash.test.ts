@@ -46,7 +46,7 @@ describe('simulated crashes', () => {
     const { byWhere, ...counts } = stats;
     console.log(`worker slice: ${JSON.stringify(counts)} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     console.log(`  by kind and place: ${Object.entries(byWhere).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}=${v}`).join(', ')}`);
-    expect(stats.crashes).toBeGreaterThanOrEqual(100);
+    expect(stats.crashes).toBeGreaterThanOrEqual(50);
     const places = Object.keys(byWhere).join(' ');
     // worker.waiting is rarer; group-commit-crash.test.ts reaches every worker point deterministically.
     for (const point of ['worker.inserted', 'worker.committed']) expect(places, `no crash at ${point}`).toContain(point);
