@@ -56,6 +56,11 @@ export class ProjectionThread {
   readonly #ids = new Map<string, SealedEvent>();
   #waiters: Waiter[] = [];
   #error: Error | undefined;
+  /**
+   * The worker is no longer ours to stop: it exited, or a clean close handed it on (it may now
+   * serve another Ledger). kill() must then neither wait for it nor signal it.
+   */
+  #gone = false;
   #closing = false;
   #detachListeners: () => void = () => undefined;
   /** Called once when the worker fails or dies (not when it is closed). */
@@ -94,8 +99,12 @@ export class ProjectionThread {
     });
     const listeners = {
       message: (m: FromWorker) => thread.#onMessage(m),
-      error: (e: Error) => thread.#fail(new LedgerStateError('IO_ERROR', `the projection worker failed: ${e.message}`, { cause: e })),
+      error: (e: Error) => {
+        thread.#gone = true; // an uncaught error ends the thread
+        thread.#fail(new LedgerStateError('IO_ERROR', `the projection worker failed: ${e.message}`, { cause: e }));
+      },
       exit: (code: number) => {
+        thread.#gone = true;
         if (!thread.#closing) thread.#fail(new LedgerStateError('IO_ERROR', `the projection worker exited (code ${code}) before committing seq ${thread.#sent}`));
       },
     };
@@ -173,7 +182,6 @@ export class ProjectionThread {
     }
   }
 
-  /** Wait for every batch to be committed, then stop the worker. */
   /**
    * Wait for every batch to be committed, then detach the thread: it closes its connection and is
    * kept (unreferenced) for the next Ledger this process opens, which then skips the thread's
@@ -186,9 +194,12 @@ export class ProjectionThread {
       clean = true;
     } finally {
       this.#closing = true;
-      if (!clean) await this.#worker.terminate();
+      // A failed worker may still hold its connection: stopped as on death, never terminated
+      // inside a better-sqlite3 call.
+      if (!clean) await this.kill();
     }
     const w = this.#worker;
+    this.#gone = true;
     this.#detachListeners();
     await new Promise<void>((resolve) => {
       const done = () => {
@@ -215,6 +226,7 @@ export class ProjectionThread {
   /** A worker death from outside (sealed-ledger/testing): reported as a failure, unlike kill(). */
   async terminateForTest(): Promise<void> {
     await this.#worker.terminate();
+    this.#gone = true;
   }
 
   /**
@@ -223,6 +235,9 @@ export class ProjectionThread {
    */
   kill(): Promise<void> {
     this.#closing = true;
+    // Waiting for a thread that has exited would block this one for the whole deadline (30 s).
+    if (this.#gone) return Promise.resolve();
+    this.#gone = true;
     Atomics.store(this.#shared, SLOT_DEAD, 1n);
     const deadline = Date.now() + 30_000;
     while (Atomics.load(this.#shared, SLOT_BUSY) !== 0n && Date.now() < deadline) Atomics.wait(this.#shared, SLOT_BUSY, 1n, 100);

@@ -294,7 +294,9 @@ export class Writer {
 
   /** A simulated crash: drop everything as a killed process would. */
   die(): void {
-    if (this.#state === 'dead') return;
+    // A closed writer has released its files: closing their descriptors again would close
+    // whatever this process opened since under the same numbers.
+    if (this.#state === 'dead' || this.#state === 'closed') return;
     this.#state = 'dead';
     this.events.ended();
     void this.#signPool.close();

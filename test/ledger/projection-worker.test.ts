@@ -10,7 +10,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { Ledger, type LedgerOptions } from '../../src/ledger/ledger.js';
 import { verifyLedger } from '../../src/audit/verify-ledger.js';
-import { projectionWorkerOf } from '../../src/testing.js';
+import { projectionWorkerOf, simulateProcessDeath } from '../../src/testing.js';
 import { cleanupAll, fresh, jsonlLines, sqliteRows } from './ledger-helpers.js';
 import type { EventInput } from '../../src/format/event.js';
 import { generateSigningKey } from '../../src/crypto/signing-key.js';
@@ -176,12 +176,46 @@ describe('projection worker: failure and back-pressure (spec §13.9)', () => {
     }
     if (projectionWorkerOf(ledger)!.acked >= 499) expect(read).toEqual(acked[0]);
     else expect(read).toMatchObject({ code: 'IO_ERROR' });
+    // It used to wait 30 s, blocking the event loop, for a dead thread to close its connection.
+    const started = Date.now();
     await ledger.close().catch((e) => expect(e).toMatchObject({ code: 'IO_ERROR' }));
+    expect(Date.now() - started).toBeLessThan(5_000);
     const reopened = await Ledger.open({ dir });
     expect(reopened.headInfo().seq).toBe(acked.at(-1)!.seq);
     expect(sqliteRows(dir).length).toBe(500);
     expect(reopened.get(499)).toEqual(acked[499]);
     await reopened.close();
+  });
+
+  it('a failed worker still holding its connection is stopped at close without delay; the reopen heals', async () => {
+    const dir = fresh();
+    const ledger = await open(dir);
+    await ledger.append({ kind: 'k', payload: { i: 0 } });
+    await ledger.flush();
+    // Another connection takes the worker's table away: its next insert fails, and the thread,
+    // still alive with its connection open, reports the failure.
+    const db = new Database(path.join(dir, 'ledger.db'));
+    db.exec('DROP TABLE merkle_nodes');
+    db.close();
+    await ledger.append({ kind: 'k', payload: { i: 1 } }).catch(() => undefined);
+    await expect(ledger.flush()).rejects.toMatchObject({ code: 'IO_ERROR' });
+    const started = Date.now();
+    await ledger.close().catch((e) => expect(e).toMatchObject({ code: 'IO_ERROR' }));
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it('the death of a closed Ledger leaves the thread it handed on alone (the next Ledger reuses it)', async () => {
+    const a = await open(fresh());
+    await a.append({ kind: 'k', payload: 1 });
+    await a.close(); // its thread is kept for the next open in this process
+    const dirB = fresh();
+    const b = await open(dirB);
+    await b.append({ kind: 'k', payload: 1 });
+    simulateProcessDeath(a); // it used to close b's connection and terminate b's thread
+    await b.appendBatch(Array.from({ length: 50 }, (_, i) => ({ kind: 'k', payload: { i } })));
+    await b.flush();
+    expect(sqliteRows(dirB).length).toBe(51);
+    await b.close();
   });
 
   it('appends wait while the worker lags by more than maxLagEvents', async () => {
