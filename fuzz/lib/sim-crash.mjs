@@ -30,7 +30,14 @@ export function newStats() {
  * @param {{ stats?: object, only?: string[], mutant?: string, holes?: boolean, root?: string, keep?: boolean }} config
  */
 export function simulatedCrashProperty(lib, config = {}) {
-  return fc.asyncProperty(scenarioArb, (scenario) => runScenario(lib, scenario, config));
+  // SEALED_LEDGER_FUZZ_TRACE=<file>: the scenario about to run is written there first, so a run
+  // that takes the whole process down (an abort in native code prints no counterexample) names it.
+  const trace = process.env.SEALED_LEDGER_FUZZ_TRACE;
+  let n = 0;
+  return fc.asyncProperty(scenarioArb, (scenario) => {
+    if (trace) fs.writeFileSync(trace, `run ${++n}\n${fc.stringify(scenario)}\n`);
+    return runScenario(lib, scenario, config);
+  });
 }
 
 export function tmpRoot() {
