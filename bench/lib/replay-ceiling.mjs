@@ -4,6 +4,7 @@
 // same rows as the no-index baseline, in one transaction, and does none of a replay's other work
 // (reading, parsing, seal and chain checks, hashing): that work could at best run on other cores,
 // but ledger.db has one writer, so these writes bound the rate whatever the design.
+import Database from 'better-sqlite3';
 import { eventRowInserter, openDb, removeDb } from './baselines.mjs';
 import { freshLedgerDb, ledgerSchema } from './ledger-schema.mjs';
 import { median } from './measure.mjs';
@@ -59,6 +60,7 @@ export async function replayOrder(order, file, n, sampleLine) {
     db.exec('COMMIT');
     const t4 = now();
     const cpu = process.cpuUsage(c0);
+    checkResult(db, order, n, nodes, schema);
     return {
       rowsPerSecond: n / (Number(t4 - t0) / 1e9),
       cpuUsPerEvent: +((cpu.user + cpu.system) / n).toFixed(2),
@@ -67,6 +69,23 @@ export async function replayOrder(order, file, n, sampleLine) {
     };
   } finally {
     removeDb(db, file);
+  }
+}
+
+/** The order wrote what a replay must: n rows, the nodes, and (but for bulkAll) the migrated schema. */
+function checkResult(db, order, n, nodes, schema) {
+  const rows = db.prepare('SELECT count(*) AS c FROM events').get().c;
+  const nodeRows = db.prepare('SELECT count(*) AS c FROM merkle_nodes').get().c;
+  if (rows !== n || nodeRows !== nodes || nodes !== n - [...n.toString(2)].filter((b) => b === '1').length) {
+    throw new Error(`replay ceiling ${order}: ${rows} rows and ${nodeRows} node rows for ${n} events`);
+  }
+  if (order === 'bulkAll') return;
+  const objects = (d) => JSON.stringify(d.prepare("SELECT type, name, tbl_name, sql FROM sqlite_master WHERE tbl_name = 'events' ORDER BY name").all());
+  const template = new Database(schema.ledgerDb, { readonly: true });
+  try {
+    if (objects(db) !== objects(template)) throw new Error(`replay ceiling ${order}: the events table's schema differs from the migrated one`);
+  } finally {
+    template.close();
   }
 }
 
