@@ -96,8 +96,8 @@ export async function rawSqliteInserts(file, n, sampleLine, { indexes = true } =
     } else {
       db.exec(schema.bareEvents);
     }
+    const insert = eventRowInserter(db, sampleLine);
     return await rate(n, () => {
-      const insert = eventRowInserter(db, sampleLine);
       db.exec('BEGIN');
       for (let i = 0; i < n; i++) insert(i);
       db.exec('COMMIT');
