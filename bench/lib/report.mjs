@@ -53,5 +53,6 @@ export function notes(rows) {
 function ceilingNote(c) {
   const { ratio, design, order, assumes, ...figures } = c;
   const which = design ?? (order ? `${order} order` : undefined);
-  return `ceiling ${ratio.toFixed(2)}x${which ? ` (${which})` : ''}${assumes ? `, assuming ${assumes}` : ''}; ${JSON.stringify(figures)}`;
+  const rest = Object.keys(figures).length ? `; ${JSON.stringify(figures)}` : '';
+  return `ceiling ${ratio.toFixed(2)}x${which ? ` (${which})` : ''}${assumes ? `, assuming ${assumes}` : ''}${rest}`;
 }
