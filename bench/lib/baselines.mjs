@@ -4,6 +4,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import Hypercore from 'hypercore';
+import { ledgerSchema } from './ledger-schema.mjs';
 import { rate } from './measure.mjs';
 
 /** One line + fdatasync per iteration, at the growing end of the file (as an append). */
@@ -51,46 +52,58 @@ export async function hypercoreBatches(dir, batches, lineLength) {
   }
 }
 
-/** The events table of ledger.db (spec §8.1): same columns, keys and indexes. */
-const EVENTS_DDL = `
-  CREATE TABLE events (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, at TEXT NOT NULL, kind TEXT NOT NULL,
-    actor TEXT, hash TEXT NOT NULL, kid TEXT, line TEXT NOT NULL, offset INTEGER NOT NULL);
-  CREATE INDEX events_kind_seq ON events (kind, seq);
-  CREATE INDEX events_actor_seq ON events (actor, seq);
-  CREATE INDEX events_at ON events (at);`;
+/**
+ * A function inserting ledger-shaped row `i` (seq i) with a prepared INSERT: the line column is
+ * `sampleLine`, the others vary as the bench's events do (4 kinds, 5,000 actors, rising ids and
+ * times). The caller owns the transaction. Baselines and ceilings share it: the same rows.
+ */
+export function eventRowInserter(db, sampleLine) {
+  const insert = db.prepare('INSERT INTO events (seq, id, at, kind, actor, hash, kid, line, offset) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+  const hash = 'ab'.repeat(32);
+  const t0 = Date.UTC(2026, 0, 1);
+  const kinds = ['payment.captured', 'payment.refunded', 'login.succeeded', 'login.failed'];
+  const step = Buffer.byteLength(sampleLine) + 1;
+  return (i) => insert.run(i, `0199${i.toString(16).padStart(28, '0')}`, new Date(t0 + i).toISOString(), kinds[i & 3], `user:${100000 + (i % 5000)}`, hash, null, sampleLine, i * step);
+}
 
-/** The same columns with no index at all (not even UNIQUE on id): the bulk-load floor of replay. */
-const BARE_EVENTS_DDL = `
-  CREATE TABLE events (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, at TEXT NOT NULL, kind TEXT NOT NULL,
-    actor TEXT, hash TEXT NOT NULL, kid TEXT, line TEXT NOT NULL, offset INTEGER NOT NULL);`;
+/** SQLite `file` with ledger.db's journal settings (spec §8.1, ADR 0004); `fresh` removes it first. */
+export function openDb(file, { fresh = true } = {}) {
+  if (fresh) for (const f of [file, `${file}-wal`, `${file}-shm`]) fs.rmSync(f, { force: true });
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  return db;
+}
+
+export function removeDb(db, file) {
+  db.close();
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) fs.rmSync(f, { force: true });
+}
 
 /**
- * A prepared INSERT loop of `n` rows in one transaction into a fresh file; rows per second.
- * `indexes: false` inserts into a table without any index.
+ * A prepared INSERT loop of `n` rows in one transaction into a fresh file; rows per second. The
+ * table is ledger.db's events table as the migrations create it, with its UNIQUE on id and its
+ * secondary indexes; `indexes: false` gives the same columns with no index at all (not even the
+ * UNIQUE on id): the floor the replay row is compared with.
  */
 export async function rawSqliteInserts(file, n, sampleLine, { indexes = true } = {}) {
-  const db = new Database(file);
+  const schema = await ledgerSchema();
+  const db = openDb(file);
   try {
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
-    db.exec(indexes ? EVENTS_DDL : BARE_EVENTS_DDL);
-    const insert = db.prepare('INSERT INTO events (seq, id, at, kind, actor, hash, kid, line, offset) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
-    const hash = 'ab'.repeat(32);
-    const t0 = Date.UTC(2026, 0, 1);
-    const kinds = ['payment.captured', 'payment.refunded', 'login.succeeded', 'login.failed'];
+    if (indexes) {
+      db.exec(schema.events);
+      for (const { sql } of schema.indexes) db.exec(sql);
+    } else {
+      db.exec(schema.bareEvents);
+    }
+    const insert = eventRowInserter(db, sampleLine);
     return await rate(n, () => {
       db.exec('BEGIN');
-      let offset = 0;
-      for (let i = 0; i < n; i++) {
-        const id = `0199${i.toString(16).padStart(28, '0')}`;
-        insert.run(i, id, new Date(t0 + i).toISOString(), kinds[i & 3], `user:${100000 + (i % 5000)}`, hash, null, sampleLine, offset);
-        offset += sampleLine.length + 1;
-      }
+      for (let i = 0; i < n; i++) insert(i);
       db.exec('COMMIT');
     });
   } finally {
-    db.close();
-    for (const f of [file, `${file}-wal`, `${file}-shm`]) fs.rmSync(f, { force: true });
+    removeDb(db, file);
   }
 }
 

@@ -40,8 +40,19 @@ export function notes(rows) {
   return rows
     .map((r) => {
       const busy = r.load && Math.max(r.load.before, r.load.after) > os.availableParallelism() / 2 ? ' (machine busy: figures are noisy)' : '';
-      const ceiling = r.ceiling ? `; ceiling ${JSON.stringify(r.ceiling)}` : '';
+      const ceiling = r.ceiling ? `; ${ceilingNote(r.ceiling)}` : '';
       return `- ${r.id}: load ${r.load?.before}->${r.load?.after}${busy}; ${JSON.stringify(r.extra ?? {})}${ceiling}`;
     })
     .join('\n');
+}
+
+/**
+ * What a ceiling assumes, in words, then its figures: a ceiling is an upper bound only under
+ * its assumptions, so the note never prints the number without them.
+ */
+function ceilingNote(c) {
+  const { ratio, design, order, assumes, ...figures } = c;
+  const which = design ?? (order ? `${order} order` : undefined);
+  const rest = Object.keys(figures).length ? `; ${JSON.stringify(figures)}` : '';
+  return `ceiling ${ratio.toFixed(2)}x${which ? ` (${which})` : ''}${assumes ? `, assuming ${assumes}` : ''}${rest}`;
 }

@@ -255,7 +255,7 @@ describe('projection worker: the writer lock across processes (spec §13.9)', ()
   const children = path.join(path.dirname(new URL(import.meta.url).pathname), 'children');
   function run(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
     return new Promise((resolve) => {
-      const child = spawn(process.execPath, [path.join(children, 'mode-writer.mjs'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [path.join(children, 'writer.mjs'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       let err = '';
       child.stdout.on('data', (d) => (out += d));
