@@ -5,7 +5,8 @@
 //   git archive main | tar -x -C /tmp/base && ln -s $PWD/node_modules /tmp/base/ && (cd /tmp/base && npm run build)
 //   node bench/collector-ab.mjs --variant base=/tmp/base/dist --variant new=dist [--batches 20] [--reps 5]
 //   A variant may name a chunk plan of a build: new-fixed250=dist@fixed:250, new-one=dist@one,
-//   new-edge15=dist@{"edge":0.15}.
+//   new-edge15=dist@{"edge":0.15}. --cpu-prof DIR: each collector process (and its check
+//   workers) writes .cpuprofile files to DIR/NAME (summarize with bench/lib/profile-summary.mjs).
 import { fork } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -25,6 +26,7 @@ const variants = args.flatMap((a, i) => (args[i - 1] === '--variant' ? [a] : [])
 if (variants.length < 2) throw new Error('give at least two --variant NAME=DIST[@PLAN]');
 const batches = Number(opt('--batches', 20));
 const reps = Number(opt('--reps', 5));
+const profDir = opt('--cpu-prof');
 const BATCH = 1000;
 const TICK = 100; // USER_HZ: /proc/PID/stat counts CPU time in 1/100 s
 
@@ -34,7 +36,9 @@ function cpuSeconds(pid) {
 }
 
 function start(v, db) {
-  const child = fork(fileURLToPath(new URL('./lib/collector-ab-child.mjs', import.meta.url)), [v.dist, db, v.plan], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
+  const child = fork(fileURLToPath(new URL('./lib/collector-ab-child.mjs', import.meta.url)), [v.dist, db, v.plan], {
+    ...(profDir ? { execArgv: ['--cpu-prof', `--cpu-prof-dir=${profDir}/${v.name}`] } : {}),
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
   let waiter;
   child.on('message', (m) => waiter?.resolve(m));
   child.on('exit', (code, signal) => waiter?.reject(new Error(`collector ${v.name} exited (${code ?? signal})`)));

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Keyring } from '../../src/crypto/keyring.js';
 import { checkBatchLines, lineLimits } from '../../src/collector/batch-lines.js';
 import { CheckPool } from '../../src/collector/check-pool.js';
+import { edgeChunks } from '../../src/collector/chunk-plan.js';
 import { ensureBuilt, ROOT } from '../cli/cli-harness.js';
 import { HostChain, keyEntry } from './support.js';
 
@@ -49,5 +50,54 @@ describe('CheckPool', () => {
       ),
       { numRuns: 40, seed },
     );
+  });
+
+  it('checked in chunks under any plan, the chunks up to the first failure equal checkBatchLines', async () => {
+    const seed = Date.now();
+    console.log(`check-pool chunk plan property seed ${seed}`);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 64, max: 150 }),
+        fc.option(fc.tuple(fc.nat(), fc.integer({ min: 0, max: MUTATIONS.length - 1 }))),
+        // Sizes that may cover fewer lines than the batch: the rest is still checked.
+        fc.array(fc.integer({ min: 1, max: 80 }), { minLength: 1, maxLength: 5 }),
+        async (n, bad, sizes) => {
+          const lines = host.lines.slice(0, n);
+          if (bad) lines[bad[0] % n] = MUTATIONS[bad[1]]!(lines[bad[0] % n]!);
+          const body = Buffer.from(lines.map((l) => l + '\n').join(''));
+          const limits = lineLimits();
+          const inline = checkBatchLines(body, { keyring, requireSignatures: true, limits });
+          const chunks = pool.checkChunks(body, keyring, true, limits, () => sizes);
+          const got: string[] = [];
+          let failure;
+          for (const c of chunks) {
+            const r = await c;
+            got.push(...r.lines.map((l) => l.bytes.toString()));
+            if (r.failure) {
+              failure = r.failure;
+              break;
+            }
+          }
+          expect(failure).toEqual(inline.failure);
+          expect(got).toEqual(inline.lines.map((l) => l.bytes.toString()));
+        },
+      ),
+      { numRuns: 30, seed },
+    );
+  });
+});
+
+describe('edgeChunks (spec §18.3.6)', () => {
+  it('cuts a batch into small edge chunks and large middle ones that cover it exactly', () => {
+    const plan = edgeChunks();
+    expect(plan(1000)).toEqual([100, 400, 400, 100]);
+    expect(plan(999)).toEqual([100, 400, 399, 100]);
+    expect(plan(200)).toEqual([200]);
+    for (let n = 1; n <= 1000; n++) {
+      const sizes = plan(n);
+      expect(sizes.reduce((a, b) => a + b, 0)).toBe(n);
+      expect(Math.min(...sizes)).toBeGreaterThan(0);
+      if (sizes.length > 1) expect(sizes[0]).toBeLessThanOrEqual(sizes[1]!);
+    }
   });
 });
