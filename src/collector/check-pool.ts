@@ -9,6 +9,7 @@ import type { Worker } from 'node:worker_threads';
 import type { Keyring } from '../crypto/keyring.js';
 import { checkBatchLines, splitLines, type BatchCheck, type CheckedLine, type LineFailure, type LineLimits } from './batch-lines.js';
 import { ONE_CHUNK, type ChunkPlan } from './chunk-plan.js';
+import { unpackLines, type PackedLines } from './check-wire.js';
 import { startWorker } from './worker-exec-argv.js';
 
 export interface CheckRequest {
@@ -20,8 +21,7 @@ export interface CheckRequest {
   lineOffset: number;
 }
 
-type WireLine = Omit<CheckedLine, 'bytes'> & { start: number; end: number };
-export type CheckReply = { id: number; lines: WireLine[]; failure?: LineFailure } | { id: number; error: string };
+export type CheckReply = { id: number; lines: PackedLines; failure?: LineFailure } | { id: number; error: string };
 
 /** Below this many lines a batch is checked inline: posting it costs more than it saves. */
 const MIN_PARALLEL_LINES = 64;
@@ -108,8 +108,8 @@ export class CheckPool {
     }
     const out: CheckedLine[] = [];
     for (const s of slices) {
-      const r = (await s.promise) as Extract<CheckReply, { lines: WireLine[] }>;
-      for (const { start, end, ...l } of r.lines) out.push({ ...l, bytes: body.subarray(s.offset + start, s.offset + end) });
+      const r = (await s.promise) as Extract<CheckReply, { lines: PackedLines }>;
+      unpackLines(r.lines, body, s.offset, out);
       if (r.failure) return { lines: out, failure: r.failure };
     }
     return { lines: out };

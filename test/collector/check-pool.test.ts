@@ -45,7 +45,8 @@ describe('CheckPool', () => {
           const inline = checkBatchLines(body, o);
           const pooled = await pool.check(body, keyring, requireSignatures, o.limits);
           expect(pooled.failure).toEqual(inline.failure);
-          expect(pooled.lines.map((l) => [l.seq, l.hash, l.bytes.toString()])).toEqual(inline.lines.map((l) => [l.seq, l.hash, l.bytes.toString()]));
+          const fields = (l: (typeof inline.lines)[number]) => [l.seq, l.id, l.at, l.prev, l.hash, l.bytes.toString()];
+          expect(pooled.lines.map(fields)).toEqual(inline.lines.map(fields));
         },
       ),
       { numRuns: 40, seed },
