@@ -5,7 +5,7 @@
 //   git archive main | tar -x -C /tmp/base && ln -s $PWD/node_modules /tmp/base/ && (cd /tmp/base && npm run build)
 //   node bench/collector-ab.mjs --variant base=/tmp/base/dist --variant new=dist [--batches 20] [--reps 5]
 //   A variant may name a chunk plan of a build: new-fixed250=dist@fixed:250, new-one=dist@one,
-//   new-edge15=dist@{"edge":0.15}. --cpu-prof DIR: each collector process (and its check
+//   new-edges=dist@shares:0.1,0.4,0.4,0.1. --cpu-prof DIR: each collector process (and its check
 //   workers) writes .cpuprofile files to DIR/NAME (summarize with bench/lib/profile-summary.mjs).
 import { fork } from 'node:child_process';
 import fs from 'node:fs';

@@ -1,7 +1,7 @@
 // One collector of collector-ab.mjs in its own process, so that its CPU time is its own:
 // `fork(collector-ab-child.mjs, [distDir, db, plan])`; it sends { url } and answers
-// { add: NewSource } with { token }. `plan` is "default", "one" or "fixed:N" (a build without
-// the ingestChunks option ignores it). Closes when the parent disconnects.
+// { add: NewSource } with { token }. `plan` is "default", "one", "fixed:N" or "shares:0.1,0.4,0.4,0.1"
+// (a build without the ingestChunks option ignores it). Closes when the parent disconnects.
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -10,7 +10,7 @@ const { createCollector } = await import(pathToFileURL(path.resolve(distDir, 'co
 let ingestChunks;
 if (plan !== 'default') {
   const plans = await import(pathToFileURL(path.resolve(distDir, 'collector/chunk-plan.js')).href);
-  ingestChunks = plan === 'one' ? plans.ONE_CHUNK : plan.startsWith('fixed:') ? plans.fixedChunks(Number(plan.slice(6))) : plans.edgeChunks(JSON.parse(plan));
+  ingestChunks = plan === 'one' ? plans.ONE_CHUNK : plan.startsWith('fixed:') ? plans.fixedChunks(Number(plan.slice(6))) : plans.sharedChunks(plan.slice(7).split(',').map(Number));
 }
 const collector = await createCollector({ db, rateLimit: false, ...(ingestChunks ? { ingestChunks } : {}) });
 const url = await collector.listen();

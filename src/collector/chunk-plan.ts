@@ -1,8 +1,9 @@
 /**
- * How an ingest batch is cut into checked chunks (spec §18.3.6, ADR 0034). Chunk k+1 is checked
- * while chunk k is stored, so only the first chunk's check and the last chunk's store are not
- * overlapped: those two are small and the middle ones large. The check workers take their
- * messages in order, so a small chunk 0 is also answered first.
+ * How an ingest batch is cut into checked chunks (spec §18.3.8, ADR 0034). The workers check the
+ * chunks back to back; chunk k is stored once it is checked and chunk k-1 is stored. What is not
+ * overlapped is the first chunk's check (nothing to store yet) and the store of whatever is left
+ * after the last check: so the first chunk is small and the chunks shrink towards the end, each
+ * one's store hiding behind the next one's check.
  */
 
 /** Sizes of consecutive chunks, in line order, summing to the batch's line count. */
@@ -11,27 +12,33 @@ export type ChunkPlan = (lines: number) => number[];
 /** The whole batch at once (SQLite: its write lock must not wait for checks). */
 export const ONE_CHUNK: ChunkPlan = (lines) => [lines];
 
+/** A chunk smaller than this costs more in statements and messages than its overlap saves. */
+const MIN_CHUNK_LINES = 64;
+
+/** PostgreSQL's default: 1,000 lines are checked as 100/300/300/200/100. */
+export const DEFAULT_SHARES: readonly number[] = [0.1, 0.3, 0.3, 0.2, 0.1];
+
 /**
- * Small edge chunks of `edge` of the batch each (at least `minEdge` lines), the middle in
- * `middle` equal chunks: 1,000 lines give 100/400/400/100 by default. A batch too small for
- * that is one chunk.
+ * Chunks of the given shares of the batch (they sum to 1). A batch too small for its smallest
+ * share to reach 64 lines gets fixed chunks of 250 lines instead (one chunk up to 250).
  */
-export function edgeChunks(o: { edge?: number; middle?: number; minEdge?: number } = {}): ChunkPlan {
-  const edgeShare = o.edge ?? 0.1;
-  const middle = o.middle ?? 2;
-  const minEdge = o.minEdge ?? 64;
+export function sharedChunks(shares: readonly number[] = DEFAULT_SHARES): ChunkPlan {
   return (lines) => {
-    const edge = Math.max(minEdge, Math.round(lines * edgeShare));
-    const rest = lines - 2 * edge;
-    if (rest < middle * minEdge) return [lines];
-    const out = [edge];
-    for (let i = 0; i < middle; i++) out.push(Math.floor(rest / middle) + (i < rest % middle ? 1 : 0));
-    out.push(edge);
-    return out;
+    const out: number[] = [];
+    let cut = 0;
+    let sum = 0;
+    for (const share of shares) {
+      sum += share;
+      const next = Math.min(lines, Math.round(lines * sum));
+      out.push(next - cut);
+      cut = next;
+    }
+    out[out.length - 1]! += lines - cut;
+    return Math.min(...out) < MIN_CHUNK_LINES ? fixedChunks(250)(lines) : out;
   };
 }
 
-/** Fixed chunks of `size` lines (the last one shorter), as before ADR 0034; for comparisons. */
+/** Fixed chunks of `size` lines (the last one shorter): ADR 0027's plan, kept for comparisons. */
 export function fixedChunks(size: number): ChunkPlan {
   return (lines) => {
     const out: number[] = [];

@@ -24,7 +24,7 @@ import { INGEST_ROUTE, registerIngestRoute } from './routes-ingest.js';
 import { registerReadRoutes } from './routes-read.js';
 import { registerStreamRoutes, StreamHub, type StreamOptions } from './routes-stream.js';
 import { isDatabaseUnavailable } from './unavailable.js';
-import { edgeChunks, ONE_CHUNK, type ChunkPlan } from './chunk-plan.js';
+import { sharedChunks, ONE_CHUNK, type ChunkPlan } from './chunk-plan.js';
 import { KyselyWitnessStore, type WitnessPluginOptions } from './witness-store.js';
 
 export interface CollectorOptions {
@@ -55,7 +55,7 @@ export interface CollectorOptions {
   /** Event streams (spec §18.10): heartbeat, retry, page size, poll, per-connection buffer bound. */
   stream?: Partial<StreamOptions>;
   /**
-   * How a batch is cut into checked chunks (spec §18.3.6). Default: edge chunks on PostgreSQL,
+   * How a batch is cut into checked chunks (spec §18.3.6). Default: sharedChunks() on PostgreSQL,
    * one chunk on SQLite. Only to compare plans in benchmarks.
    * @internal
    */
@@ -145,7 +145,7 @@ export async function createCollectorServer(options: CollectorOptions): Promise<
     ...(options.adminToken ? { adminToken: options.adminToken } : {}),
     // On SQLite a batch is one chunk: its transaction holds the whole file's write lock, and
     // checking inside it would hold every other source and process off for that long.
-    chunks: options.ingestChunks ?? (database.dialect === 'postgres' ? edgeChunks() : ONE_CHUNK),
+    chunks: options.ingestChunks ?? (database.dialect === 'postgres' ? sharedChunks() : ONE_CHUNK),
     state: { closing: false, inFlight: 0 },
   };
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Keyring } from '../../src/crypto/keyring.js';
 import { checkBatchLines, lineLimits } from '../../src/collector/batch-lines.js';
 import { CheckPool } from '../../src/collector/check-pool.js';
-import { edgeChunks } from '../../src/collector/chunk-plan.js';
+import { sharedChunks } from '../../src/collector/chunk-plan.js';
 import { ensureBuilt, ROOT } from '../cli/cli-harness.js';
 import { HostChain, keyEntry } from './support.js';
 
@@ -88,17 +88,19 @@ describe('CheckPool', () => {
   });
 });
 
-describe('edgeChunks (spec §18.3.6)', () => {
-  it('cuts a batch into small edge chunks and large middle ones that cover it exactly', () => {
-    const plan = edgeChunks();
-    expect(plan(1000)).toEqual([100, 400, 400, 100]);
-    expect(plan(999)).toEqual([100, 400, 399, 100]);
-    expect(plan(200)).toEqual([200]);
-    for (let n = 1; n <= 1000; n++) {
-      const sizes = plan(n);
-      expect(sizes.reduce((a, b) => a + b, 0)).toBe(n);
-      expect(Math.min(...sizes)).toBeGreaterThan(0);
-      if (sizes.length > 1) expect(sizes[0]).toBeLessThanOrEqual(sizes[1]!);
+describe('sharedChunks (spec §18.3.8)', () => {
+  it('cuts a batch into chunks of the given shares that cover it exactly, or fixed chunks of 250 when one would be under 64 lines', () => {
+    expect(sharedChunks()(1000)).toEqual([100, 300, 300, 200, 100]);
+    expect(sharedChunks([0.1, 0.4, 0.4, 0.1])(1000)).toEqual([100, 400, 400, 100]);
+    expect(sharedChunks()(999)).toEqual([100, 300, 299, 200, 100]);
+    expect(sharedChunks()(600)).toEqual([250, 250, 100]);
+    expect(sharedChunks()(200)).toEqual([200]);
+    for (const shares of [[0.1, 0.3, 0.3, 0.2, 0.1], [0.1, 0.4, 0.4, 0.1], [1 / 3, 1 / 3, 1 / 3]]) {
+      for (let n = 1; n <= 1000; n++) {
+        const sizes = sharedChunks(shares)(n);
+        expect(sizes.reduce((a, b) => a + b, 0)).toBe(n);
+        expect(Math.min(...sizes)).toBeGreaterThan(0);
+      }
     }
   });
 });
