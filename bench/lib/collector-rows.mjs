@@ -247,7 +247,8 @@ export const COLLECTOR_ROWS = {
             await postBatch(url, 'long', token, lines.map((l) => l + '\n').join(''));
             if ((done / BATCH) % Math.max(1, Math.floor(total / BATCH / 20)) === 0) {
               globalThis.gc?.();
-              samples.push({ events: done + BATCH, rssMiB: +(process.memoryUsage.rss() / 2 ** 20).toFixed(1) });
+              const m = process.memoryUsage();
+              samples.push({ events: done + BATCH, rssMiB: +(m.rss / 2 ** 20).toFixed(1), heapMiB: +(m.heapUsed / 2 ** 20).toFixed(1) });
             }
           }
         } finally {
@@ -265,7 +266,12 @@ export const COLLECTOR_ROWS = {
             // and how far they spread, next to every sample.
             slopeMiBPer100kEvents: +(slope(after20.map((s) => [s.events, s.rssMiB])) * 1e5).toFixed(2),
             rssRangeAfter20MiB: [Math.min(...rssAfter20), Math.max(...rssAfter20)],
+            // The JS heap after a GC (run the bench with --expose-gc, as bench/run.mjs does):
+            // what the process keeps, without the allocator's and the pool's slack in RSS.
+            heapSlopeMiBPer100kEvents: +(slope(after20.map((s) => [s.events, s.heapMiB])) * 1e5).toFixed(2),
+            heapRangeAfter20MiB: [Math.min(...after20.map((s) => s.heapMiB)), Math.max(...after20.map((s) => s.heapMiB))],
             rssMiB: samples.map((s) => s.rssMiB),
+            heapMiB: samples.map((s) => s.heapMiB),
           },
         };
       } finally {
