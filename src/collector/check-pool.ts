@@ -8,6 +8,8 @@ import os from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import type { Keyring } from '../crypto/keyring.js';
 import { checkBatchLines, splitLines, type BatchCheck, type CheckedLine, type LineFailure, type LineLimits } from './batch-lines.js';
+import { ONE_CHUNK, type ChunkPlan } from './chunk-plan.js';
+import { unpackLines, type PackedLines } from './check-wire.js';
 import { startWorker } from './worker-exec-argv.js';
 
 export interface CheckRequest {
@@ -19,8 +21,7 @@ export interface CheckRequest {
   lineOffset: number;
 }
 
-type WireLine = Omit<CheckedLine, 'bytes'> & { start: number; end: number };
-export type CheckReply = { id: number; lines: WireLine[]; failure?: LineFailure } | { id: number; error: string };
+export type CheckReply = { id: number; lines: PackedLines; failure?: LineFailure } | { id: number; error: string };
 
 /** Below this many lines a batch is checked inline: posting it costs more than it saves. */
 const MIN_PARALLEL_LINES = 64;
@@ -52,17 +53,17 @@ export class CheckPool {
   }
 
   async check(body: Buffer, keyring: Keyring, requireSignatures: boolean, limits: LineLimits): Promise<BatchCheck> {
-    return this.checkChunks(body, keyring, requireSignatures, limits, Number.MAX_SAFE_INTEGER)[0]!;
+    return this.checkChunks(body, keyring, requireSignatures, limits, ONE_CHUNK)[0]!;
   }
 
   /**
-   * The checks of `body` in chunks of `chunkLines` lines, each spread over the workers, answered
-   * in line order: chunk k+1 is being checked while the caller stores chunk k (ADR 0027). All
+   * The checks of `body` in the chunks `plan` cuts it into, each spread over the workers, answered
+   * in line order: chunk k+1 is being checked while the caller stores chunk k (ADR 0027, 0034). All
    * chunks are posted at once and the workers take their messages in order, so chunk 0 is done
    * first. A chunk with a failure holds the lines before it; the chunks after it still run but
    * the caller ignores them (their rejection on close is expected, hence the catch).
    */
-  checkChunks(body: Buffer, keyring: Keyring, requireSignatures: boolean, limits: LineLimits, chunkLines: number): Promise<BatchCheck>[] {
+  checkChunks(body: Buffer, keyring: Keyring, requireSignatures: boolean, limits: LineLimits, plan: ChunkPlan): Promise<BatchCheck>[] {
     const { lines } = splitLines(body);
     if (this.#workers.length === 0 || lines.length < MIN_PARALLEL_LINES) {
       try {
@@ -72,13 +73,15 @@ export class CheckPool {
       }
     }
     const keyringJson = JSON.stringify(keyring);
-    const size = Math.max(MIN_PARALLEL_LINES, chunkLines);
     const chunks: Promise<BatchCheck>[] = [];
-    for (let from = 0; from < lines.length; from += size) {
-      const to = Math.min(lines.length, from + size);
+    // A plan that covers too few lines still checks them all: the rest is one more chunk.
+    const sizes = [...plan(lines.length), Number.MAX_SAFE_INTEGER];
+    for (let from = 0, k = 0; from < lines.length; k++) {
+      const to = Math.min(lines.length, from + Math.max(1, sizes[k] ?? Number.MAX_SAFE_INTEGER));
       const p = this.#checkRange(body, lines, from, to, keyringJson, requireSignatures, limits);
       p.catch(() => undefined);
       chunks.push(p);
+      from = to;
     }
     return chunks;
   }
@@ -105,8 +108,8 @@ export class CheckPool {
     }
     const out: CheckedLine[] = [];
     for (const s of slices) {
-      const r = (await s.promise) as Extract<CheckReply, { lines: WireLine[] }>;
-      for (const { start, end, ...l } of r.lines) out.push({ ...l, bytes: body.subarray(s.offset + start, s.offset + end) });
+      const r = (await s.promise) as Extract<CheckReply, { lines: PackedLines }>;
+      unpackLines(r.lines, body, s.offset, out);
       if (r.failure) return { lines: out, failure: r.failure };
     }
     return { lines: out };

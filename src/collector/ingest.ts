@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { CollectorError } from '../errors.js';
 import type { LineLimits } from './batch-lines.js';
 import type { CheckPool } from './check-pool.js';
+import { ONE_CHUNK, type ChunkPlan } from './chunk-plan.js';
 import { STALE, type AppendOutcome, type EventStore, type Head } from './event-store.js';
 import type { IngestContext, SourceRegistry } from './sources.js';
 
@@ -65,7 +66,7 @@ export async function ingestBatch(
   source: string,
   body: Buffer,
   limits: IngestLimits,
-  o: { tokenHash?: string; chunkLines?: number } = {},
+  o: { tokenHash?: string; chunks?: ChunkPlan } = {},
 ): Promise<IngestResult> {
   if (body.length > limits.maxBodyBytes) {
     throw new CollectorError('PAYLOAD_TOO_LARGE', `the body exceeds ${limits.maxBodyBytes} bytes`, { details: { limit: limits.maxBodyBytes } });
@@ -76,7 +77,7 @@ export async function ingestBatch(
   }
   for (let attempt = 0; attempt < STALE_RETRIES; attempt++) {
     const ctx = await contextFor(deps.sources, source, o.tokenHash);
-    const chunks = deps.checker.checkChunks(body, ctx.keyring, ctx.requireSignatures, limits, o.chunkLines ?? Number.MAX_SAFE_INTEGER);
+    const chunks = deps.checker.checkChunks(body, ctx.keyring, ctx.requireSignatures, limits, o.chunks ?? ONE_CHUNK);
     const outcome = await deps.events.appendChunks(source, chunks, { version: ctx.version });
     if (outcome === STALE) {
       // Another process changed the token or the keys: check this batch again under the new ones.

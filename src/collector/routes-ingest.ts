@@ -12,12 +12,6 @@ import { tokenHash } from './tokens.js';
 
 const NDJSON = 'application/x-ndjson';
 
-/**
- * Lines per checked chunk on PostgreSQL: chunk k+1 is verified while chunk k is stored (ADR
- * 0027). On SQLite a batch is one chunk: its transaction holds the whole file's write lock, and
- * verifying inside it would hold every other source and process off for that long.
- */
-const PG_CHUNK_LINES = 250;
 export const INGEST_ROUTE = '/v1/sources/:source/events';
 
 function mediaType(request: FastifyRequest): string | undefined {
@@ -65,7 +59,7 @@ export function registerIngestRoute(app: FastifyInstance, deps: ServerDeps): voi
       const token = bearerToken(request);
       const result = await ingestBatch(deps, source, body, limits, {
         ...(token === undefined ? {} : { tokenHash: tokenHash(token) }),
-        chunkLines: deps.database.dialect === 'postgres' ? PG_CHUNK_LINES : Number.MAX_SAFE_INTEGER,
+        chunks: deps.chunks,
       });
       const b = result.body;
       if (b.accepted > 0) metrics.accepted.inc({ source }, b.accepted);

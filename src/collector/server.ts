@@ -24,6 +24,7 @@ import { INGEST_ROUTE, registerIngestRoute } from './routes-ingest.js';
 import { registerReadRoutes } from './routes-read.js';
 import { registerStreamRoutes, StreamHub, type StreamOptions } from './routes-stream.js';
 import { isDatabaseUnavailable } from './unavailable.js';
+import { sharedChunks, ONE_CHUNK, type ChunkPlan } from './chunk-plan.js';
 import { KyselyWitnessStore, type WitnessPluginOptions } from './witness-store.js';
 
 export interface CollectorOptions {
@@ -53,6 +54,12 @@ export interface CollectorOptions {
   tls?: { cert: string | Buffer; key: string | Buffer };
   /** Event streams (spec §18.10): heartbeat, retry, page size, poll, per-connection buffer bound. */
   stream?: Partial<StreamOptions>;
+  /**
+   * How a batch is cut into checked chunks (spec §18.3.6). Default: sharedChunks() on PostgreSQL,
+   * one chunk on SQLite. Only to compare plans in benchmarks.
+   * @internal
+   */
+  ingestChunks?: ChunkPlan;
 }
 
 export interface Collector {
@@ -87,6 +94,8 @@ export interface ServerDeps {
   retryAfterSeconds: number;
   adminToken?: string;
   streams: StreamHub;
+  /** How an ingest batch is cut into checked chunks (spec §18.3.6). */
+  chunks: ChunkPlan;
   state: { closing: boolean; inFlight: number };
 }
 
@@ -134,6 +143,9 @@ export async function createCollectorServer(options: CollectorOptions): Promise<
     maxPoolWaiting: options.maxPoolWaiting ?? 4 * (options.poolSize ?? 10),
     retryAfterSeconds: options.retryAfterSeconds ?? 2,
     ...(options.adminToken ? { adminToken: options.adminToken } : {}),
+    // On SQLite a batch is one chunk: its transaction holds the whole file's write lock, and
+    // checking inside it would hold every other source and process off for that long.
+    chunks: options.ingestChunks ?? (database.dialect === 'postgres' ? sharedChunks() : ONE_CHUNK),
     state: { closing: false, inFlight: 0 },
   };
 

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Keyring } from '../../src/crypto/keyring.js';
 import { checkBatchLines, lineLimits } from '../../src/collector/batch-lines.js';
 import { CheckPool } from '../../src/collector/check-pool.js';
+import { sharedChunks } from '../../src/collector/chunk-plan.js';
 import { ensureBuilt, ROOT } from '../cli/cli-harness.js';
 import { HostChain, keyEntry } from './support.js';
 
@@ -44,10 +45,62 @@ describe('CheckPool', () => {
           const inline = checkBatchLines(body, o);
           const pooled = await pool.check(body, keyring, requireSignatures, o.limits);
           expect(pooled.failure).toEqual(inline.failure);
-          expect(pooled.lines.map((l) => [l.seq, l.hash, l.bytes.toString()])).toEqual(inline.lines.map((l) => [l.seq, l.hash, l.bytes.toString()]));
+          const fields = (l: (typeof inline.lines)[number]) => [l.seq, l.id, l.at, l.prev, l.hash, l.bytes.toString()];
+          expect(pooled.lines.map(fields)).toEqual(inline.lines.map(fields));
         },
       ),
       { numRuns: 40, seed },
     );
+  });
+
+  it('checked in chunks under any plan, the chunks up to the first failure equal checkBatchLines', async () => {
+    const seed = Date.now();
+    console.log(`check-pool chunk plan property seed ${seed}`);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 64, max: 150 }),
+        fc.option(fc.tuple(fc.nat(), fc.integer({ min: 0, max: MUTATIONS.length - 1 }))),
+        // Sizes that may cover fewer lines than the batch: the rest is still checked.
+        fc.array(fc.integer({ min: 1, max: 80 }), { minLength: 1, maxLength: 5 }),
+        async (n, bad, sizes) => {
+          const lines = host.lines.slice(0, n);
+          if (bad) lines[bad[0] % n] = MUTATIONS[bad[1]]!(lines[bad[0] % n]!);
+          const body = Buffer.from(lines.map((l) => l + '\n').join(''));
+          const limits = lineLimits();
+          const inline = checkBatchLines(body, { keyring, requireSignatures: true, limits });
+          const chunks = pool.checkChunks(body, keyring, true, limits, () => sizes);
+          const got: string[] = [];
+          let failure;
+          for (const c of chunks) {
+            const r = await c;
+            got.push(...r.lines.map((l) => l.bytes.toString()));
+            if (r.failure) {
+              failure = r.failure;
+              break;
+            }
+          }
+          expect(failure).toEqual(inline.failure);
+          expect(got).toEqual(inline.lines.map((l) => l.bytes.toString()));
+        },
+      ),
+      { numRuns: 30, seed },
+    );
+  });
+});
+
+describe('sharedChunks (spec §18.3.8)', () => {
+  it('cuts a batch into chunks of the given shares that cover it exactly, or fixed chunks of 250 when one would be under 64 lines', () => {
+    expect(sharedChunks()(1000)).toEqual([100, 300, 300, 200, 100]);
+    expect(sharedChunks([0.1, 0.4, 0.4, 0.1])(1000)).toEqual([100, 400, 400, 100]);
+    expect(sharedChunks()(999)).toEqual([100, 300, 299, 200, 100]);
+    expect(sharedChunks()(600)).toEqual([250, 250, 100]);
+    expect(sharedChunks()(200)).toEqual([200]);
+    for (const shares of [[0.1, 0.3, 0.3, 0.2, 0.1], [0.1, 0.4, 0.4, 0.1], [1 / 3, 1 / 3, 1 / 3]]) {
+      for (let n = 1; n <= 1000; n++) {
+        const sizes = sharedChunks(shares)(n);
+        expect(sizes.reduce((a, b) => a + b, 0)).toBe(n);
+        expect(Math.min(...sizes)).toBeGreaterThan(0);
+      }
+    }
   });
 });

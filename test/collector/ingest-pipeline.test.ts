@@ -79,7 +79,8 @@ describe.each(BACKENDS)('ingest in chunks on %s', (backend) => {
     const token = await withRegistry(db, (r) => r.add({ name: 'chunky', eventKeys: [keyEntry(host.key!)], requireSignatures: true })).then((t) => t.token);
     const proc = await spawnCollector(db);
     try {
-      // A bad signature in the third chunk of 250 lines (line 701).
+      // A bad signature at line 701: the first line of the fourth chunk on PostgreSQL
+      // (100/300/300/200/100, spec §18.3.8), so the three chunks before it are stored.
       const lines = host.lines.slice(0, 1000);
       lines[700] = lines[700]!.replace(/"value":"[A-Za-z0-9+/]{4}/, '"value":"AAAA');
       let r = await post(proc.url, 'chunky', token, lines.map((l) => l + '\n').join(''));
@@ -87,7 +88,7 @@ describe.each(BACKENDS)('ingest in chunks on %s', (backend) => {
       expect(r.json).toMatchObject({ code: 'INVALID_SIGNATURE', line: 701, seq: 700, accepted: 700, next: 700 });
       expect(await stored(db, 'chunky')).toEqual(range(0, 700));
 
-      // A gap in the fourth chunk: seq 1,800 missing from a batch 1,000..1,999 after 700..999.
+      // A gap inside the fourth chunk: seq 1,800 missing from a batch 1,000..1,999 after 700..999.
       r = await post(proc.url, 'chunky', token, host.body(700, 1000));
       expect([r.status, r.json.accepted]).toEqual([200, 300]);
       const gapped = host.lines.slice(1000, 2000).filter((_, i) => i !== 800);
