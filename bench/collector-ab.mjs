@@ -7,14 +7,14 @@
 //   A variant may name a chunk plan of a build: new-fixed250=dist@fixed:250, new-one=dist@one,
 //   new-edges=dist@shares:0.1,0.4,0.4,0.1. --cpu-prof DIR: each collector process (and its check
 //   workers) writes .cpuprofile files to DIR/NAME (summarize with bench/lib/profile-summary.mjs).
-import { fork } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { generateSigningKey } from '../dist/index.js';
 import { chainLines } from './lib/chain-lines.mjs';
 import { median } from './lib/measure.mjs';
 import { createBenchDatabase, startBenchCluster } from './lib/pg-cluster.mjs';
+import { startCollectorProcess } from './lib/collector-process.mjs';
+import { postBatch } from './lib/collector-post.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => (args.includes(name) ? args[args.indexOf(name) + 1] : dflt);
@@ -36,33 +36,7 @@ function cpuSeconds(pid) {
 }
 
 function start(v, db) {
-  const child = fork(fileURLToPath(new URL('./lib/collector-ab-child.mjs', import.meta.url)), [v.dist, db, v.plan], {
-    ...(profDir ? { execArgv: ['--cpu-prof', `--cpu-prof-dir=${profDir}/${v.name}`] } : {}),
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
-  let waiter;
-  child.on('message', (m) => waiter?.resolve(m));
-  child.on('exit', (code, signal) => waiter?.reject(new Error(`collector ${v.name} exited (${code ?? signal})`)));
-  const next = () => new Promise((resolve, reject) => (waiter = { resolve, reject }));
-  return next().then(({ url }) => ({
-    url,
-    pid: child.pid,
-    async add(src) {
-      const r = next();
-      child.send({ add: src });
-      return (await r).token;
-    },
-    stop: () => (child.exitCode !== null || !child.connected ? Promise.resolve() : new Promise((resolve) => { child.once('exit', resolve); child.disconnect(); })),
-  }));
-}
-
-async function post(url, source, token, body) {
-  const res = await fetch(`${url}/v1/sources/${source}/events`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-ndjson' },
-    body,
-  });
-  const json = await res.json();
-  if (res.status !== 200 || json.accepted !== BATCH) throw new Error(`ingest failed: ${res.status} ${JSON.stringify(json)}`);
+  return startCollectorProcess(db, { dist: v.dist, plan: v.plan, ...(profDir ? { execArgv: ['--cpu-prof', `--cpu-prof-dir=${profDir}/${v.name}`] } : {}) });
 }
 
 const cluster = await startBenchCluster();
@@ -80,13 +54,13 @@ try {
     const order = variants.map((_, i) => (i + r) % variants.length);
     for (const i of order) {
       const p = procs[i];
-      const token = await p.add({ name: `r${r}`, eventKeys: [{ kid: key.kid, name: key.name, publicKey: key.publicKey }], requireSignatures: true });
+      const token = await p.addSource({ name: `r${r}`, eventKeys: [{ kid: key.kid, name: key.name, publicKey: key.publicKey }], requireSignatures: true });
       const c0 = cpuSeconds(p.pid);
       const t0 = process.hrtime.bigint();
       const lat = [];
       for (const body of bodies) {
         const t = process.hrtime.bigint();
-        await post(p.url, `r${r}`, token, body);
+        await postBatch(p.url, `r${r}`, token, body, BATCH);
         lat.push(Number(process.hrtime.bigint() - t) / 1e6);
       }
       const wall = Number(process.hrtime.bigint() - t0) / 1e9;

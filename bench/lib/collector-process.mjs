@@ -2,8 +2,10 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-export async function startCollectorProcess(db) {
-  const child = fork(fileURLToPath(new URL('./collector-child.mjs', import.meta.url)), [db], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
+/** `dist` and `plan`: see collector-child.mjs; `execArgv` for the child (a CPU profile). */
+export async function startCollectorProcess(db, { dist, plan, execArgv } = {}) {
+  const args = dist ? [db, dist, plan ?? 'default'] : [db];
+  const child = fork(fileURLToPath(new URL('./collector-child.mjs', import.meta.url)), args, { ...(execArgv ? { execArgv } : {}), stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
   // One reply awaited at a time; an exit while waiting rejects it.
   let waiter;
   child.on('message', (m) => waiter?.resolve(m));

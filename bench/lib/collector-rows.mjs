@@ -15,7 +15,8 @@ import { ed25519Material, nodeVerifyLoop } from './baselines.mjs';
 import { parallelVerifyLoop } from './parallel-verify.mjs';
 import { chainLines } from './chain-lines.mjs';
 import { collectorLockRow } from './collector-lock-row.mjs';
-import { median, pair, rate } from './measure.mjs';
+import { median, pair, rate, slope } from './measure.mjs';
+import { postBatch } from './collector-post.mjs';
 import { createBenchDatabase, startBenchCluster } from './pg-cluster.mjs';
 
 const BATCH = 1000;
@@ -35,30 +36,12 @@ function chunkedBatchTime(shares, V, S) {
   return stored;
 }
 
-/** Least-squares slope of y over x. */
-function slope(points) {
-  const n = points.length;
-  const mx = points.reduce((a, [x]) => a + x, 0) / n;
-  const my = points.reduce((a, [, y]) => a + y, 0) / n;
-  const sxy = points.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0);
-  const sxx = points.reduce((a, [x]) => a + (x - mx) ** 2, 0);
-  return sxx === 0 ? 0 : sxy / sxx;
-}
 
 function p99(xs) {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil(0.99 * s.length) - 1)];
 }
 
-async function postBatch(url, source, token, body) {
-  const res = await fetch(`${url}/v1/sources/${source}/events`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-ndjson' },
-    body,
-  });
-  const json = await res.json();
-  if (res.status !== 200 || json.accepted !== BATCH) throw new Error(`ingest failed: ${res.status} ${JSON.stringify(json)}`);
-}
 
 /** Rows as the collector stores them, for the raw storage loops. */
 function rowsOf(lines) {

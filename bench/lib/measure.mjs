@@ -51,3 +51,13 @@ export async function repeat({ warmup, reps, run }) {
 export function rss() {
   return { now: process.memoryUsage.rss(), peak: process.resourceUsage().maxRSS * 1024 };
 }
+
+/** Least-squares slope of y over x (0 when every x is equal). */
+export function slope(points) {
+  const n = points.length;
+  const mx = points.reduce((a, [x]) => a + x, 0) / n;
+  const my = points.reduce((a, [, y]) => a + y, 0) / n;
+  const sxy = points.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0);
+  const sxx = points.reduce((a, [x]) => a + (x - mx) ** 2, 0);
+  return sxx === 0 ? 0 : sxy / sxx;
+}

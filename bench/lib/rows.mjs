@@ -8,7 +8,7 @@ import { NODE_FILE_IO, onTreeNodeRead } from '../../dist/testing.js';
 import { batchOf, eventInput } from './events.mjs';
 import { ed25519Material, hypercoreBatches, nodeSignLoop, nodeVerifyLoop, rawSqliteInserts, rawWriteFsync } from './baselines.mjs';
 import { appendCeiling } from './append-ceiling.mjs';
-import { median, pair, rate, repeat, rss, seconds } from './measure.mjs';
+import { median, pair, rate, repeat, rss, seconds, slope } from './measure.mjs';
 import { REPLAY_ORDERS, replayCeiling, replayOrder } from './replay-ceiling.mjs';
 import { sha256Row } from './sha256-row.mjs';
 import { parityPeakRss } from './parity-rss.mjs';
@@ -450,15 +450,6 @@ export const ROWS = {
   },
 };
 
-/** Least-squares slope of y over x. */
-function slope(points) {
-  const n = points.length;
-  const mx = points.reduce((a, [x]) => a + x, 0) / n;
-  const my = points.reduce((a, [, y]) => a + y, 0) / n;
-  const sxy = points.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0);
-  const sxx = points.reduce((a, [x]) => a + (x - mx) ** 2, 0);
-  return sxy / sxx;
-}
 
 function mb(bytes) {
   return +(bytes / (1024 * 1024)).toFixed(1);
