@@ -13,9 +13,21 @@ import type { VerifyProblem } from './verify-line.js';
 
 const CODE = 'MERKLE_NODE_MISMATCH';
 
+/** Rows read per statement: one statement per window instead of one per leaf and per node. */
+const WINDOW = 1024;
+
+/** A window of stored values at consecutive indexes, read ahead as the walk reaches it. */
+interface Window<T> {
+  from: number;
+  values: (T | undefined)[];
+}
+
 export class StoredTreeCheck {
   #stopped = false;
   #checked = 0;
+  #leaves: Window<string> = { from: 0, values: [] };
+  /** By level: the walk asks for each level's nodes in increasing idx. */
+  #nodes: Window<Buffer>[] = [];
 
   private constructor(
     private readonly db: ProjectionReader,
@@ -53,12 +65,12 @@ export class StoredTreeCheck {
    */
   completed(leaf: number, leafHash: string, nodes: readonly TreeNode[]): void {
     if (this.#stopped) return;
-    if (leaf >= this.size || this.tree.leafHash(leaf) !== leafHash) {
+    if (leaf >= this.size || this.#leafHash(leaf) !== leafHash) {
       this.#stopped = true;
       return;
     }
     for (const n of nodes) {
-      const row = this.tree.node(n.level, n.index);
+      const row = this.#node(n.level, n.index);
       this.#checked++;
       if (!row) {
         this.report({ code: CODE, message: `ledger.db lacks Merkle node (${n.level}, ${n.index}) over seq ${leaf + 1 - 2 ** n.level}..${leaf}` });
@@ -69,6 +81,26 @@ export class StoredTreeCheck {
         });
       }
     }
+  }
+
+  #leafHash(seq: number): string | undefined {
+    const w = this.#leaves;
+    if (seq < w.from || seq >= w.from + w.values.length) {
+      // Never past the snapshot's leaves: callers stop at this.size.
+      const to = Math.min(seq + WINDOW, this.size);
+      this.#leaves = { from: seq, values: this.tree.leafHashes(seq, to) };
+    }
+    return this.#leaves.values[seq - this.#leaves.from];
+  }
+
+  #node(level: number, index: number): Buffer | undefined {
+    let w = this.#nodes[level];
+    if (w === undefined || index < w.from || index >= w.from + w.values.length) {
+      // Nodes of this level over the snapshot's leaves; later ones cannot be complete yet.
+      const to = Math.max(index + 1, Math.min(index + WINDOW, Math.floor(this.size / 2 ** level)));
+      w = this.#nodes[level] = { from: index, values: this.tree.nodes(level, index, to) };
+    }
+    return w.values[index - w.from];
   }
 
   /** With both stores' leaves equal, rows beyond the nodes of their tree are extra. */

@@ -26,12 +26,15 @@ export interface CheckpointRow {
   created_at: string;
 }
 
-/** The stored tree of one snapshot: leaves from events.hash, nodes from merkle_nodes (spec §11.2). */
+/**
+ * The stored tree of one snapshot: leaves from events.hash, nodes from merkle_nodes (spec §11.2).
+ * Reads come by ranges: a walk over every leaf pays one statement per range, not one per row.
+ */
 export interface StoredTreeReads {
-  /** A merkle_nodes row's hash, undefined when missing. */
-  node(level: number, index: number): Buffer | undefined;
-  /** events.hash of `seq` (hex), undefined when the row is missing. */
-  leafHash(seq: number): string | undefined;
+  /** Hashes of merkle_nodes rows at `level` with idx in [from, to), by idx - from; a hole where a row is missing. */
+  nodes(level: number, from: number, to: number): (Buffer | undefined)[];
+  /** events.hash (hex) of seqs [from, to), by seq - from; a hole where a row is missing. */
+  leafHashes(from: number, to: number): (string | undefined)[];
   /** Rows of merkle_nodes. */
   nodeCount(): number;
 }
@@ -105,11 +108,16 @@ export class ProjectionReader {
 
   /** Prepared at once, so that a missing table fails here rather than mid-walk. */
   treeReads(): StoredTreeReads {
-    const node = this.db.prepare<[number, number], { hash: Buffer }>('SELECT hash FROM merkle_nodes WHERE level = ? AND idx = ?');
-    const leaf = this.db.prepare<[number], { hash: string }>('SELECT hash FROM events WHERE seq = ?');
+    const nodes = this.db.prepare<[number, number, number], [number, Buffer]>('SELECT idx, hash FROM merkle_nodes WHERE level = ? AND idx >= ? AND idx < ?').raw();
+    const leaves = this.db.prepare<[number, number], [number, string]>('SELECT seq, hash FROM events WHERE seq >= ? AND seq < ?').raw();
+    const byKey = <T>(rows: [number, T][], from: number, to: number): (T | undefined)[] => {
+      const out = new Array<T | undefined>(to - from);
+      for (const [k, v] of rows) out[k - from] = v;
+      return out;
+    };
     return {
-      node: (level, index) => node.get(level, index)?.hash,
-      leafHash: (seq) => leaf.get(seq)?.hash,
+      nodes: (level, from, to) => byKey(nodes.all(level, from, to), from, to),
+      leafHashes: (from, to) => byKey(leaves.all(from, to), from, to),
       nodeCount: () => this.db.prepare<[], { n: number }>('SELECT count(*) AS n FROM merkle_nodes').get()!.n,
     };
   }
