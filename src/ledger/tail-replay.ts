@@ -54,6 +54,8 @@ export interface TailReplayOptions {
   /** Commit and reopen the transaction every N inserted rows (replay of large ledgers). */
   commitEvery?: number;
   onProgress?: (scannedBytes: number, totalBytes: number) => void;
+  /** Report progress every N inserted rows without committing (a one-transaction bulk load). */
+  progressEvery?: number;
   /** Leave the damaged-history check (LEDGER_CORRUPT) to the caller (replay reports it instead). */
   reportDamage?: boolean;
 }
@@ -136,6 +138,8 @@ export function replayTail(target: TailReplayTarget, from: Watermark, options: T
       projection.commit();
       // Re-taken at once: a chunk boundary is not a point to wait behind other writers at.
       projection.beginImmediate();
+      options.onProgress?.(wm.offset, total);
+    } else if (options.progressEvery && inserted % options.progressEvery === 0) {
       options.onProgress?.(wm.offset, total);
     }
   };

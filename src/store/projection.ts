@@ -30,6 +30,12 @@ export type InsertRow = EventsTable;
 export type MirroredRecord = Pick<SealedRecord, 'event' | 'line' | 'hash'>;
 
 
+/** An index of the events table as sqlite_master holds it: the text that creates it again. */
+export interface IndexDefinition {
+  name: string;
+  sql: string;
+}
+
 /** Filters of Ledger.events() (spec §8): each one narrows, all are optional. */
 export interface EventLineFilter {
   fromSeq?: number | undefined;
@@ -152,6 +158,26 @@ export class Projection {
     this.tree.put(frontier.append(rec.hash));
     const end = offset + Buffer.byteLength(rec.line, 'utf8') + 1;
     return { seq: rec.event.seq, hash: rec.event.hash, offset: end, lineStart: offset };
+  }
+
+  /**
+   * Drop the secondary indexes of events inside the open write transaction, for a bulk load
+   * (spec §14.3); returns their definitions, read from this database's own sqlite_master so that
+   * they are created again exactly as the migrations made them. The UNIQUE on id has no SQL text
+   * (it is part of the table) and stays: the inserts still refuse a repeated id.
+   */
+  dropSecondaryIndexes(): IndexDefinition[] {
+    if (!this.db.inTransaction) throw new LedgerStateError('LEDGER_CORRUPT', `${this.path}: indexes may only be dropped inside a transaction`);
+    const defs = this.db
+      .prepare<[], IndexDefinition>("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' AND sql IS NOT NULL ORDER BY name")
+      .all();
+    for (const d of defs) this.db.exec(`DROP INDEX "${d.name.replace(/"/g, '""')}"`);
+    return defs;
+  }
+
+  /** Create again the indexes dropSecondaryIndexes returned, in the same transaction. */
+  createIndexes(defs: readonly IndexDefinition[]): void {
+    for (const d of defs) this.db.exec(d.sql);
   }
 
   bySeq(seq: number): ProjectionRow | undefined {
