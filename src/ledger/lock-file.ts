@@ -10,6 +10,7 @@
  */
 import Database from 'better-sqlite3';
 import { asIoError } from '../store/os-error.js';
+import { tryBeginImmediate } from '../store/begin-immediate.js';
 
 export const LOCK_FILE = 'lock.db';
 
@@ -33,13 +34,7 @@ export class WriterLockFile {
   /** Take the lock unless another connection holds it; true when this one holds it now. */
   tryAcquire(): boolean {
     if (this.held) return true;
-    try {
-      this.db.exec('BEGIN IMMEDIATE');
-      return true;
-    } catch (e) {
-      if ((e as { code?: string }).code === 'SQLITE_BUSY') return false;
-      throw e;
-    }
+    return tryBeginImmediate(this.db);
   }
 
   /**

@@ -9,6 +9,7 @@ import { Kysely, SqliteDialect } from 'kysely';
 import { ConflictError, LedgerStateError } from '../errors.js';
 import { migrateToLatest } from './migrations.js';
 import { asIoError } from './os-error.js';
+import { tryBeginImmediate } from './begin-immediate.js';
 import { openReadOnlyDatabase } from './readonly-db.js';
 import type { EventsTable, LedgerSchema } from './schema.js';
 import { TreeStore } from './tree-store.js';
@@ -275,11 +276,7 @@ export class Projection {
   tryBeginImmediate(): boolean {
     this.db.pragma('busy_timeout = 0');
     try {
-      this.db.exec('BEGIN IMMEDIATE');
-      return true;
-    } catch (e) {
-      if ((e as { code?: string }).code === 'SQLITE_BUSY') return false;
-      throw e;
+      return tryBeginImmediate(this.db);
     } finally {
       this.db.pragma('busy_timeout = 5000');
     }
