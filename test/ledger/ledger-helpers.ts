@@ -77,3 +77,20 @@ export function countingIO(): FileIO & { syncs: number; writes: number; bytesRea
   };
   return io;
 }
+
+/** Everything a replay writes into ledger.db, the schema included. */
+export function dumpLedgerDb(file: string) {
+  const db = new Database(file, { readonly: true });
+  try {
+    return {
+      events: db.prepare('SELECT * FROM events ORDER BY seq').all(),
+      nodes: db.prepare('SELECT level, idx, hex(hash) AS h FROM merkle_nodes ORDER BY level, idx').all(),
+      watermark: db.prepare('SELECT * FROM watermark').all(),
+      checkpoints: db.prepare('SELECT * FROM checkpoints ORDER BY size').all(),
+      tamper: db.prepare('SELECT seq, op FROM projection_tamper').all(),
+      schema: db.prepare("SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'kysely%' ORDER BY type, name").all(),
+    };
+  } finally {
+    db.close();
+  }
+}

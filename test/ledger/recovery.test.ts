@@ -10,7 +10,7 @@ import { verifyLedger } from '../../src/audit/verify-ledger.js';
 import { mirrorSingleEventIntoSqlite, mirrorSingleEventIntoSqliteInTx } from '../../src/store/mirror.js';
 import { sealEvent } from '../../src/format/seal.js';
 import { GENESIS_PREV } from '../../src/format/event.js';
-import { countingIO, jsonlLines, ledgerDir, openNew, sqliteRows, withSqlite, type Fixture } from './ledger-helpers.js';
+import { countingIO, dumpLedgerDb as dump, jsonlLines, ledgerDir, openNew, sqliteRows, withSqlite, type Fixture } from './ledger-helpers.js';
 
 const fixtures: Fixture[] = [];
 afterEach(() => fixtures.splice(0).forEach((f) => f.cleanup()));
@@ -145,18 +145,6 @@ describe('reconcile on open (spec §14.2)', () => {
 describe('replay (spec §14.3)', () => {
   it('rebuilds an identical projection from JSONL alone', async () => {
     const dir = await ledgerWith(500);
-    const dump = (file: string) => {
-      const db = new Database(file, { readonly: true });
-      try {
-        return {
-          events: db.prepare('SELECT * FROM events ORDER BY seq').all(),
-          nodes: db.prepare('SELECT level, idx, hex(hash) AS h FROM merkle_nodes ORDER BY level, idx').all(),
-          wm: db.prepare('SELECT * FROM watermark').all(),
-        };
-      } finally {
-        db.close();
-      }
-    };
     const before = dump(path.join(dir, 'ledger.db'));
     for (const f of ['ledger.db', 'ledger.db-wal', 'ledger.db-shm']) fs.rmSync(path.join(dir, f), { force: true });
     const report = await replayJsonlIntoSqlite({ dir }, { commitEvery: 64 });

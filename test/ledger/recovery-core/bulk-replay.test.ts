@@ -11,29 +11,13 @@ import { Ledger } from '../../../src/ledger/ledger.js';
 import { replayJsonlIntoSqlite, type ReplayReport } from '../../../src/ledger/replay.js';
 import { rebuildProjection } from '../../../src/ledger/rebuild.js';
 import { tempDir } from '../../helpers.js';
+import { dumpLedgerDb as dump } from '../ledger-helpers.js';
 import { AT, dropProjection, events, eventAfter, KEY_A, keyringOf, lineOf, lines, rejection, removeFolders, type Folder } from './folder.js';
 
 afterEach(removeFolders);
 
 const cleanups: (() => void)[] = [];
 afterEach(() => cleanups.splice(0).forEach((c) => c()));
-
-/** Everything a replay writes into ledger.db, the schema included. */
-function dump(file: string) {
-  const db = new Database(file, { readonly: true });
-  try {
-    return {
-      events: db.prepare('SELECT * FROM events ORDER BY seq').all(),
-      nodes: db.prepare('SELECT level, idx, hex(hash) AS h FROM merkle_nodes ORDER BY level, idx').all(),
-      watermark: db.prepare('SELECT * FROM watermark').all(),
-      checkpoints: db.prepare('SELECT * FROM checkpoints ORDER BY size').all(),
-      tamper: db.prepare('SELECT seq, op FROM projection_tamper').all(),
-      schema: db.prepare("SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'kysely%' ORDER BY type, name").all(),
-    };
-  } finally {
-    db.close();
-  }
-}
 
 function indexNames(file: string): string[] {
   const db = new Database(file, { readonly: true });
