@@ -1,7 +1,6 @@
 // spec §14: reconcile-on-open, replay, parity, the mirror functions, and basic crash recovery.
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Ledger } from '../../src/ledger/ledger.js';
 import { replayJsonlIntoSqlite } from '../../src/ledger/replay.js';
