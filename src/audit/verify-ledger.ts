@@ -29,7 +29,7 @@ import { readCheckpointRecords, type CheckpointRecord } from '../ledger/checkpoi
 import { folderWarnings } from '../ledger/folder-safety.js';
 import { readOrCreateMetadata } from '../ledger/metadata.js';
 import { limitViolation, readPolicyOf, signaturePolicyViolation } from '../ledger/read-policy.js';
-import { lineBatches } from './line-batches.js';
+import { lineBatches } from '../store/line-batches.js';
 import { checkLine, type LineCheck, type VerifyProblem } from './verify-line.js';
 import { VerifyPool } from './verify-pool.js';
 import { StoredTreeCheck } from './tree-check.js';

@@ -1,10 +1,9 @@
 /**
- * A fixed set of verify-worker threads (spec §14.6). Batches go to the workers in turn and each
- * answer resolves the promise of its own batch, so a caller that awaits them in submission order
- * sees results in line order.
+ * The verify-worker threads (spec §14.6): a WorkerPool whose batches are lines of events.jsonl
+ * and whose answers are one LineCheck per line, in line order.
  */
-import { Worker } from 'node:worker_threads';
-import type { LineBatch } from './line-batches.js';
+import { WorkerPool, type PoolReply } from '../io/worker-pool.js';
+import type { LineBatch } from '../store/line-batches.js';
 import type { LineCheck } from './verify-line.js';
 
 export interface BatchRequest {
@@ -12,77 +11,29 @@ export interface BatchRequest {
   batch: LineBatch;
 }
 
-export type BatchReply = { id: number; results: LineCheck[] } | { id: number; error: { message: string; stack: string } };
-
-interface Waiting {
-  resolve(results: LineCheck[]): void;
-  reject(error: Error): void;
-}
+export type BatchReply = PoolReply<{ results: LineCheck[] }>;
 
 export class VerifyPool {
-  private readonly workers: Worker[] = [];
-  private readonly waiting: Map<number, Waiting>[] = [];
-  private nextId = 0;
-  private failure: Error | undefined;
+  private readonly pool: WorkerPool<{ results: LineCheck[] }>;
 
   /** Precondition: size >= 1. `keyringJson` is JSON.stringify(keyring). */
   constructor(size: number, workerUrl: URL, keyringJson: string) {
-    for (let i = 0; i < size; i++) {
-      const waiting = new Map<number, Waiting>();
-      const worker = new Worker(workerUrl, { workerData: { keyringJson } });
-      worker.on('message', (reply: BatchReply) => {
-        const w = waiting.get(reply.id);
-        waiting.delete(reply.id);
-        if ('error' in reply) {
-          const e = new Error(`verify worker: ${reply.error.message}`);
-          e.stack = reply.error.stack;
-          w?.reject(e);
-        } else {
-          w?.resolve(reply.results);
-        }
-      });
-      worker.on('error', (e) => this.fail(e));
-      worker.on('exit', (code) => {
-        if (waiting.size > 0) this.fail(new Error(`verify worker exited with code ${code} while checking lines`));
-      });
-      this.workers.push(worker);
-      this.waiting.push(waiting);
-    }
+    this.pool = new WorkerPool(size, workerUrl, { keyringJson }, 'verify');
   }
 
   get size(): number {
-    return this.workers.length;
+    return this.pool.size;
   }
 
-  /** Check one batch on the next worker in turn. */
+  /** Check one batch on the next worker in turn; the batch's bytes move to the worker. */
   check(batch: LineBatch): Promise<LineCheck[]> {
-    if (this.failure) return Promise.reject(this.failure);
-    const id = this.nextId++;
-    const slot = id % this.workers.length;
-    const promise = new Promise<LineCheck[]>((resolve, reject) => this.waiting[slot]!.set(id, { resolve, reject }));
-    // A caller that stopped early (it threw) no longer awaits later batches, which close() then
-    // rejects; those rejections are expected and must not surface as unhandled.
-    promise.catch(() => undefined);
-    // The batch's bytes move to the worker instead of being copied.
-    this.workers[slot]!.postMessage({ id, batch } satisfies BatchRequest, [batch.bytes.buffer as ArrayBuffer]);
-    return promise;
+    const results = this.pool.submit({ batch }, [batch.bytes.buffer as ArrayBuffer]).then((r) => r.results);
+    // As in submit: a caller that threw no longer awaits the later batches that close() rejects.
+    results.catch(() => undefined);
+    return results;
   }
 
-  async close(): Promise<void> {
-    this.failure ??= new Error('verify pool closed');
-    await Promise.all(this.workers.map((w) => w.terminate()));
-    this.rejectAll(this.failure);
-  }
-
-  private fail(e: Error): void {
-    this.failure ??= e;
-    this.rejectAll(e);
-  }
-
-  private rejectAll(e: Error): void {
-    for (const waiting of this.waiting) {
-      for (const w of waiting.values()) w.reject(e);
-      waiting.clear();
-    }
+  close(): Promise<void> {
+    return this.pool.close();
   }
 }

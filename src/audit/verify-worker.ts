@@ -5,8 +5,9 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Keyring } from '../crypto/keyring.js';
-import { linesOf } from './line-batches.js';
+import { linesOf } from '../store/line-batches.js';
 import { checkLine, type LineCheck } from './verify-line.js';
+import { faultReply } from '../io/worker-pool.js';
 import type { BatchRequest, BatchReply } from './verify-pool.js';
 
 const port = parentPort;
@@ -21,7 +22,7 @@ port.on('message', (req: BatchRequest) => {
     reply = { id: req.id, results };
   } catch (e) {
     // Not a verdict on a line but a fault; the main thread rethrows it.
-    reply = { id: req.id, error: e instanceof Error ? { message: e.message, stack: e.stack ?? '' } : { message: String(e), stack: '' } };
+    reply = faultReply(req.id, e);
   }
   port.postMessage(reply);
 });

@@ -1,11 +1,18 @@
 /**
- * events.jsonl cut into batches of whole lines, so verification can hand raw bytes to worker
- * threads (spec §14.6). Splitting a batch gives exactly what JsonlFile.lines gives for the same
+ * events.jsonl cut into batches of whole lines, so verification and replay can hand raw bytes to worker
+ * threads (spec §14.6, §14.3). Splitting a batch gives exactly what JsonlFile.lines gives for the same
  * bytes: offsets, 1-based line numbers, the invalid-UTF-8 mark; bytes after the last "\n" are the
  * torn tail.
  */
-import type { JsonlFile, TornTail } from '../store/jsonl-file.js';
-import type { LineToCheck } from './verify-line.js';
+import type { JsonlFile, TornTail } from './jsonl-file.js';
+/** One line of a batch; the shape of the audit layer's LineToCheck. */
+export interface BatchLine {
+  text: string;
+  offset: number;
+  lineNo: number;
+  length: number;
+  badUtf8?: boolean;
+}
 
 export interface LineBatch {
   /** Whole lines, each ending in "\n"; the view owns its ArrayBuffer, so it can be transferred. */
@@ -92,12 +99,12 @@ function countNewlines(bytes: Uint8Array): number {
 }
 
 /** The lines of one batch, in order. */
-export function* linesOf(batch: LineBatch): Generator<LineToCheck> {
+export function* linesOf(batch: LineBatch): Generator<BatchLine> {
   const data = Buffer.from(batch.bytes.buffer, batch.bytes.byteOffset, batch.bytes.byteLength);
   let lineNo = batch.firstLineNo;
   let start = 0;
   for (let nl = data.indexOf(NEWLINE, start); nl !== -1; nl = data.indexOf(NEWLINE, start)) {
-    const line: LineToCheck = { text: data.toString('utf8', start, nl), offset: batch.offset + start, lineNo: lineNo++, length: nl - start + 1 };
+    const line: BatchLine = { text: data.toString('utf8', start, nl), offset: batch.offset + start, lineNo: lineNo++, length: nl - start + 1 };
     // Same rule as JsonlFile.lines: U+FFFD that the bytes do not spell is a decoding failure.
     if (line.text.includes('\ufffd') && !data.subarray(start, nl).equals(Buffer.from(line.text))) line.badUtf8 = true;
     yield line;
