@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { LedgerStateError, SealedLedgerError } from '../errors.js';
+import { InvalidInputError, LedgerStateError, SealedLedgerError } from '../errors.js';
 import { Keyring } from '../crypto/keyring.js';
 import { JsonlFile } from '../store/jsonl-file.js';
 import { NODE_FILE_IO } from '../store/file-io.js';
@@ -22,6 +22,7 @@ import { LOCK_FILE, WriterLockFile } from './lock-file.js';
 import { acquireWriterLock } from './writer-lock.js';
 import { readCheckpointRecords } from './checkpoint-log.js';
 import { assertNothingValidAfter, replayTail, type TailDefect } from './tail-replay.js';
+import { defaultReplayThreads, replayTailOnWorkers } from './worker-tail-replay.js';
 
 
 export interface ReplayOptions {
@@ -44,6 +45,30 @@ export interface ReplayOptions {
   bulkLoad?: boolean;
   /** @internal Build into this SQLite file instead of the folder's ledger.db (rebuildProjection). */
   into?: string;
+  /**
+   * Worker threads for the line checks of a replay into an empty ledger.db (spec §14.3): 0 checks
+   * on the writing thread. Default: os.availableParallelism() - 1 (at least 1) for an
+   * events.jsonl of 1 MiB or more, else 0; 0 when running from the TypeScript sources.
+   */
+  threads?: number;
+  /** @internal Location of the compiled replay-worker.js (tests run from the TypeScript sources). */
+  workerUrl?: URL;
+  /** @internal Bytes per batch handed to a replay worker (tests cut small batches). */
+  batchBytes?: number;
+}
+
+/** Below this size a bulk replay checks inline: starting threads costs more than it saves. */
+const PARALLEL_MIN_BYTES = 1 << 20;
+
+function threadsFor(options: ReplayOptions, bytes: number): number {
+  if (options.threads !== undefined) {
+    if (!Number.isSafeInteger(options.threads) || options.threads < 0) {
+      throw new InvalidInputError('INVALID_ARGUMENT', `threads must be a non-negative integer, got ${String(options.threads)}`, { details: { option: 'threads' } });
+    }
+    return options.threads;
+  }
+  if (options.workerUrl === undefined && import.meta.url.endsWith('.ts')) return 0;
+  return bytes < PARALLEL_MIN_BYTES ? 0 : defaultReplayThreads();
 }
 
 const PROGRESS_EVERY = 20_000;
@@ -69,6 +94,7 @@ export async function replayJsonlIntoSqlite(paths: StorePaths, options: ReplayOp
 
 async function replayInto(paths: StorePaths, options: ReplayOptions): Promise<ReplayReport> {
   const started = performance.now();
+  threadsFor(options, 0); // a bad option is refused before anything is opened
   const files = resolveStorePaths(paths);
   if (options.into !== undefined) files.sqlite = options.into;
   if (!fs.existsSync(files.jsonl)) {
@@ -96,11 +122,21 @@ async function replayInto(paths: StorePaths, options: ReplayOptions): Promise<Re
       // all in this one transaction. Any error rolls back to the empty, indexed ledger.db.
       const bulk = options.bulkLoad !== false && from.seq === -1 && projection.maxSeq() === -1;
       const dropped = bulk ? projection.dropSecondaryIndexes() : [];
-      const tail = replayTail({ jsonl, projection, frontier: projection.tree.frontier(from.seq + 1), keyring, policy }, from, {
-        ...(bulk ? { progressEvery: PROGRESS_EVERY } : { commitEvery: options.commitEvery ?? 20_000 }),
-        reportDamage: true,
-        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-      });
+      const target = { jsonl, projection, frontier: projection.tree.frontier(from.seq + 1), keyring, policy };
+      const threads = bulk && from.offset === 0 ? threadsFor(options, jsonl.size()) : 0;
+      const tail = threads > 0
+        ? await replayTailOnWorkers(target, from, {
+          threads,
+          workerUrl: options.workerUrl ?? new URL('./replay-worker.js', import.meta.url),
+          progressEvery: PROGRESS_EVERY,
+          onProgress: options.onProgress,
+          batchBytes: options.batchBytes,
+        })
+        : replayTail(target, from, {
+          ...(bulk ? { progressEvery: PROGRESS_EVERY } : { commitEvery: options.commitEvery ?? 20_000 }),
+          reportDamage: true,
+          ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+        });
       projection.createIndexes(dropped);
       const maxSeq = projection.maxSeq();
       if (maxSeq > tail.watermark.seq) {

@@ -162,6 +162,16 @@ export class Projection {
   }
 
   /**
+   * mirror() for a row a replay worker already cut out of its line (spec §14.3): the same insert
+   * and tree nodes, from the row, its leaf hash and the offset after its "\n".
+   */
+  mirrorRow(row: InsertRow, leaf: Buffer, end: number, frontier: CompactRange): Watermark {
+    this.insert(row);
+    this.tree.put(frontier.append(leaf));
+    return { seq: row.seq, hash: row.hash, offset: end, lineStart: row.offset };
+  }
+
+  /**
    * Drop the secondary indexes of events inside the open write transaction, for a bulk load
    * (spec §14.3); returns their definitions, read from this database's own sqlite_master so that
    * they are created again exactly as the migrations made them. The UNIQUE on id has no SQL text

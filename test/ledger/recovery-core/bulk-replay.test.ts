@@ -1,20 +1,24 @@
 // spec §14.3: a replay into an empty ledger.db is a bulk load (secondary indexes dropped, rows
 // inserted, indexes created again from their own text, one transaction). It must leave exactly
 // what the chunked replay with the indexes in place leaves, report the same, and on any error
-// leave the empty, indexed projection.
+// leave the empty, indexed projection. With its line checks on worker threads (ADR 0036 step 2)
+// it must give the same again, for 0 (inline), 1 and 2 threads. The workers run from
+// dist/ledger/replay-worker.js: after editing src, run `npm run build`.
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Ledger } from '../../../src/ledger/ledger.js';
-import { replayJsonlIntoSqlite, type ReplayReport } from '../../../src/ledger/replay.js';
+import { replayJsonlIntoSqlite, type ReplayOptions, type ReplayReport } from '../../../src/ledger/replay.js';
 import { rebuildProjection } from '../../../src/ledger/rebuild.js';
 import { tempDir } from '../../helpers.js';
 import { dumpLedgerDb as dump } from '../ledger-helpers.js';
 import { AT, dropProjection, events, eventAfter, KEY_A, keyringOf, lineOf, lines, rejection, removeFolders, type Folder } from './folder.js';
 
 afterEach(removeFolders);
+
+const workerUrl = new URL('../../../dist/ledger/replay-worker.js', import.meta.url);
 
 const cleanups: (() => void)[] = [];
 afterEach(() => cleanups.splice(0).forEach((c) => c()));
@@ -36,6 +40,7 @@ function sameReport(r: ReplayReport) {
 
 interface Spec {
   n: number;
+  batchBytes?: number;
   signed: boolean;
   actors: (string | undefined)[];
   checkpointsAt: number[];
@@ -83,14 +88,30 @@ async function build(spec: Spec): Promise<Folder> {
   return f;
 }
 
-/** The same folder twice: replayed into an empty ledger.db by the bulk load and by the chunked path. */
-async function both(f: Folder) {
-  const other = `${f.dir}-chunked`;
+function copyOf(f: Folder, suffix: string): string {
+  const other = `${f.dir}-${suffix}`;
   fs.cpSync(f.dir, other, { recursive: true });
   cleanups.push(() => fs.rmSync(other, { recursive: true, force: true }));
+  return other;
+}
+
+/** The same folder twice: replayed into an empty ledger.db by the bulk load and by the chunked path. */
+async function both(f: Folder, bulkOptions: Partial<ReplayOptions> = {}) {
+  const other = copyOf(f, 'chunked');
   const chunked = await outcome(replayJsonlIntoSqlite({ dir: other }, { keyring: f.keyring, bulkLoad: false, commitEvery: 7 }));
-  const bulk = await outcome(replayJsonlIntoSqlite({ dir: f.dir }, { keyring: f.keyring }));
+  const bulk = await outcome(replayJsonlIntoSqlite({ dir: f.dir }, { keyring: f.keyring, ...bulkOptions }));
   return { bulk, chunked, bulkDb: dump(f.sqlite), chunkedDb: dump(path.join(other, 'ledger.db')) };
+}
+
+/** The bulk load of copies of `f` with its line checks on 1 and 2 worker threads. */
+async function onWorkers(f: Folder, batchBytes = 1024, extra: Partial<ReplayOptions> = {}) {
+  const out = [];
+  for (const threads of [1, 2]) {
+    const dir = copyOf(f, `t${threads}`);
+    const report = await outcome(replayJsonlIntoSqlite({ dir }, { keyring: f.keyring, threads, workerUrl, batchBytes, ...extra }));
+    out.push({ threads, report, db: dump(path.join(dir, 'ledger.db')) });
+  }
+  return out;
 }
 
 /** The report without its duration, or the error a replay threw (a damaged signature throws). */
@@ -120,11 +141,18 @@ describe('replay into an empty ledger.db: the bulk load (spec §14.3)', () => {
             fc.record({ kind: fc.constant('torn' as const), bytes: fc.integer({ min: 1, max: 60 }) }),
             fc.record({ kind: fc.constant('corrupt' as const), line: fc.nat(), byte: fc.nat() }),
           ),
+          // Small batches put batch boundaries (and the defect) anywhere in the file.
+          batchBytes: fc.integer({ min: 64, max: 8192 }),
         }),
         async (spec) => {
           const f = await build(spec);
-          const r = await both(f);
+          const workers = await onWorkers(f, spec.batchBytes);
+          const r = await both(f, { threads: 0, workerUrl });
           expect(r.bulk).toEqual(r.chunked);
+          for (const w of workers) {
+            expect(w.report, `${w.threads} threads`).toEqual(r.bulk);
+            expect(w.db, `${w.threads} threads`).toEqual(r.bulkDb);
+          }
           if ('thrown' in r.bulk) {
             // The chunked path keeps the chunks it committed before a forgery; the bulk load
             // commits nothing: its one transaction is rolled back.

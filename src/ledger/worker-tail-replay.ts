@@ -1,0 +1,144 @@
+/**
+ * replayTail for a bulk load (spec §14.3, ADR 0036) with the order-free line checks on worker
+ * threads: the writing thread keeps what depends on order (seq contiguity, prev, the first defect
+ * in line order stopping the load) and the inserts, and spends its time in SQLite. Same checks,
+ * same defects, same errors as replayTail's inline loop; the equivalence test holds them equal.
+ */
+import os from 'node:os';
+import type { Keyring } from '../crypto/keyring.js';
+import { parseEventLine } from '../format/event-line.js';
+import { WorkerPool } from '../io/worker-pool.js';
+import type { TornTail } from '../store/jsonl-file.js';
+import { lineBatches, type LineBatch } from '../store/line-batches.js';
+import type { Watermark } from '../store/watermark.js';
+import { OPEN_POLICY } from './read-policy.js';
+import { rebuildError, unpackReplayLines, type ReplayBatchReply } from './replay-wire.js';
+import type { ReplayWorkerData } from './replay-worker.js';
+import { mirrorConflict, type TailDefect, type TailReplayResult, type TailReplayTarget } from './tail-replay.js';
+
+const BATCH_BYTES = 256 << 10;
+const IN_FLIGHT_PER_WORKER = 4;
+
+/** Default thread count: one core stays with the writing thread (at least one worker). */
+export function defaultReplayThreads(): number {
+  return Math.max(1, os.availableParallelism() - 1);
+}
+
+export interface WorkerTailReplayOptions {
+  threads: number;
+  workerUrl: URL;
+  progressEvery: number;
+  onProgress?: ((scannedBytes: number, totalBytes: number) => void) | undefined;
+  batchBytes?: number | undefined;
+}
+
+/**
+ * Preconditions: an open write transaction, an empty projection (no row), `from` the empty
+ * watermark (seq -1, offset 0), `threads` >= 1. The workers are terminated before this returns
+ * or throws.
+ */
+export async function replayTailOnWorkers(target: TailReplayTarget, from: Watermark, options: WorkerTailReplayOptions): Promise<TailReplayResult> {
+  const { jsonl, projection, frontier } = target;
+  const policy = target.policy ?? OPEN_POLICY;
+  if (from.seq !== -1 || from.offset !== 0) throw new Error('replayTailOnWorkers: only from the empty watermark');
+  const data: ReplayWorkerData = { keyringJson: target.keyring ? JSON.stringify(target.keyring satisfies Keyring) : null, policy };
+  const pool = new WorkerPool<ReplayBatchReply>(options.threads, options.workerUrl, data, 'replay');
+  const total = jsonl.size();
+  let wm = { ...from };
+  let scanned = 0;
+  let inserted = 0;
+  let defect: TailDefect | undefined;
+  const setDefect = (offset: number, code: TailDefect['code'], reason: string) => {
+    defect = { offset, length: total - offset, code, reason };
+  };
+
+  /** The lines of one answered batch, in order; false once the load stops. */
+  const consume = (batch: LineBatch, reply: ReplayBatchReply): boolean => {
+    const bytes = Buffer.from(batch.bytes.buffer, batch.bytes.byteOffset, batch.bytes.byteLength);
+    const { lines, leaf } = unpackReplayLines(reply.lines);
+    const failure = reply.failure;
+    const count = failure ? failure.index + 1 : lines.length;
+    for (let i = 0; i < count; i++) {
+      scanned++;
+      const l = lines[i];
+      const offset = batch.offset + (l ? l.start : lineStartAfter(lines, i));
+      if (failure && i === failure.index && failure.stage === 'pre') {
+        if (failure.error) throw rebuildError(failure.error);
+        setDefect(offset, ...failure.defect!);
+        return false;
+      }
+      if (l!.seq !== wm.seq + 1) {
+        setDefect(offset, 'SEQ_GAP', `expected seq ${wm.seq + 1}, found ${l!.seq}`);
+        return false;
+      }
+      if (l!.prev !== wm.hash) {
+        setDefect(offset, 'CHAIN_BROKEN', `seq ${l!.seq}: prev ${l!.prev.slice(0, 12)}… does not match the hash of seq ${wm.seq}`);
+        return false;
+      }
+      if (failure && i === failure.index) {
+        if (failure.error) throw rebuildError(failure.error);
+        setDefect(offset, ...failure.defect!);
+        return false;
+      }
+      const line = bytes.toString('utf8', l!.start, l!.end - 1);
+      const row = { seq: l!.seq, id: l!.id, at: l!.at, kind: l!.kind, actor: l!.actor, hash: l!.hash, kid: l!.kid, line, offset };
+      try {
+        wm = projection.mirrorRow(row, leaf(i), batch.offset + l!.end, frontier);
+      } catch (e) {
+        // The projection was empty, so only a repeated id can collide: the same
+        // MIRROR_CONFLICT the inline path names (a failed statement changed nothing).
+        if (!isConstraintError(e)) throw e;
+        const conflict = mirrorConflict(projection, parseEventLine(line, { offset }));
+        if (conflict) throw conflict;
+        throw e;
+      }
+      inserted++;
+      if (inserted % options.progressEvery === 0) options.onProgress?.(wm.offset, total);
+    }
+    return true;
+  };
+
+  let torn: TornTail | undefined;
+  try {
+    const inFlight: { batch: LineBatch; reply: Promise<ReplayBatchReply> | undefined }[] = [];
+    let going = true;
+    const next = async () => {
+      const { batch, reply } = inFlight.shift()!;
+      if (!reply) {
+        // A line longer than the limit, never buffered: decided here, as the inline loop does.
+        scanned++;
+        setDefect(batch.overlong!.offset, 'MALFORMED_LINE', `line is longer than ${policy.maxLineBytes} bytes (spec §3.1.1)`);
+        going = false;
+      } else {
+        going = consume(batch, await reply);
+      }
+    };
+    for (const batch of lineBatches(jsonl, total, options.batchBytes ?? BATCH_BYTES, (t) => (torn = t), policy.maxLineBytes)) {
+      // The batch is copied to the worker, not moved: its bytes become the rows' line text here.
+      inFlight.push({ batch, reply: batch.overlong ? undefined : pool.submit({ batch }, []) });
+      if (inFlight.length >= options.threads * IN_FLIGHT_PER_WORKER) await next();
+      if (!going) break;
+    }
+    while (going && inFlight.length > 0) await next();
+  } finally {
+    await pool.close();
+  }
+  if (!defect && torn) {
+    const t: TornTail = torn;
+    setDefect(t.offset, 'TORN_LINE', `incomplete last line (${t.length} bytes, no newline)`);
+  }
+  projection.setWatermark(wm);
+  options.onProgress?.(defect ? defect.offset : wm.offset, total);
+  return { scanned, inserted, alreadyPresent: 0, watermark: wm, ...(defect ? { defect } : {}) };
+}
+
+/** The start of a pre-failed line, which is not packed: right after the line before it. */
+function lineStartAfter(lines: readonly { end: number }[], i: number): number {
+  return i === 0 ? 0 : lines[i - 1]!.end;
+}
+
+/** SQLite refused a row for a key it already holds (SQLITE_CONSTRAINT_PRIMARYKEY, _UNIQUE). */
+function isConstraintError(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
+}
