@@ -60,7 +60,7 @@ function checkBatch(batch: LineBatch): ReplayBatchReply {
       break;
     }
     const ev = rec.event;
-    packer.add({ seq: ev.seq, start, end: start + line.length, id: ev.id, at: ev.at, kind: ev.kind, actor: ev.actor ?? null, kid: ev.sig?.kid ?? null, prev: ev.prev, hash: ev.hash }, rec.hash);
+    packer.add(ev.seq, start, start + line.length, line.text, { id: ev.id, at: ev.at, kind: ev.kind, actor: ev.actor ?? null, kid: ev.sig?.kid ?? null, prev: ev.prev, hash: ev.hash }, rec.hash);
     const post = postCheck(rec, line.length, line.offset);
     if (post) {
       failure = { index, stage: 'post', ...post };

@@ -12,7 +12,7 @@ import type { TornTail } from '../store/jsonl-file.js';
 import { lineBatches, type LineBatch } from '../store/line-batches.js';
 import type { Watermark } from '../store/watermark.js';
 import { OPEN_POLICY } from './read-policy.js';
-import { rebuildError, unpackReplayLines, type ReplayBatchReply } from './replay-wire.js';
+import { rebuildError, ReplayLineReader, type ReplayBatchReply } from './replay-wire.js';
 import type { ReplayWorkerData } from './replay-worker.js';
 import { mirrorConflict, type TailDefect, type TailReplayResult, type TailReplayTarget } from './tail-replay.js';
 
@@ -55,24 +55,29 @@ export async function replayTailOnWorkers(target: TailReplayTarget, from: Waterm
   /** The lines of one answered batch, in order; false once the load stops. */
   const consume = (batch: LineBatch, reply: ReplayBatchReply): boolean => {
     const bytes = Buffer.from(batch.bytes.buffer, batch.bytes.byteOffset, batch.bytes.byteLength);
-    const { lines, leaf } = unpackReplayLines(reply.lines);
+    const r = new ReplayLineReader(reply.lines);
     const failure = reply.failure;
-    const count = failure ? failure.index + 1 : lines.length;
+    const count = failure ? failure.index + 1 : r.count;
     for (let i = 0; i < count; i++) {
       scanned++;
-      const l = lines[i];
-      const offset = batch.offset + (l ? l.start : lineStartAfter(lines, i));
+      // A pre-failed line is not packed: it starts right after the line before it.
+      const start = i < r.count ? r.start(i) : i === 0 ? 0 : r.end(i - 1);
+      const offset = batch.offset + start;
       if (failure && i === failure.index && failure.stage === 'pre') {
         if (failure.error) throw rebuildError(failure.error);
         setDefect(offset, ...failure.defect!);
         return false;
       }
-      if (l!.seq !== wm.seq + 1) {
-        setDefect(offset, 'SEQ_GAP', `expected seq ${wm.seq + 1}, found ${l!.seq}`);
+      const seq = r.seq(i);
+      if (seq !== wm.seq + 1) {
+        setDefect(offset, 'SEQ_GAP', `expected seq ${wm.seq + 1}, found ${seq}`);
         return false;
       }
-      if (l!.prev !== wm.hash) {
-        setDefect(offset, 'CHAIN_BROKEN', `seq ${l!.seq}: prev ${l!.prev.slice(0, 12)}… does not match the hash of seq ${wm.seq}`);
+      const end = r.end(i);
+      const line = bytes.toString('utf8', start, end - 1);
+      const f = r.fields(i, line);
+      if (f.prev !== wm.hash) {
+        setDefect(offset, 'CHAIN_BROKEN', `seq ${seq}: prev ${f.prev.slice(0, 12)}… does not match the hash of seq ${wm.seq}`);
         return false;
       }
       if (failure && i === failure.index) {
@@ -80,10 +85,9 @@ export async function replayTailOnWorkers(target: TailReplayTarget, from: Waterm
         setDefect(offset, ...failure.defect!);
         return false;
       }
-      const line = bytes.toString('utf8', l!.start, l!.end - 1);
-      const row = { seq: l!.seq, id: l!.id, at: l!.at, kind: l!.kind, actor: l!.actor, hash: l!.hash, kid: l!.kid, line, offset };
+      const row = { seq, id: f.id, at: f.at, kind: f.kind, actor: f.actor, hash: f.hash, kid: f.kid, line, offset };
       try {
-        wm = projection.mirrorRow(row, leaf(i), batch.offset + l!.end, frontier);
+        wm = projection.mirrorRow(row, r.leaf(i), batch.offset + end, frontier);
       } catch (e) {
         // The projection was empty, so only a repeated id can collide: the same
         // MIRROR_CONFLICT the inline path names (a failed statement changed nothing).
@@ -130,11 +134,6 @@ export async function replayTailOnWorkers(target: TailReplayTarget, from: Waterm
   projection.setWatermark(wm);
   options.onProgress?.(defect ? defect.offset : wm.offset, total);
   return { scanned, inserted, alreadyPresent: 0, watermark: wm, ...(defect ? { defect } : {}) };
-}
-
-/** The start of a pre-failed line, which is not packed: right after the line before it. */
-function lineStartAfter(lines: readonly { end: number }[], i: number): number {
-  return i === 0 ? 0 : lines[i - 1]!.end;
 }
 
 /** SQLite refused a row for a key it already holds (SQLITE_CONSTRAINT_PRIMARYKEY, _UNIQUE). */
