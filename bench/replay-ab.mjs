@@ -2,8 +2,8 @@
 // copy of an older dist/ inside this checkout, so that it resolves node_modules), alternated in
 // one process, CPU and wall time per event, medians and the paired ratios (ADR 0033, 0036).
 //   npm run build && cp -r dist .bench-tmp/dist-base   # on the commit to compare against
-//   node bench/replay-ab.mjs --base .bench-tmp/dist-base [--events N] [--reps N] [--threads N]
-// --threads sets the new build's replay worker threads (0: line checks inline; default: the
+//   node bench/replay-ab.mjs --base .bench-tmp/dist-base [--events N] [--reps N] [--workers N]
+// --workers sets the new build's replay worker threads (0: line checks inline; default: the
 // library's default). CPU is the process's, worker threads included.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -17,8 +17,8 @@ const baseDir = opt('--base');
 if (!baseDir) throw new Error('--base DIR (a built dist/ to compare against) is required');
 const events = Number(opt('--events', 100_000));
 const reps = Number(opt('--reps', 7));
-const threads = opt('--threads');
-const newOptions = threads === undefined ? {} : { threads: Number(threads) };
+const threads = opt('--workers');
+const newOptions = threads === undefined ? {} : { workers: Number(threads) };
 
 const builds = {
   base: await import(pathToFileURL(path.resolve(baseDir, 'index.js')).href),
@@ -49,7 +49,7 @@ try {
     }
   }
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  console.log(`replay of ${events.toLocaleString('en-US')} events into an empty ledger.db, ${reps} alternated repetitions, new with threads ${threads ?? 'default'} (${os.availableParallelism()} cores; load ${load0.toFixed(2)} -> ${os.loadavg()[0].toFixed(2)})`);
+  console.log(`replay of ${events.toLocaleString('en-US')} events into an empty ledger.db, ${reps} alternated repetitions, new with workers ${threads ?? 'default'} (${os.availableParallelism()} cores; load ${load0.toFixed(2)} -> ${os.loadavg()[0].toFixed(2)})`);
   for (const name of ['base', 'new']) console.log(`${name.padEnd(5)} CPU ${median(cpu[name]).toFixed(2)} µs/event (median; ${cpu[name].map((x) => x.toFixed(1)).join(' ')})`);
   console.log(`new/base CPU ${(median(cpu.new) / median(cpu.base)).toFixed(3)}x of medians, paired median ${median(cpu.new.map((x, i) => x / cpu.base[i])).toFixed(3)}x`);
   for (const name of ['base', 'new']) console.log(`${name.padEnd(5)} wall ${median(wall[name]).toFixed(2)} µs/event = ${Math.round(1e6 / median(wall[name])).toLocaleString('en-US')} events/s (median; ${wall[name].map((x) => x.toFixed(1)).join(' ')})`);

@@ -142,8 +142,9 @@ export function registerCommands(program: Command, ctx: CliContext): void {
     )
     .argument('<dir>', 'ledger folder')
     .option('--rebuild', 'move the existing ledger.db aside and build a new one')
+    .option('--workers <n>', 'worker threads checking seals and signatures when ledger.db starts empty (every --rebuild); 0: all on one thread (default: one per core beyond the first, at least 1; none below 1 MiB)', parseCount)
     .option('--json', 'print the ReplayReport as JSON')
-    .action(async (dir: string, o: Json & { rebuild?: boolean }) => (await import('./commands/replay.js')).replay(ctx, dir, o));
+    .action(async (dir: string, o: Json & { rebuild?: boolean; workers?: number }) => (await import('./commands/replay.js')).replay(ctx, dir, o));
 
   program
     .command('export')

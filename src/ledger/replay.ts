@@ -46,11 +46,12 @@ export interface ReplayOptions {
   /** @internal Build into this SQLite file instead of the folder's ledger.db (rebuildProjection). */
   into?: string;
   /**
-   * Worker threads for the line checks of a replay into an empty ledger.db (spec §14.3): 0 checks
-   * on the writing thread. Default: os.availableParallelism() - 1 (at least 1) for an
-   * events.jsonl of 1 MiB or more, else 0; 0 when running from the TypeScript sources.
+   * Worker threads for the line checks of a replay into an empty ledger.db (spec §14.3.1), as
+   * verifyLedger's `workers`: 0 checks on the writing thread. Default: os.availableParallelism()
+   * - 1 (at least 1) for an events.jsonl of 1 MiB or more, else 0; 0 when running from the
+   * TypeScript sources.
    */
-  threads?: number;
+  workers?: number;
   /** @internal Location of the compiled replay-worker.js (tests run from the TypeScript sources). */
   workerUrl?: URL;
   /** @internal Bytes per batch handed to a replay worker (tests cut small batches). */
@@ -61,11 +62,11 @@ export interface ReplayOptions {
 const PARALLEL_MIN_BYTES = 1 << 20;
 
 function threadsFor(options: ReplayOptions, bytes: number): number {
-  if (options.threads !== undefined) {
-    if (!Number.isSafeInteger(options.threads) || options.threads < 0) {
-      throw new InvalidInputError('INVALID_ARGUMENT', `threads must be a non-negative integer, got ${String(options.threads)}`, { details: { option: 'threads' } });
+  if (options.workers !== undefined) {
+    if (!Number.isSafeInteger(options.workers) || options.workers < 0) {
+      throw new InvalidInputError('INVALID_ARGUMENT', `workers must be a non-negative integer, got ${String(options.workers)}`, { details: { option: 'workers' } });
     }
-    return options.threads;
+    return options.workers;
   }
   if (options.workerUrl === undefined && import.meta.url.endsWith('.ts')) return 0;
   return bytes < PARALLEL_MIN_BYTES ? 0 : defaultReplayThreads();

@@ -30,6 +30,28 @@ describe('replay', () => {
     expect(JSON.parse(cli(['replay', f.dir, '--json']).stdout)).toMatchObject({ scanned: 0, inserted: 0, fromSeq: 119, toSeq: 119 });
   });
 
+  it('--workers: worker threads and one thread build the same ledger.db and stop at the same defect; a bad count is a usage error', async () => {
+    f = await signedLedger(60);
+    const ls = jsonlLines(f.dir);
+    ls[41] = ls[41]!.replace(`"n":41`, `"n":410`);
+    fs.writeFileSync(path.join(f.dir, 'events.jsonl'), ls.join('\n') + '\n');
+    const outcome = (workers: string) => {
+      for (const n of dbFiles(f.dir)) fs.rmSync(path.join(f.dir, n));
+      const r = cli(['replay', f.dir, '--json', '--workers', workers]);
+      const { durationMs: _, ...report } = JSON.parse(r.stdout) as ReplayReport;
+      const rows = sql(f.dir, (db) => db.prepare('SELECT seq, id, at, kind, actor, hash, kid, line, offset FROM events ORDER BY seq').all());
+      const nodes = sql(f.dir, (db) => db.prepare('SELECT level, idx, hex(hash) AS h FROM merkle_nodes ORDER BY level, idx').all());
+      return { code: r.code, report, rows, nodes };
+    };
+    const threaded = outcome('2');
+    expect(threaded.code).toBe(EXIT.TAMPERED);
+    expect(threaded.report).toMatchObject({ inserted: 41, toSeq: 40, tornTail: { code: 'SEAL_MISMATCH' } });
+    expect(threaded).toEqual(outcome('0'));
+    const bad = cli(['replay', f.dir, '--workers', '-1']);
+    expect(bad.code).toBe(EXIT.USAGE);
+    expect(bad.stderr).toMatch(/--workers/);
+  });
+
   it('--rebuild keeps the old ledger.db aside, openable, and builds a fresh one', async () => {
     f = await signedLedger(30);
     sql(f.dir, (db) => db.prepare(`UPDATE events SET kind = 'forged' WHERE seq = 3`).run());

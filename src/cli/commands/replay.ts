@@ -17,13 +17,13 @@ function replayExitCode(r: ReplayReport): number {
   return r.tornTail.code === 'TORN_LINE' ? EXIT.DRIFT : EXIT.TAMPERED;
 }
 
-export async function replay(ctx: CliContext, dir: string, o: { rebuild?: boolean; json?: boolean }): Promise<void> {
+export async function replay(ctx: CliContext, dir: string, o: { rebuild?: boolean; json?: boolean; workers?: number }): Promise<void> {
   requireLedger(dir);
   const bar = ctx.progress('replay', o.json);
   let report: ReplayReport | RebuildReport;
   try {
-    const onProgress = (a: number, b: number) => bar.update(a, b);
-    report = o.rebuild ? await rebuildProjection(dir, { onProgress }) : await replayJsonlIntoSqlite({ dir }, { onProgress });
+    const options = { onProgress: (a: number, b: number) => bar.update(a, b), ...(o.workers === undefined ? {} : { workers: o.workers }) };
+    report = o.rebuild ? await rebuildProjection(dir, options) : await replayJsonlIntoSqlite({ dir }, options);
   } finally {
     bar.stop();
   }

@@ -108,7 +108,7 @@ async function onWorkers(f: Folder, batchBytes = 1024, extra: Partial<ReplayOpti
   const out = [];
   for (const threads of [1, 2]) {
     const dir = copyOf(f, `t${threads}`);
-    const report = await outcome(replayJsonlIntoSqlite({ dir }, { keyring: f.keyring, threads, workerUrl, batchBytes, ...extra }));
+    const report = await outcome(replayJsonlIntoSqlite({ dir }, { keyring: f.keyring, workers: threads, workerUrl, batchBytes, ...extra }));
     out.push({ threads, report, db: dump(path.join(dir, 'ledger.db')) });
   }
   return out;
@@ -149,7 +149,7 @@ describe('replay into an empty ledger.db: the bulk load (spec §14.3)', () => {
         async (spec) => {
           const f = await build(spec);
           const workers = await onWorkers(f, spec.batchBytes);
-          const r = await both(f, { threads: 0, workerUrl });
+          const r = await both(f, { workers: 0, workerUrl });
           expect(r.bulk).toEqual(r.chunked);
           for (const w of workers) {
             expect(w.report, `${w.threads} threads`).toEqual(r.bulk);

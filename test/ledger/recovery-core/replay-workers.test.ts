@@ -40,8 +40,8 @@ async function inlineAndWorkers(f: Folder, threads: number) {
   const copy = `${f.dir}-inline`;
   fs.cpSync(f.dir, copy, { recursive: true });
   try {
-    const inline = await rejection(replayJsonlIntoSqlite({ dir: copy }, { keyring: f.keyring, threads: 0 }));
-    const workers = await rejection(replayJsonlIntoSqlite({ dir: f.dir }, { keyring: f.keyring, threads, workerUrl, batchBytes: 300 }));
+    const inline = await rejection(replayJsonlIntoSqlite({ dir: copy }, { keyring: f.keyring, workers: 0 }));
+    const workers = await rejection(replayJsonlIntoSqlite({ dir: f.dir }, { keyring: f.keyring, workers: threads, workerUrl, batchBytes: 300 }));
     return { inline, workers };
   } finally {
     fs.rmSync(copy, { recursive: true, force: true });
@@ -78,8 +78,8 @@ describe('replay on worker threads (ADR 0036)', () => {
     dropProjection(f);
     const copy = `${f.dir}-inline`;
     fs.cpSync(f.dir, copy, { recursive: true });
-    const inline = await rejection(replayJsonlIntoSqlite({ dir: copy }, { threads: 0, requireSignatures: true }));
-    const workers = await rejection(replayJsonlIntoSqlite({ dir: f.dir }, { threads: 2, workerUrl, batchBytes: 200, requireSignatures: true }));
+    const inline = await rejection(replayJsonlIntoSqlite({ dir: copy }, { workers: 0, requireSignatures: true }));
+    const workers = await rejection(replayJsonlIntoSqlite({ dir: f.dir }, { workers: 2, workerUrl, batchBytes: 200, requireSignatures: true }));
     fs.rmSync(copy, { recursive: true, force: true });
     expect(workers).toBeInstanceOf(VerificationError);
     expect(asValue(workers)).toEqual(asValue(inline));
@@ -92,7 +92,7 @@ describe('replay on worker threads (ADR 0036)', () => {
     const wrongPrev = eventAfter(evs.at(-1), { prev: 'a'.repeat(64) });
     appendLines(f, [lineOf({ ...wrongPrev, sig: evs[0]!.sig! })]);
     dropProjection(f);
-    const r = await replayJsonlIntoSqlite({ dir: f.dir }, { keyring: f.keyring, threads: 2, workerUrl, batchBytes: 256 });
+    const r = await replayJsonlIntoSqlite({ dir: f.dir }, { keyring: f.keyring, workers: 2, workerUrl, batchBytes: 256 });
     expect(r).toMatchObject({ inserted: 10, tornTail: { code: 'CHAIN_BROKEN' } });
   });
 
@@ -111,8 +111,8 @@ describe('replay on worker threads (ADR 0036)', () => {
     dropProjection(f);
     const copy = `${f.dir}-inline`;
     fs.cpSync(f.dir, copy, { recursive: true });
-    const inline = await replayJsonlIntoSqlite({ dir: copy }, { threads: 0 });
-    const workers = await replayJsonlIntoSqlite({ dir: f.dir }, { threads: 2, workerUrl, batchBytes: 4096 });
+    const inline = await replayJsonlIntoSqlite({ dir: copy }, { workers: 0 });
+    const workers = await replayJsonlIntoSqlite({ dir: f.dir }, { workers: 2, workerUrl, batchBytes: 4096 });
     fs.rmSync(copy, { recursive: true, force: true });
     const { durationMs: _a, ...w } = workers;
     const { durationMs: _b, ...i } = inline;
@@ -123,8 +123,8 @@ describe('replay on worker threads (ADR 0036)', () => {
   it('refuses a thread count that is not a non-negative integer, before opening anything', async () => {
     const f = await folderWith(3, { signed: false });
     dropProjection(f);
-    for (const threads of [-1, 1.5, Number.NaN]) {
-      await expect(replayJsonlIntoSqlite({ dir: f.dir }, { threads })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    for (const workers of [-1, 1.5, Number.NaN]) {
+      await expect(replayJsonlIntoSqlite({ dir: f.dir }, { workers })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     }
     expect(fs.existsSync(f.sqlite)).toBe(false);
   });
@@ -133,14 +133,14 @@ describe('replay on worker threads (ADR 0036)', () => {
     it('after a replay that succeeds, one that stops at a defect, and one that throws', async () => {
       const f = await folderWith(120);
       // Warm-up: a first replay may start threads that stay for the process (libuv, V8).
-      await replayCounting(f, { threads: 2 });
-      const ok = await replayCounting(f, { threads: 2 });
+      await replayCounting(f, { workers: 2 });
+      const ok = await replayCounting(f, { workers: 2 });
       expect(ok.result).toMatchObject({ inserted: 120 });
       expect(ok.peak).toBeGreaterThanOrEqual(ok.before + 2);
       expect(ok.after).toBe(ok.before);
 
       appendLines(f, ['{"not":"an event"}']);
-      const defect = await replayCounting(f, { threads: 2 });
+      const defect = await replayCounting(f, { workers: 2 });
       expect(defect.result).toMatchObject({ inserted: 120, tornTail: { code: 'MALFORMED_LINE' } });
       expect(defect.after).toBe(defect.before);
 
@@ -148,7 +148,7 @@ describe('replay on worker threads (ADR 0036)', () => {
       const evs = events({ ...f }).slice(0, 120);
       ls[7] = lineOf({ ...evs[7]!, sig: evs[6]!.sig! });
       fs.writeFileSync(f.jsonl, ls.join('\n') + '\n');
-      const thrown = await replayCounting(f, { threads: 2 });
+      const thrown = await replayCounting(f, { workers: 2 });
       expect(thrown.result).toMatchObject({ code: 'INVALID_SIGNATURE' });
       expect(thrown.after).toBe(thrown.before);
     });
