@@ -21,7 +21,7 @@ export { APPEND_POINTS, RECONCILE_POINTS, WORKER_POINTS, scenarioArb } from './s
 
 /** Counters a suite prints at the end. */
 export function newStats() {
-  return { scenarios: 0, signedLargeBatches: 0, crashes: 0, processCrashes: 0, powerCuts: 0, crashesDuringOpen: 0, byWhere: {}, acked: 0, tornMoved: 0, tornCompleted: 0, opens: 0, refusedOpens: 0, tailDamage: {} };
+  return { scenarios: 0, signedLargeBatches: 0, crashes: 0, processCrashes: 0, powerCuts: 0, crashesDuringOpen: 0, byWhere: {}, acked: 0, tornMoved: 0, tornCompleted: 0, workerReplays: 0, opens: 0, refusedOpens: 0, tailDamage: {} };
 }
 
 /**
@@ -320,8 +320,10 @@ async function recover(ctx, seg, survivor) {
   }
   if (recovery === 'replay' || recovery === 'rebuild') {
     if (recovery === 'rebuild') for (const s of ['', '-wal', '-shm']) fs.rmSync(ctx.files.sqlite + s, { force: true });
-    ctx.trail.push(recovery);
-    const report = await ctx.disk.observeSyncs(() => ctx.lib.replayJsonlIntoSqlite({ dir: ctx.dir }, { keyring: ctx.keyring }));
+    const workers = seg.replayWorkers !== undefined && ctx.lib.dist ? { workers: seg.replayWorkers } : {};
+    ctx.trail.push(workers.workers === undefined ? recovery : `${recovery} (${workers.workers} workers)`);
+    if (workers.workers && recovery === 'rebuild') ctx.stats.workerReplays++;
+    const report = await ctx.disk.observeSyncs(() => ctx.lib.replayJsonlIntoSqlite({ dir: ctx.dir }, { keyring: ctx.keyring, ...workers }));
     ctx.disk.committed(recovery);
     // Replay reports (never moves) a torn tail; with `holes` it may also report the refusal.
     const expected = ['TORN_LINE', 'MALFORMED_LINE', 'SEQ_GAP', 'CHAIN_BROKEN', 'SEAL_MISMATCH', ...(ctx.config.holes ? ['LEDGER_CORRUPT'] : [])];

@@ -88,6 +88,9 @@ const segmentArb = fc.record({
   ops: fc.array(opArb, { minLength: 2, maxLength: 6 }),
   crash: crashArb,
   recovery: fc.constantFrom('open', 'open', 'open', 'replay', 'rebuild', 'survivor'),
+  // Replay's worker threads (spec §14.3.1), forced on however small the file: they check the
+  // lines of a replay into an empty ledger.db (every rebuild). Only the built library has them.
+  replayWorkers: fc.constantFrom(undefined, 0, 1, 2),
   recoveryCrashes: fc.array(recoveryCrashArb, { maxLength: 2 }),
   // A quarter of the segments also damage the tail or the watermark before recovery (sim-tail-damage.mjs).
   tailDamage: fc.option(tailDamageArb, { freq: 4, nil: undefined }),
