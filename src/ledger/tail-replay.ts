@@ -206,7 +206,7 @@ function completeTornEvent(target: TailReplayTarget, t: TornTail, check: (text: 
 const NEWLINE_BYTE = Buffer.from('\n');
 
 /** SQLite refused a row for a key it already holds (SQLITE_CONSTRAINT_PRIMARYKEY, _UNIQUE). */
-function isConstraintError(e: unknown): boolean {
+export function isConstraintError(e: unknown): boolean {
   const code = (e as { code?: unknown } | null)?.code;
   return code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
 }

@@ -14,7 +14,7 @@ import type { Watermark } from '../store/watermark.js';
 import { OPEN_POLICY } from './read-policy.js';
 import { rebuildError, ReplayLineReader, type ReplayBatchReply } from './replay-wire.js';
 import type { ReplayWorkerData } from './replay-worker.js';
-import { mirrorConflict, type TailDefect, type TailReplayResult, type TailReplayTarget } from './tail-replay.js';
+import { isConstraintError, mirrorConflict, type TailDefect, type TailReplayResult, type TailReplayTarget } from './tail-replay.js';
 
 const BATCH_BYTES = 256 << 10;
 const IN_FLIGHT_PER_WORKER = 4;
@@ -134,10 +134,4 @@ export async function replayTailOnWorkers(target: TailReplayTarget, from: Waterm
   projection.setWatermark(wm);
   options.onProgress?.(defect ? defect.offset : wm.offset, total);
   return { scanned, inserted, alreadyPresent: 0, watermark: wm, ...(defect ? { defect } : {}) };
-}
-
-/** SQLite refused a row for a key it already holds (SQLITE_CONSTRAINT_PRIMARYKEY, _UNIQUE). */
-function isConstraintError(e: unknown): boolean {
-  const code = (e as { code?: unknown } | null)?.code;
-  return code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
 }
