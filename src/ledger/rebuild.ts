@@ -12,6 +12,7 @@ import { NODE_FILE_IO } from '../store/file-io.js';
 import { ProjectionReader } from '../store/projection-reader.js';
 import { type LedgerPaths, ledgerPaths } from '../store/layout.js';
 import { withIoErrors } from '../store/os-error.js';
+import { removeDbFiles } from '../store/side-file.js';
 import { replayJsonlIntoSqlite, type ReplayOptions, type ReplayReport } from './replay.js';
 
 export interface RebuildReport extends ReplayReport {
@@ -33,16 +34,16 @@ export async function rebuildProjection(dir: string, options: Omit<ReplayOptions
 async function rebuild(paths: LedgerPaths, dir: string, options: Omit<ReplayOptions, 'into'>, now: Date): Promise<RebuildReport> {
   const oldHead = projectionHead(paths.sqlite);
   const temp = `${paths.sqlite}.rebuild-${process.pid}`;
-  removeDb(temp);
+  removeDbFiles(temp);
   let report: ReplayReport;
   try {
     report = await replayJsonlIntoSqlite({ dir }, { ...options, into: temp });
   } catch (e) {
-    removeDb(temp);
+    removeDbFiles(temp);
     throw e;
   }
   if (report.toSeq < oldHead) {
-    removeDb(temp);
+    removeDbFiles(temp);
     return { ...report, oldHead, replaced: false, movedAside: [] };
   }
   const movedAside = moveDatabaseAside(paths.sqlite, now);
@@ -69,10 +70,6 @@ function projectionHead(sqlitePath: string): number {
   } finally {
     db?.close();
   }
-}
-
-function removeDb(file: string): void {
-  for (const s of SUFFIXES) fs.rmSync(file + s, { force: true });
 }
 
 /** Renames ledger.db, -wal and -shm to ledger.db.bak-<time>[-wal|-shm]; returns what moved. */

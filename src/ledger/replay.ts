@@ -13,13 +13,14 @@ import { NODE_FILE_IO } from '../store/file-io.js';
 import { withIoErrors } from '../store/os-error.js';
 import { Projection } from '../store/projection.js';
 import { ledgerPaths, resolveStorePaths, type StorePaths } from '../store/layout.js';
+import { isMissingDb, publishSideFile, removeDbFiles, removeStaleSideFiles, sideFileOf } from '../store/side-file.js';
 import { assertNoLinks } from './folder-safety.js';
 import { readOrCreateMetadata } from './metadata.js';
 import { readPolicyOf } from './read-policy.js';
 import { checkAnchor } from './reconcile.js';
 import { loadFolderKeyring } from './folder-keyring.js';
 import { LOCK_FILE, WriterLockFile } from './lock-file.js';
-import { acquireWriterLock } from './writer-lock.js';
+import { acquireLockFile, acquireWriterLock } from './writer-lock.js';
 import { readCheckpointRecords } from './checkpoint-log.js';
 import { assertNothingValidAfter, replayTail, type TailDefect } from './tail-replay.js';
 import { defaultReplayThreads, replayTailOnWorkers } from './worker-tail-replay.js';
@@ -90,10 +91,15 @@ export interface ReplayReport {
 
 export async function replayJsonlIntoSqlite(paths: StorePaths, options: ReplayOptions = {}): Promise<ReplayReport> {
   const files = resolveStorePaths(paths);
-  return withIoErrors(options.into ?? files.sqlite, () => replayInto(paths, options));
+  return withIoErrors(options.into ?? files.sqlite, async () => {
+    for (;;) {
+      const report = await replayInto(paths, options);
+      if (report !== 'retry') return report;
+    }
+  });
 }
 
-async function replayInto(paths: StorePaths, options: ReplayOptions): Promise<ReplayReport> {
+async function replayInto(paths: StorePaths, options: ReplayOptions): Promise<ReplayReport | 'retry'> {
   const started = performance.now();
   threadsFor(options, 0); // a bad option is refused before anything is opened
   const files = resolveStorePaths(paths);
@@ -105,79 +111,116 @@ async function replayInto(paths: StorePaths, options: ReplayOptions): Promise<Re
   if (folder) assertNoLinks(folder);
   const policy = readPolicyOf(folder ? readOrCreateMetadata(folder.metadata, undefined, NODE_FILE_IO, true) : undefined, options.requireSignatures);
   const keyring = options.keyring ?? (files.keyring ? loadFolderKeyring(files.keyring) : undefined);
+  // Into a missing ledger.db the bulk load builds a side file and publishes it whole (spec
+  // §14.3.1); rebuildProjection's `into` is a side file already.
+  const target = options.into === undefined && options.bulkLoad !== false && isMissingDb(files.sqlite) ? files.sqlite : undefined;
   const jsonl = JsonlFile.open(files.jsonl, NODE_FILE_IO, { readOnly: true });
-  const projection = await Projection.open(files.sqlite, { create: true });
   // The folder's writer lock is lock.db first (spec §13.9): without it, replay could take
   // ledger.db's lock between two commits of a worker-mode writer's projection thread.
   let lock: WriterLockFile | undefined;
+  let projection: Projection | undefined;
+  let side: string | undefined;
   try {
     lock = WriterLockFile.open(path.join(path.dirname(files.sqlite), LOCK_FILE));
-    await acquireWriterLock(projection, options.lockTimeoutMs, lock);
-    try {
-      const from = projection.watermark();
-      checkAnchor(jsonl, from);
-      // As in reconcile: never commit rows for lines that are not yet durable (I1).
-      if (jsonl.size() > from.offset) jsonl.sync();
-      // Into an empty projection, the bulk-load order (spec §14.3, ADR 0036): the three secondary
-      // indexes are dropped, every row inserted, and the indexes built once from their own text,
-      // all in this one transaction. Any error rolls back to the empty, indexed ledger.db.
-      const bulk = options.bulkLoad !== false && from.seq === -1 && projection.maxSeq() === -1;
-      const dropped = bulk ? projection.dropSecondaryIndexes() : [];
-      const target = { jsonl, projection, frontier: projection.tree.frontier(from.seq + 1), keyring, policy };
-      const threads = bulk && from.offset === 0 ? threadsFor(options, jsonl.size()) : 0;
-      const tail = threads > 0
-        ? await replayTailOnWorkers(target, from, {
-          threads,
-          workerUrl: options.workerUrl ?? new URL('./replay-worker.js', import.meta.url),
-          progressEvery: PROGRESS_EVERY,
-          onProgress: options.onProgress,
-          batchBytes: options.batchBytes,
-        })
-        : replayTail(target, from, {
-          ...(bulk ? { progressEvery: PROGRESS_EVERY } : { commitEvery: options.commitEvery ?? 20_000 }),
-          reportDamage: true,
-          ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-        });
-      projection.createIndexes(dropped);
-      const maxSeq = projection.maxSeq();
-      if (maxSeq > tail.watermark.seq) {
-        throw new LedgerStateError('SQLITE_AHEAD', `ledger.db holds events up to seq ${maxSeq} that events.jsonl lacks`, {
-          details: { sqliteMaxSeq: maxSeq, jsonlLastSeq: tail.watermark.seq },
-        });
-      }
-      const cpFile = 'dir' in paths ? ledgerPaths(paths.dir).checkpoints : undefined;
-      if (cpFile) projection.importCheckpoints(readCheckpointRecords(cpFile), tail.watermark.seq + 1);
-      projection.commit();
-      const report: ReplayReport = {
-        scanned: tail.scanned,
-        inserted: tail.inserted,
-        alreadyPresent: tail.alreadyPresent,
-        fromSeq: from.seq,
-        toSeq: tail.watermark.seq,
-        errors: [],
-        durationMs: performance.now() - started,
-      };
-      if (tail.defect) {
-        report.tornTail = tail.defect;
-        report.errors.push({ code: tail.defect.code, message: tail.defect.reason, offset: tail.defect.offset });
-        if (tail.defect.code !== 'TORN_LINE') {
-          try {
-            assertNothingValidAfter(jsonl, tail.defect, jsonl.size(), policy.maxLineBytes);
-          } catch (e) {
-            if (!(e instanceof SealedLedgerError)) throw e;
-            report.errors.push({ code: e.code, message: e.message, offset: tail.defect.offset });
-          }
-        }
-      }
-      return report;
-    } catch (e) {
-      projection.rollback();
-      throw e;
+    if (target) {
+      await acquireLockFile(lock, options.lockTimeoutMs);
+      removeStaleSideFiles(target);
+      side = sideFileOf(target);
     }
-  } finally {
+    const bulkFile = options.bulkLoad !== false && (side !== undefined || (options.into !== undefined && isMissingDb(options.into)));
+    projection = await Projection.open(side ?? files.sqlite, { create: true, bulkFile });
+    await acquireWriterLock(projection, options.lockTimeoutMs, lock);
+    const report = await load({ projection, jsonl, keyring, policy, options, started, checkpoints: folder?.checkpoints });
+    if (bulkFile) projection.switchToWal();
     await projection.close();
+    projection = undefined;
+    if (side !== undefined && target !== undefined) {
+      const published = publishSideFile(side, target);
+      side = undefined;
+      // A writer's open created ledger.db meanwhile (it waits for lock.db): replay into it instead.
+      if (!published) return 'retry';
+    }
+    report.durationMs = performance.now() - started;
+    return report;
+  } finally {
+    await projection?.close();
+    if (side !== undefined) removeDbFiles(side);
     lock?.release();
     lock?.close();
     jsonl.close();
+  }
+}
+
+interface Load {
+  projection: Projection;
+  jsonl: JsonlFile;
+  keyring: Keyring | undefined;
+  policy: ReturnType<typeof readPolicyOf>;
+  options: ReplayOptions;
+  started: number;
+  checkpoints: string | undefined;
+}
+
+/** §14.3 under the writer lock: one transaction for a bulk load, commitEvery chunks otherwise. */
+async function load({ projection, jsonl, keyring, policy, options, started, checkpoints }: Load): Promise<ReplayReport> {
+  try {
+    const from = projection.watermark();
+    checkAnchor(jsonl, from);
+    // As in reconcile: never commit rows for lines that are not yet durable (I1).
+    if (jsonl.size() > from.offset) jsonl.sync();
+    // Into an empty projection, the bulk-load order (spec §14.3, ADR 0036): the three secondary
+    // indexes are dropped, every row inserted, and the indexes built once from their own text,
+    // all in this one transaction. Any error rolls back to the empty, indexed ledger.db.
+    const bulk = options.bulkLoad !== false && from.seq === -1 && projection.maxSeq() === -1;
+    const dropped = bulk ? projection.dropSecondaryIndexes() : [];
+    const target = { jsonl, projection, frontier: projection.tree.frontier(from.seq + 1), keyring, policy };
+    const threads = bulk && from.offset === 0 ? threadsFor(options, jsonl.size()) : 0;
+    const tail = threads > 0
+      ? await replayTailOnWorkers(target, from, {
+        threads,
+        workerUrl: options.workerUrl ?? new URL('./replay-worker.js', import.meta.url),
+        progressEvery: PROGRESS_EVERY,
+        onProgress: options.onProgress,
+        batchBytes: options.batchBytes,
+      })
+      : replayTail(target, from, {
+        ...(bulk ? { progressEvery: PROGRESS_EVERY } : { commitEvery: options.commitEvery ?? 20_000 }),
+        reportDamage: true,
+        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      });
+    projection.createIndexes(dropped);
+    const maxSeq = projection.maxSeq();
+    if (maxSeq > tail.watermark.seq) {
+      throw new LedgerStateError('SQLITE_AHEAD', `ledger.db holds events up to seq ${maxSeq} that events.jsonl lacks`, {
+        details: { sqliteMaxSeq: maxSeq, jsonlLastSeq: tail.watermark.seq },
+      });
+    }
+    if (checkpoints) projection.importCheckpoints(readCheckpointRecords(checkpoints), tail.watermark.seq + 1);
+    projection.commit();
+    const report: ReplayReport = {
+      scanned: tail.scanned,
+      inserted: tail.inserted,
+      alreadyPresent: tail.alreadyPresent,
+      fromSeq: from.seq,
+      toSeq: tail.watermark.seq,
+      errors: [],
+      durationMs: performance.now() - started,
+    };
+    if (tail.defect) {
+      report.tornTail = tail.defect;
+      report.errors.push({ code: tail.defect.code, message: tail.defect.reason, offset: tail.defect.offset });
+      if (tail.defect.code !== 'TORN_LINE') {
+        try {
+          assertNothingValidAfter(jsonl, tail.defect, jsonl.size(), policy.maxLineBytes);
+        } catch (e) {
+          if (!(e instanceof SealedLedgerError)) throw e;
+          report.errors.push({ code: e.code, message: e.message, offset: tail.defect.offset });
+        }
+      }
+    }
+    return report;
+  } catch (e) {
+    projection.rollback();
+    throw e;
   }
 }

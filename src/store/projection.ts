@@ -65,6 +65,12 @@ export interface ProjectionOptions {
   create?: boolean;
   /** How long to wait for another writer that holds ledger.db's lock while creating it. */
   lockTimeoutMs?: number;
+  /**
+   * A new side file only this connection opens, for a bulk load (spec §14.3.1): rollback journal
+   * (a fresh file's new pages are written once, not to the WAL and again at the checkpoint) and
+   * synchronous = FULL (its COMMIT is the one fsync); switchToWal() before it is published.
+   */
+  bulkFile?: boolean;
 }
 
 export class Projection {
@@ -116,10 +122,10 @@ export class Projection {
     }
     try {
       if (!options.readOnly) {
-        await untilUnlocked(() => db.pragma('journal_mode = WAL'), options.lockTimeoutMs ?? 10_000);
+        await untilUnlocked(() => db.pragma(options.bulkFile ? 'journal_mode = DELETE' : 'journal_mode = WAL'), options.lockTimeoutMs ?? 10_000);
         // JSONL is fsynced before every commit and heals the projection on open, so SQLite needs
         // no fsync of its own per commit (ADR 0004, spec §13.3).
-        db.pragma('synchronous = NORMAL');
+        db.pragma(options.bulkFile ? 'synchronous = FULL' : 'synchronous = NORMAL');
       }
       db.pragma('busy_timeout = 5000');
       db.pragma('foreign_keys = ON');
@@ -308,6 +314,13 @@ export class Projection {
 
   rollback(): void {
     if (this.db.inTransaction) this.db.exec('ROLLBACK');
+  }
+
+  /** A bulkFile after its load: the WAL mode and settings every ledger.db has (spec §8.1). */
+  switchToWal(): void {
+    const mode = this.db.pragma('journal_mode = WAL', { simple: true });
+    if (mode !== 'wal') throw new LedgerStateError('LEDGER_CORRUPT', `${this.path}: could not switch to WAL (journal mode ${String(mode)})`);
+    this.db.pragma('synchronous = NORMAL');
   }
 
   /** As on process death: an open transaction is rolled back, nothing else is done. */

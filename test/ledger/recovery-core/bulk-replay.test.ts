@@ -32,6 +32,23 @@ function indexNames(file: string): string[] {
   }
 }
 
+/** ledger.db's rows and schema, or 'missing': an error in a replay into a missing ledger.db publishes nothing. */
+function dumpOrMissing(file: string) {
+  return fs.existsSync(file) ? dump(file) : 'missing';
+}
+
+/** Side files a replay left beside ledger.db (spec §14.3.1: none, whatever the outcome). */
+function sideFiles(dir: string): string[] {
+  return fs.readdirSync(dir).filter((n) => /^ledger\.db\.(replay|rebuild)-/.test(n));
+}
+
+/** The state a replay into an empty projection starts from: no ledger.db, or an empty file. */
+type Start = 'missing' | 'empty';
+
+function prepare(dir: string, start: Start): void {
+  if (start === 'empty') fs.writeFileSync(path.join(dir, 'ledger.db'), '');
+}
+
 function sameReport(r: ReplayReport) {
   const { durationMs, ...rest } = r;
   expect(durationMs).toBeGreaterThanOrEqual(0);
@@ -96,20 +113,24 @@ function copyOf(f: Folder, suffix: string): string {
 }
 
 /** The same folder twice: replayed into an empty ledger.db by the bulk load and by the chunked path. */
-async function both(f: Folder, bulkOptions: Partial<ReplayOptions> = {}) {
+async function both(f: Folder, bulkOptions: Partial<ReplayOptions> = {}, start: Start = 'missing') {
   const other = copyOf(f, 'chunked');
   const chunked = await outcome(replayJsonlIntoSqlite({ dir: other }, { keyring: f.keyring, bulkLoad: false, commitEvery: 7 }));
+  prepare(f.dir, start);
   const bulk = await outcome(replayJsonlIntoSqlite({ dir: f.dir }, { keyring: f.keyring, ...bulkOptions }));
-  return { bulk, chunked, bulkDb: dump(f.sqlite), chunkedDb: dump(path.join(other, 'ledger.db')) };
+  expect(sideFiles(f.dir)).toEqual([]);
+  return { bulk, chunked, bulkDb: dumpOrMissing(f.sqlite), chunkedDb: dump(path.join(other, 'ledger.db')) };
 }
 
 /** The bulk load of copies of `f` with its line checks on 1 and 2 worker threads. */
-async function onWorkers(f: Folder, batchBytes = 1024, extra: Partial<ReplayOptions> = {}) {
+async function onWorkers(f: Folder, batchBytes = 1024, extra: Partial<ReplayOptions> = {}, start: Start = 'missing') {
   const out = [];
   for (const threads of [1, 2]) {
     const dir = copyOf(f, `t${threads}`);
+    prepare(dir, start);
     const report = await outcome(replayJsonlIntoSqlite({ dir }, { keyring: f.keyring, workers: threads, workerUrl, batchBytes, ...extra }));
-    out.push({ threads, report, db: dump(path.join(dir, 'ledger.db')) });
+    expect(sideFiles(dir)).toEqual([]);
+    out.push({ threads, report, db: dumpOrMissing(path.join(dir, 'ledger.db')) });
   }
   return out;
 }
@@ -145,17 +166,22 @@ describe('replay into an empty ledger.db: the bulk load (spec §14.3)', () => {
           ),
           // Small batches put batch boundaries (and the defect) anywhere in the file.
           batchBytes: fc.integer({ min: 64, max: 8192 }),
+          // A missing ledger.db is built in a side file and published; an empty one in place.
+          start: fc.constantFrom<Start>('missing', 'empty'),
         }),
         async (spec) => {
           const f = await build(spec);
-          const workers = await onWorkers(f, spec.batchBytes);
-          const r = await both(f, { workers: 0, workerUrl });
+          const workers = await onWorkers(f, spec.batchBytes, {}, spec.start);
+          const r = await both(f, { workers: 0, workerUrl }, spec.start);
           expect(r.bulk).toEqual(r.chunked);
           for (const w of workers) {
             expect(w.report, `${w.threads} threads`).toEqual(r.bulk);
             expect(w.db, `${w.threads} threads`).toEqual(r.bulkDb);
           }
-          if ('thrown' in r.bulk) {
+          if ('thrown' in r.bulk && spec.start === 'missing') {
+            // Nothing is published: ledger.db is still missing, as before the replay.
+            expect(r.bulkDb).toBe('missing');
+          } else if ('thrown' in r.bulk) {
             // The chunked path keeps the chunks it committed before a forgery; the bulk load
             // commits nothing: its one transaction is rolled back.
             expect(r.bulkDb).toMatchObject({ events: [], nodes: [], checkpoints: [], watermark: [{ seq: -1 }], schema: r.chunkedDb.schema });
@@ -186,8 +212,14 @@ describe('replay into an empty ledger.db: the bulk load (spec §14.3)', () => {
     expect(indexNames(f.sqlite)).toHaveLength(4);
   });
 
-  describe('an error mid-load rolls back to the empty, indexed ledger.db', () => {
-    const expectEmptyIndexed = (f: Folder) => {
+  describe.each<Start>(['missing', 'empty'])('an error mid-load leaves ledger.db as it was (%s)', (start) => {
+    /** A missing ledger.db stays missing (nothing published, no side file); an empty one stays empty with its indexes. */
+    const expectUnchanged = (f: Folder) => {
+      expect(sideFiles(f.dir)).toEqual([]);
+      if (start === 'missing') {
+        expect(fs.existsSync(f.sqlite)).toBe(false);
+        return;
+      }
       const db = dump(f.sqlite);
       expect(db.events).toEqual([]);
       expect(db.nodes).toEqual([]);
@@ -205,32 +237,36 @@ describe('replay into an empty ledger.db: the bulk load (spec §14.3)', () => {
       const other = `${f.dir}-chunked`;
       fs.cpSync(f.dir, other, { recursive: true });
       cleanups.push(() => fs.rmSync(other, { recursive: true, force: true }));
+      prepare(f.dir, start);
       const e = await rejection(replayJsonlIntoSqlite({ dir: f.dir }, { keyring: f.keyring }));
       const old = await rejection(replayJsonlIntoSqlite({ dir: other }, { keyring: f.keyring, bulkLoad: false, commitEvery: 1000 }));
       expect(e).toMatchObject({ code: 'INVALID_SIGNATURE', details: { seq: 17, offset: ls.slice(0, 17).reduce((s, l) => s + Buffer.byteLength(l) + 1, 0) } });
       expect({ code: e.code, message: e.message, details: e.details }).toEqual({ code: old.code, message: old.message, details: old.details });
-      expectEmptyIndexed(f);
+      expectUnchanged(f);
     });
 
     it('a repeated id refused by the UNIQUE that stays during the load: MIRROR_CONFLICT, nothing committed', async () => {
       const f = await build({ n: 12, signed: false, actors: ['a'], checkpointsAt: [], damage: { kind: 'none' } });
       const evs = events(f);
       fs.appendFileSync(f.jsonl, lineOf(eventAfter(evs.at(-1), { id: 'ev-3', signer: null })) + '\n');
+      prepare(f.dir, start);
       const e = await rejection(replayJsonlIntoSqlite({ dir: f.dir }));
       expect(e).toMatchObject({ code: 'MIRROR_CONFLICT', details: { seq: 12, id: 'ev-3', otherSeq: 3 } });
-      expectEmptyIndexed(f);
+      expectUnchanged(f);
     });
 
     it('an error after the indexes were built (a damaged checkpoints.jsonl), and rebuildProjection keeps the old file', async () => {
       const f = await build({ n: 25, signed: true, actors: ['a', 'b'], checkpointsAt: [5], damage: { kind: 'none' } });
       fs.appendFileSync(path.join(f.dir, 'checkpoints.jsonl'), 'not a record\n');
+      prepare(f.dir, start);
       const e = await rejection(replayJsonlIntoSqlite({ dir: f.dir }, { keyring: f.keyring }));
       expect(e).toMatchObject({ code: 'LEDGER_CORRUPT' });
-      expectEmptyIndexed(f);
+      expectUnchanged(f);
+      if (start === 'missing') return;
       const before = fs.readFileSync(f.sqlite);
       await expect(rebuildProjection(f.dir, { keyring: f.keyring })).rejects.toMatchObject({ code: 'LEDGER_CORRUPT' });
       expect(fs.readFileSync(f.sqlite).equals(before)).toBe(true);
-      expect(fs.readdirSync(f.dir).filter((n) => n.includes('.rebuild-'))).toEqual([]);
+      expect(sideFiles(f.dir)).toEqual([]);
     });
   });
 

@@ -217,6 +217,10 @@ describe('rows already past the watermark (spec §14.1, I1)', () => {
     const e = await rejection(replayJsonlIntoSqlite({ dir: f.dir }, { keyring: f.keyring }));
     expect(e).toMatchObject({ code: 'MIRROR_CONFLICT', details: { seq: 3, id: 'ev-1', otherSeq: 1 } });
     expect(e.message).toContain('id ev-1 is already used by seq 1');
+    // Into a missing ledger.db nothing is published (spec §14.3.1); into an empty one, no row.
+    expect(fs.existsSync(f.sqlite)).toBe(false);
+    fs.writeFileSync(f.sqlite, '');
+    await rejection(replayJsonlIntoSqlite({ dir: f.dir }, { keyring: f.keyring }));
     expect(rowCount(f)).toBe(0);
   });
 
