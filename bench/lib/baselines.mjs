@@ -66,18 +66,21 @@ export function eventRowInserter(db, sampleLine) {
   return (i) => insert.run(i, `0199${i.toString(16).padStart(28, '0')}`, new Date(t0 + i).toISOString(), kinds[i & 3], `user:${100000 + (i % 5000)}`, hash, null, sampleLine, i * step);
 }
 
-/** SQLite `file` with ledger.db's journal settings (spec §8.1, ADR 0004); `fresh` removes it first. */
-export function openDb(file, { fresh = true } = {}) {
-  if (fresh) for (const f of [file, `${file}-wal`, `${file}-shm`]) fs.rmSync(f, { force: true });
+/**
+ * SQLite `file` with ledger.db's journal settings (spec §8.1, ADR 0004); `fresh` removes it first.
+ * `journal: 'rollback'`: the settings a replay's side file is loaded with (spec §14.3.1).
+ */
+export function openDb(file, { fresh = true, journal = 'wal' } = {}) {
+  if (fresh) for (const f of [file, `${file}-wal`, `${file}-shm`, `${file}-journal`]) fs.rmSync(f, { force: true });
   const db = new Database(file);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
+  db.pragma(journal === 'rollback' ? 'journal_mode = DELETE' : 'journal_mode = WAL');
+  db.pragma(journal === 'rollback' ? 'synchronous = FULL' : 'synchronous = NORMAL');
   return db;
 }
 
 export function removeDb(db, file) {
   db.close();
-  for (const f of [file, `${file}-wal`, `${file}-shm`]) fs.rmSync(f, { force: true });
+  for (const f of [file, `${file}-wal`, `${file}-shm`, `${file}-journal`]) fs.rmSync(f, { force: true });
 }
 
 /**
@@ -86,9 +89,9 @@ export function removeDb(db, file) {
  * secondary indexes; `indexes: false` gives the same columns with no index at all (not even the
  * UNIQUE on id): the floor the replay row is compared with.
  */
-export async function rawSqliteInserts(file, n, sampleLine, { indexes = true } = {}) {
+export async function rawSqliteInserts(file, n, sampleLine, { indexes = true, journal = 'wal' } = {}) {
   const schema = await ledgerSchema();
-  const db = openDb(file);
+  const db = openDb(file, { journal });
   try {
     if (indexes) {
       db.exec(schema.events);

@@ -4,6 +4,7 @@
 // same rows as the no-index baseline, in one transaction, and does none of a replay's other work
 // (reading, parsing, seal and chain checks, hashing): that work could at best run on other cores,
 // but ledger.db has one writer, so these writes bound the rate whatever the design.
+import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import { eventRowInserter, openDb, removeDb } from './baselines.mjs';
 import { freshLedgerDb, ledgerSchema } from './ledger-schema.mjs';
@@ -18,11 +19,14 @@ const usPer = (ns, n) => +(Number(ns) / 1000 / n).toFixed(3);
  * - `bulk`: the bulk-load order issue 17 suggests: drop the three secondary indexes, insert,
  *   create them again from their own sqlite_master text (the UNIQUE on id is part of the
  *   table's definition and stays);
+ * - `side`: the bulk order in a new side file with a rollback journal, then switched to WAL and
+ *   fsynced, as a replay into a missing ledger.db builds it (spec §14.3.1; the switch and the
+ *   fsync are counted in its COMMIT);
  * - `bulkAll`: even the UNIQUE on id built after the load, as CREATE UNIQUE INDEX on a table
  *   without it. That leaves a schema the migrations do not create (a named index instead of the
  *   table's constraint), so it is reported but is not the ceiling.
  */
-export const REPLAY_ORDERS = ['indexed', 'bulk', 'bulkAll'];
+export const REPLAY_ORDERS = ['indexed', 'bulk', 'side', 'bulkAll'];
 
 /** One order, `n` rows of `sampleLine` and their n - popcount(n) Merkle node rows. */
 export async function replayOrder(order, file, n, sampleLine) {
@@ -35,7 +39,7 @@ export async function replayOrder(order, file, n, sampleLine) {
   } else {
     openDb(file).close();
     await freshLedgerDb(file);
-    db = openDb(file, { fresh: false });
+    db = openDb(file, { fresh: false, journal: order === 'side' ? 'rollback' : 'wal' });
   }
   try {
     const insertRow = eventRowInserter(db, sampleLine);
@@ -44,10 +48,11 @@ export async function replayOrder(order, file, n, sampleLine) {
     const c0 = process.cpuUsage();
     const t0 = now();
     db.exec('BEGIN');
-    if (order === 'bulk') for (const { name } of schema.indexes) db.exec(`DROP INDEX "${name}"`);
+    const bulk = order === 'bulk' || order === 'side';
+    if (bulk) for (const { name } of schema.indexes) db.exec(`DROP INDEX "${name}"`);
     for (let i = 0; i < n; i++) insertRow(i);
     const t1 = now();
-    if (order === 'bulk') for (const { sql } of schema.indexes) db.exec(sql);
+    if (bulk) for (const { sql } of schema.indexes) db.exec(sql);
     if (order === 'bulkAll') for (const { sql } of [...schema.uniqueIndexes, ...schema.indexes]) db.exec(sql);
     const t2 = now();
     // In (level, idx) order, the cheapest for the WITHOUT ROWID key (always appending), as a
@@ -58,6 +63,13 @@ export async function replayOrder(order, file, n, sampleLine) {
     }
     const t3 = now();
     db.exec('COMMIT');
+    if (order === 'side') {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      const fd = fs.openSync(file, 'r');
+      fs.fsyncSync(fd);
+      fs.closeSync(fd);
+    }
     const t4 = now();
     const cpu = process.cpuUsage(c0);
     checkResult(db, order, n, nodes, schema);
@@ -92,12 +104,12 @@ function checkResult(db, order, n, nodes, schema) {
 /**
  * The replay row's ceiling from the orders' kept repetitions (`orders[order]`: results of
  * replayOrder) and the no-index baseline's median `baseline` (rows/s): the better of `indexed`
- * and `bulk`, the two orders that leave the migrated schema, as a ratio to the baseline.
+ * `bulk` and `side`, the orders that leave the migrated schema, as a ratio to the baseline.
  */
 export function replayCeiling(orders, baseline) {
   const med = (o, f) => median(orders[o].map(f));
   const rates = Object.fromEntries(Object.keys(orders).map((o) => [o, med(o, (x) => x.rowsPerSecond)]));
-  const order = rates.indexed >= rates.bulk ? 'indexed' : 'bulk';
+  const order = ['indexed', 'bulk', 'side'].reduce((best, o) => (rates[o] > rates[best] ? o : best));
   const parts = (o) => Object.fromEntries(Object.keys(orders[o][0].usPerEvent).map((k) => [k, +med(o, (x) => x.usPerEvent[k]).toFixed(2)]));
   const noNodes = (o) => 1e6 / med(o, (x) => x.usPerEvent.rows + x.usPerEvent.indexBuild + x.usPerEvent.commit);
   return {
@@ -106,7 +118,7 @@ export function replayCeiling(orders, baseline) {
     assumes:
       `ledger.db's writes alone, in one transaction: the same rows into the migrated events table (UNIQUE id + 3 indexes) and ` +
       `${orders[order][0].nodeRows.toLocaleString('en-US')} merkle_nodes rows in key order; reading, parsing, checking and hashing cost nothing ` +
-      `(other cores); better of indexes in place and the bulk-load order (drop, insert, CREATE INDEX)`,
+      `(other cores); best of indexes in place, the bulk-load order (drop, insert, CREATE INDEX) and that order in a rollback-journal side file`,
     ratios: Object.fromEntries(Object.entries(rates).map(([o, x]) => [o, +(x / baseline).toFixed(3)])),
     rowsPerSecond: Object.fromEntries(Object.entries(rates).map(([o, x]) => [o, Math.round(x)])),
     /** Wall µs per event of each part, medians: rows, index build (bulk orders), node rows, COMMIT. */

@@ -306,6 +306,7 @@ export const ROWS = {
       const orders = Object.fromEntries(REPLAY_ORDERS.map((o) => [o, []]));
       const cpuUs = [];
       const baselineCpuUs = [];
+      const rollbackBaseline = [];
       const r = await pair({
         warmup: ctx.warmup,
         reps: ctx.bigReps,
@@ -316,6 +317,8 @@ export const ROWS = {
             baselineCpuUs.push(us / n);
             // The ceiling's orders in the same repetition, right after the baseline.
             for (const o of REPLAY_ORDERS) orders[o].push(await replayOrder(o, path.join(ctx.tmp, 'ceiling.db'), n, line));
+            // The baseline given the replay's own advantage (a new file, rollback journal).
+            rollbackBaseline.push(await rawSqliteInserts(path.join(ctx.tmp, 'raw-rollback.db'), n, line, { indexes: false, journal: 'rollback' }));
           }
           return x;
         },
@@ -331,11 +334,19 @@ export const ROWS = {
         },
       });
       const ceiling = replayCeiling(orders, r.baseline);
+      // The ceiling against the strict baseline too (see strictBaseline below).
+      ceiling.ratioToStrictBaseline = +(ceiling.rowsPerSecond[ceiling.order] / median(rollbackBaseline)).toFixed(3);
       const cpu = median(cpuUs);
       const writesCpu = (o) => median(orders[o].map((x) => x.cpuUsPerEvent));
       return {
         figure: r.figure, baseline: r.baseline, unit: 'events/s', baselineUnit: 'rows/s',
-        baselineLabel: 'raw better-sqlite3 prepared INSERT loop into a table without indexes, one transaction',
+        baselineLabel: 'raw better-sqlite3 prepared INSERT loop into a table without indexes, one transaction, WAL as ledger.db',
+        /**
+         * The same loop into a new file with a rollback journal, as a replay into a missing
+         * ledger.db loads its side file (spec §14.3.1): the baseline given the replay's own
+         * advantage. The target counts as met only against both (medians of the same reps).
+         */
+        strictBaseline: { value: median(rollbackBaseline), label: 'the same loop into a new file with a rollback journal, as the replay\'s side file' },
         target: ratioTarget(0.4, '>= 0.4x'), samples: r, ceiling,
         extra: {
           events: n,
@@ -345,14 +356,14 @@ export const ROWS = {
           workers: Math.max(1, os.availableParallelism() - 1),
           /**
            * A model, not a profile: the CPU of ledger.db's writes in each order of the ceiling
-           * (replay into an empty ledger.db uses the bulk order, one transaction: spec §14.3.1),
-           * and the rest of the replay's CPU next to the bulk order (reading, parsing, seal and
+           * (replay into a missing ledger.db uses the side order, one transaction: spec §14.3.1),
+           * and the rest of the replay's CPU next to the side order (reading, parsing, seal and
            * chain checks, signatures, hashing, bookkeeping, the hand-off to the workers), of
            * every thread: most of it runs on the workers, beside the writes (ADR 0036).
            */
           split: {
             sqliteWritesCpuUsPerEvent: Object.fromEntries(REPLAY_ORDERS.map((o) => [o, +writesCpu(o).toFixed(1)])),
-            restCpuUsPerEvent: +(cpu - writesCpu('bulk')).toFixed(1),
+            restCpuUsPerEvent: +(cpu - writesCpu('side')).toFixed(1),
           },
         },
       };
