@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Ledger } from '../../../src/ledger/ledger.js';
 import { replayJsonlIntoSqlite } from '../../../src/ledger/replay.js';
 import { rebuildProjection } from '../../../src/ledger/rebuild.js';
@@ -13,7 +13,10 @@ import { verifyLedger } from '../../../src/audit/verify-ledger.js';
 import { dumpLedgerDb as dump } from '../ledger-helpers.js';
 import { dropProjection, folderWith, rejection, removeFolders, type Folder } from './folder.js';
 
-afterEach(removeFolders);
+afterEach(() => {
+  vi.restoreAllMocks();
+  removeFolders();
+});
 
 beforeAll(() => {
   if (!fs.existsSync(new URL('../../../dist/index.js', import.meta.url))) throw new Error('run `npm run build` first (npm test does)');
@@ -135,6 +138,40 @@ describe('replay into a missing ledger.db: a side file, published whole (spec §
     expect(report).toMatchObject({ inserted: 300, toSeq: 299, errors: [] });
     expect(dump(f.sqlite)).toEqual(expected.db);
     expect(sideFiles(f)).toEqual([]);
+  });
+
+  describe('a file system without hard links (link answers EPERM)', () => {
+    const noLinks = (before?: () => void) => vi.spyOn(fs, 'linkSync').mockImplementation(() => {
+      before?.();
+      throw Object.assign(new Error('EPERM: operation not permitted, link'), { code: 'EPERM', syscall: 'link' });
+    });
+
+    it('publishes by rename', async () => {
+      const f = await folderWith(50);
+      dropProjection(f);
+      const link = noLinks();
+      const report = await replayJsonlIntoSqlite({ dir: f.dir }, { keyring: f.keyring });
+      expect(link).toHaveBeenCalled();
+      expect(report).toMatchObject({ inserted: 50, errors: [] });
+      expect(sideFiles(f)).toEqual([]);
+      expect(dump(f.sqlite).events).toHaveLength(50);
+    });
+
+    it('still replaces nothing: a ledger.db that appeared is replayed into', async () => {
+      const f = await folderWith(50);
+      dropProjection(f);
+      let inode = 0;
+      noLinks(() => {
+        if (inode) return;
+        fs.writeFileSync(f.sqlite, '');
+        inode = fs.statSync(f.sqlite).ino;
+      });
+      const report = await replayJsonlIntoSqlite({ dir: f.dir }, { keyring: f.keyring });
+      expect(report).toMatchObject({ inserted: 50, errors: [] });
+      expect(fs.statSync(f.sqlite).ino).toBe(inode);
+      expect(sideFiles(f)).toEqual([]);
+      expect(dump(f.sqlite).events).toHaveLength(50);
+    });
   });
 
   describe('SIGKILL mid-load (a real process)', () => {
