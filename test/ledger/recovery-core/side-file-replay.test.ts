@@ -209,7 +209,8 @@ describe('replay into a missing ledger.db: a side file, published whole (spec §
       await killMidLoad(f, 'replay');
       const db = dump(f.sqlite);
       expect(db).toMatchObject({ events: [], nodes: [], watermark: [{ seq: -1, offset: 0 }] });
-      expect(db.schema.filter((s: { type: string; tbl_name: string }) => s.type === 'index' && s.tbl_name === 'events').map((s: { name: string }) => s.name).sort())
+      const schema = db.schema as { type: string; tbl_name: string; name: string }[];
+      expect(schema.filter((s) => s.type === 'index' && s.tbl_name === 'events').map((s) => s.name).sort())
         .toEqual(['events_actor_seq', 'events_at', 'events_kind_seq', 'sqlite_autoindex_events_1']);
       expect(sideFiles(f)).toEqual([]);
     });
