@@ -170,7 +170,8 @@ async function load({ projection, jsonl, keyring, policy, options, started, chec
     if (jsonl.size() > from.offset) jsonl.sync();
     // Into an empty projection, the bulk-load order (spec §14.3, ADR 0036): the three secondary
     // indexes are dropped, every row inserted, and the indexes built once from their own text,
-    // all in this one transaction. Any error rolls back to the empty, indexed ledger.db.
+    // all in this one transaction. Any error rolls it back: an empty ledger.db stays empty and
+    // indexed, a side file is removed unpublished (spec §14.3.1).
     const bulk = options.bulkLoad !== false && from.seq === -1 && projection.maxSeq() === -1;
     const dropped = bulk ? projection.dropSecondaryIndexes() : [];
     const target = { jsonl, projection, frontier: projection.tree.frontier(from.seq + 1), keyring, policy };
