@@ -12,10 +12,9 @@ import { afterEach, expect, it, vi } from 'vitest';
 import { replayJsonlIntoSqlite } from '../../src/ledger/replay.js';
 import { cleanupFolders, freshFolder, writerDiedBeforeFsync } from './bug-fixture.js';
 
-const cleanups: (() => void)[] = [];
 afterEach(() => {
   vi.restoreAllMocks();
-  cleanups.splice(0).forEach((c) => c());
+  cleanupFolders();
 });
 
 it('replay fsyncs events.jsonl before it commits lines it read', async () => {
