@@ -12,10 +12,12 @@ import {
   buildPristine, checkpointTableProbes, signatureStripProbes, symlinkProbes, EVENT_COLUMNS, exhaustiveFlips, keyringSwapProbes, merkleNodeProbes, watermarkProbes, flipArb, lineProbes, probeByteFlip, probeTruncation, signatureProbes, sqliteProbes, tamperRoot,
   type Pristine,
 } from '../../fuzz/lib/tamper.mjs';
-import { tailProbeProperty } from '../../fuzz/lib/tail-tamper.mjs';
+import { TAIL_EXAMPLES, tailProbeProperty } from '../../fuzz/lib/tail-tamper.mjs';
+import { propertySeed } from '../witness/seed.js';
 import { srcLibrary } from '../crash/src-library.js';
 
 describe('tamper probes', () => {
+  const seed = propertySeed('fuzz/tamper');
   const root = tamperRoot();
   let p: Pristine;
   beforeAll(async () => {
@@ -38,14 +40,14 @@ describe('tamper probes', () => {
   }, 120_000);
 
   it('random byte flips anywhere, any value', async () => {
-    await fc.assert(fc.asyncProperty(flipArb(p), ([line, pos, value]) => probeByteFlip(srcLibrary, p, line, pos, value).then(() => undefined)), { numRuns: 300 });
+    await fc.assert(fc.asyncProperty(flipArb(p), ([line, pos, value]) => probeByteFlip(srcLibrary, p, line, pos, value).then(() => undefined)), { numRuns: 300, seed });
   }, 60_000);
 
   it('truncations at and around every line boundary, and at random points', async () => {
     const cuts = new Set<number>([0, p.bytes.length - 1]);
     for (const l of p.lines) for (const d of [-2, -1, 0, 1, 2]) cuts.add(Math.min(p.bytes.length - 1, Math.max(0, l.end + d)));
     for (const t of cuts) await probeTruncation(srcLibrary, p, t);
-    await fc.assert(fc.asyncProperty(fc.integer({ min: 0, max: p.bytes.length - 1 }), (t) => probeTruncation(srcLibrary, p, t)), { numRuns: 60 });
+    await fc.assert(fc.asyncProperty(fc.integer({ min: 0, max: p.bytes.length - 1 }), (t) => probeTruncation(srcLibrary, p, t)), { numRuns: 60, seed });
     console.log(`truncations: ${cuts.size} boundary cuts + 60 random`);
   }, 60_000);
 
@@ -66,9 +68,9 @@ describe('tamper probes', () => {
   });
   it('tails past the watermark: forged, foreign and misnamed signatures, forks, gaps, broken seals, junk, fragments', async () => {
     const counts: Record<string, number> = {};
-    await fc.assert(tailProbeProperty(srcLibrary, p, counts), { numRuns: 150 });
+    await fc.assert(tailProbeProperty(srcLibrary, p, counts), { numRuns: 150, seed, examples: TAIL_EXAMPLES.map((e) => [e]) });
     console.log(`tail probes: ${JSON.stringify(counts)}`);
-    for (const k of ['mirrored', 'INVALID_SIGNATURE', 'UNKNOWN_KEY', 'LEDGER_CORRUPT', 'moved:CHAIN_BROKEN', 'moved:SEQ_GAP', 'moved:SEAL_MISMATCH', 'moved:MALFORMED_LINE']) {
+    for (const k of ['mirrored', 'INVALID_SIGNATURE', 'UNKNOWN_KEY', 'LEDGER_CORRUPT', 'moved:CHAIN_BROKEN', 'moved:SEQ_GAP', 'moved:SEAL_MISMATCH', 'moved:MALFORMED_LINE', 'moved:TORN_LINE']) {
       expect(counts[k], k).toBeGreaterThan(0);
     }
   }, 120_000);
