@@ -254,9 +254,10 @@ describe('Witness.addCheckpoint: never a smaller size, never another root at a k
           }
         },
       ),
-      { numRuns: 100, seed },
+      { numRuns: 150, seed },
     );
-    // The property is only meaningful if the runs cosigned often.
+    // The property is only meaningful if the runs cosigned often. (At 100 runs and this bound
+    // about one seed in 3,000 fell short by chance; at 150 runs none of 20,000 sampled did.)
     expect(cosignings).toBeGreaterThan(100);
   });
 });
