@@ -3,7 +3,9 @@
  * and swap it in only when it reaches at least the old projection's head. A rebuild from a
  * damaged events.jsonl that stops short would otherwise replace a complete projection by a
  * shorter one, leaving the only complete copy as a backup nobody reads: then the old ledger.db
- * stays in place and nothing changes. The old file is kept aside, never deleted.
+ * stays in place and nothing changes. The old file is kept aside, never deleted. lock.db is held
+ * from before the new file is created until the swap is done (spec §14.3.1): a writer opening
+ * in between would otherwise keep working on the file that is moved aside under it.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,8 +14,11 @@ import { NODE_FILE_IO } from '../store/file-io.js';
 import { ProjectionReader } from '../store/projection-reader.js';
 import { type LedgerPaths, ledgerPaths } from '../store/layout.js';
 import { withIoErrors } from '../store/os-error.js';
-import { removeDbFiles } from '../store/side-file.js';
+import { removeDbFiles, removeStaleSideFiles, sideFileOf } from '../store/side-file.js';
+import { assertNoLinks } from './folder-safety.js';
+import { LOCK_FILE, WriterLockFile } from './lock-file.js';
 import { replayJsonlIntoSqlite, type ReplayOptions, type ReplayReport } from './replay.js';
+import { acquireLockFile } from './writer-lock.js';
 
 export interface RebuildReport extends ReplayReport {
   /** The old projection's head (largest seq of its rows or watermark); -1 when none or unreadable. */
@@ -26,14 +31,29 @@ export interface RebuildReport extends ReplayReport {
 
 const SUFFIXES = ['', '-wal', '-shm'];
 
-export async function rebuildProjection(dir: string, options: Omit<ReplayOptions, 'into'> = {}, now = new Date()): Promise<RebuildReport> {
+export async function rebuildProjection(dir: string, options: Omit<ReplayOptions, 'into' | 'heldLock'> = {}, now = new Date()): Promise<RebuildReport> {
   const paths = ledgerPaths(dir);
-  return withIoErrors(paths.sqlite, () => rebuild(paths, dir, options, now));
+  return withIoErrors(paths.sqlite, async () => {
+    if (!fs.existsSync(paths.jsonl)) return rebuild(paths, dir, options, now);
+    assertNoLinks(paths); // before lock.db is opened: a link there would be followed
+    const lock = WriterLockFile.open(path.join(path.dirname(paths.sqlite), LOCK_FILE));
+    try {
+      await acquireLockFile(lock, options.lockTimeoutMs);
+      return await rebuild(paths, dir, { ...options, heldLock: lock }, now);
+    } finally {
+      lock.release();
+      lock.close();
+    }
+  });
 }
 
+/** Under lock.db, when events.jsonl exists (else the replay refuses with LEDGER_NOT_FOUND). */
 async function rebuild(paths: LedgerPaths, dir: string, options: Omit<ReplayOptions, 'into'>, now: Date): Promise<RebuildReport> {
+  // With lock.db held, every rebuild file found is a dead process's: a rebuild creates its file
+  // only under the lock and removes or renames it before releasing it.
+  if (options.heldLock) removeStaleSideFiles(paths.sqlite, '.rebuild-');
   const oldHead = projectionHead(paths.sqlite);
-  const temp = `${paths.sqlite}.rebuild-${process.pid}`;
+  const temp = sideFileOf(paths.sqlite, '.rebuild-');
   removeDbFiles(temp);
   let report: ReplayReport;
   try {

@@ -47,6 +47,11 @@ export interface ReplayOptions {
   /** @internal Build into this SQLite file instead of the folder's ledger.db (rebuildProjection). */
   into?: string;
   /**
+   * @internal lock.db of the folder, already held by the caller (rebuildProjection, which keeps
+   * it until its swap is done): used as is, and neither released nor closed here.
+   */
+  heldLock?: WriterLockFile;
+  /**
    * Worker threads for the line checks of a replay into an empty ledger.db (spec §14.3.1), as
    * verifyLedger's `workers`: 0 checks on the writing thread. Default: os.availableParallelism()
    * - 1 (at least 1) for an events.jsonl of 1 MiB or more, else 0; 0 when running from the
@@ -121,7 +126,8 @@ async function replayInto(paths: StorePaths, options: ReplayOptions): Promise<Re
   let projection: Projection | undefined;
   let side: string | undefined;
   try {
-    lock = WriterLockFile.open(path.join(path.dirname(files.sqlite), LOCK_FILE));
+    lock = options.heldLock ?? WriterLockFile.open(path.join(path.dirname(files.sqlite), LOCK_FILE));
+    if (options.heldLock && !options.heldLock.held) throw new Error('replay: heldLock is not held');
     if (target) {
       await acquireLockFile(lock, options.lockTimeoutMs);
       removeStaleSideFiles(target);
@@ -129,7 +135,8 @@ async function replayInto(paths: StorePaths, options: ReplayOptions): Promise<Re
     }
     const bulkFile = options.bulkLoad !== false && (side !== undefined || (options.into !== undefined && isMissingDb(options.into)));
     projection = await Projection.open(side ?? files.sqlite, { create: true, bulkFile });
-    await acquireWriterLock(projection, options.lockTimeoutMs, lock);
+    // A held lock is not passed on: on a timeout the poll would release it for its holder.
+    await acquireWriterLock(projection, options.lockTimeoutMs, options.heldLock ? undefined : lock);
     const report = await load({ projection, jsonl, keyring, policy, options, started, checkpoints: folder?.checkpoints });
     if (bulkFile) projection.switchToWal();
     await projection.close();
@@ -145,8 +152,10 @@ async function replayInto(paths: StorePaths, options: ReplayOptions): Promise<Re
   } finally {
     await projection?.close();
     if (side !== undefined) removeDbFiles(side);
-    lock?.release();
-    lock?.close();
+    if (!options.heldLock) {
+      lock?.release();
+      lock?.close();
+    }
     jsonl.close();
   }
 }

@@ -12,11 +12,12 @@ import { NODE_FILE_IO } from './file-io.js';
 
 const DB_SUFFIXES = ['', '-journal', '-wal', '-shm'];
 
-const SIDE_TAG = '.replay-';
+/** A replay's side file is `<target>.replay-<pid>`, rebuildProjection's `<target>.rebuild-<pid>`. */
+export type SideTag = '.replay-' | '.rebuild-';
 
 /** The side file this process builds `target` in. */
-export function sideFileOf(target: string): string {
-  return `${target}${SIDE_TAG}${process.pid}`;
+export function sideFileOf(target: string, tag: SideTag = '.replay-'): string {
+  return `${target}${tag}${process.pid}`;
 }
 
 /** True when neither `target` nor any of its journal files exist: nothing to keep or to replay into. */
@@ -34,9 +35,9 @@ export function removeDbFiles(file: string): void {
  * writer lock builds a side file, and publishes or removes it before releasing the lock, so with
  * the lock held every one found is a dead process's debris.
  */
-export function removeStaleSideFiles(target: string): void {
+export function removeStaleSideFiles(target: string, tag: SideTag = '.replay-'): void {
   const dir = path.dirname(target);
-  const prefix = path.basename(target) + SIDE_TAG;
+  const prefix = path.basename(target) + tag;
   const stale = new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\d+(-journal|-wal|-shm)?$`);
   for (const name of fs.readdirSync(dir)) if (stale.test(name)) fs.rmSync(path.join(dir, name), { force: true });
 }

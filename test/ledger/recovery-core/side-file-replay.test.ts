@@ -114,6 +114,77 @@ describe('replay into a missing ledger.db: a side file, published whole (spec §
     }
   });
 
+  describe('rebuildProjection holds lock.db from before its file is created until its swap is done', () => {
+    it('no other writer can take lock.db while ledger.db is moved aside and the new one moved in', async () => {
+      const f = await folderWith(20);
+      const probe = new Database(path.join(f.dir, 'lock.db'));
+      probe.pragma('busy_timeout = 0');
+      const takenDuringSwap: boolean[] = [];
+      const rename = fs.renameSync;
+      vi.spyOn(fs, 'renameSync').mockImplementation((from, to) => {
+        try {
+          probe.exec('BEGIN IMMEDIATE');
+          probe.exec('ROLLBACK');
+          takenDuringSwap.push(true);
+        } catch {
+          takenDuringSwap.push(false);
+        }
+        rename(from, to);
+      });
+      try {
+        const report = await rebuildProjection(f.dir, { keyring: f.keyring });
+        expect(report).toMatchObject({ replaced: true, inserted: 20 });
+      } finally {
+        probe.close();
+      }
+      // ledger.db moved aside, then the new file moved in: lock.db was held at each step.
+      expect(takenDuringSwap.length).toBeGreaterThanOrEqual(2);
+      expect(takenDuringSwap.every((t) => !t)).toBe(true);
+      expect((await verifyLedger({ dir: f.dir }, { keyring: f.keyring })).ok).toBe(true);
+    });
+
+    it('waits for lock.db before it creates anything: LOCK_TIMEOUT changes nothing', async () => {
+      const f = await folderWith(20);
+      const before = dump(f.sqlite);
+      const holder = new Database(path.join(f.dir, 'lock.db'));
+      try {
+        holder.exec('BEGIN IMMEDIATE');
+        const e = await rejection(rebuildProjection(f.dir, { keyring: f.keyring, lockTimeoutMs: 150 }));
+        expect(e).toMatchObject({ code: 'LOCK_TIMEOUT' });
+        expect(sideFiles(f)).toEqual([]);
+        expect(dump(f.sqlite)).toEqual(before);
+      } finally {
+        holder.close();
+      }
+    });
+
+    it('removes rebuild files that a dead process left, and only those', async () => {
+      const f = await folderWith(20);
+      for (const n of ['ledger.db.rebuild-1', 'ledger.db.rebuild-1-journal', 'ledger.db.rebuild-77-wal', 'ledger.db.rebuild-8-shm', 'ledger.db.rebuild-notes', 'ledger.db.rebuild-1.txt']) {
+        fs.writeFileSync(path.join(f.dir, n), 'debris');
+      }
+      const report = await rebuildProjection(f.dir, { keyring: f.keyring });
+      expect(report).toMatchObject({ replaced: true, inserted: 20 });
+      expect(sideFiles(f)).toEqual(['ledger.db.rebuild-1.txt', 'ledger.db.rebuild-notes']);
+    });
+
+    it('a symbolic link as lock.db is refused before it is opened', async () => {
+      const f = await folderWith(20);
+      const victim = path.join(f.dir, '..', `${path.basename(f.dir)}-victim`);
+      fs.writeFileSync(victim, 'victim');
+      try {
+        fs.rmSync(path.join(f.dir, 'lock.db'), { force: true });
+        fs.symlinkSync(victim, path.join(f.dir, 'lock.db'));
+        const e = await rejection(rebuildProjection(f.dir, { keyring: f.keyring }));
+        expect(e).toMatchObject({ code: 'LEDGER_CORRUPT' });
+        expect(fs.readFileSync(victim, 'utf8')).toBe('victim');
+        expect(sideFiles(f)).toEqual([]);
+      } finally {
+        fs.rmSync(victim, { force: true });
+      }
+    });
+  });
+
   it('a ledger.db created by another process during the load is not replaced: the replay goes into it instead', async () => {
     const f = await folderWith(300);
     dropProjection(f);
@@ -224,6 +295,8 @@ describe('replay into a missing ledger.db: a side file, published whole (spec §
       const report = await rebuildProjection(f.dir, { keyring: f.keyring });
       expect(report).toMatchObject({ replaced: true, inserted: 500 });
       expect(dump(f.sqlite)).toEqual(before);
+      // The killed rebuild's file went with the next rebuild.
+      expect(sideFiles(f)).toEqual([]);
     });
   });
 });
