@@ -54,7 +54,6 @@ async function rebuild(paths: LedgerPaths, dir: string, options: Omit<ReplayOpti
   if (options.heldLock) removeStaleSideFiles(paths.sqlite, '.rebuild-');
   const oldHead = projectionHead(paths.sqlite);
   const temp = sideFileOf(paths.sqlite, '.rebuild-');
-  removeDbFiles(temp);
   let report: ReplayReport;
   try {
     report = await replayJsonlIntoSqlite({ dir }, { ...options, into: temp });
