@@ -22,7 +22,7 @@ export type { ErrorCode } from './errors.js';
 export { canonicalize } from './format/canonical.js';
 export type { JsonValue } from './format/canonical.js';
 export { DEFAULT_LIMITS, FORMAT_VERSION, GENESIS_PREV, KIND_PATTERN, ID_PATTERN } from './format/event.js';
-export type { EventInput, EventLimits, EventSignature, SealedEvent } from './format/event.js';
+export type { EventHeader, EventInput, EventLimits, EventSignature, SealedEvent } from './format/event.js';
 export { sealEvent, verifyEventSeal, computeEventHash, encodeLine as encodeEventLine } from './format/seal.js';
 export { parseEventLine } from './format/event-line.js';
 export { signEvent, verifyEventSignature } from './format/signature.js';

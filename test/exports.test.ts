@@ -27,7 +27,7 @@ const LIBRARY_VALUES = [
 ];
 const LIBRARY_TYPES = [
   'AppendOptions', 'CheckpointBody', 'ConsistencyProofJson', 'ConsumeOptions', 'ConsumerOffset', 'ConsumerOptions',
-  'ErrorCode', 'EventInput', 'EventLimits', 'EventMismatch', 'EventQuery', 'EventSetParity', 'EventSignature',
+  'ErrorCode', 'EventHeader', 'EventInput', 'EventLimits', 'EventMismatch', 'EventQuery', 'EventSetParity', 'EventSignature',
   'EventSigner', 'ExternalCheckpoint', 'FeedCursor', 'FeedRecord', 'FollowFolderOptions', 'FollowOptions',
   'InclusionProofJson', 'Inspection', 'JsonValue', 'JsonlDefect', 'KeyUse', 'KeyringEntry', 'LedgerHead',
   'LedgerOptions', 'LedgerSchema', 'MirrorOutcome', 'NodeReader', 'NoteSigner', 'Policy', 'PolicyDecision',

@@ -5,7 +5,7 @@
  */
 import { SealedLedgerError } from '../errors.js';
 import type { Keyring } from '../crypto/keyring.js';
-import { parseEventLine } from '../format/event-line.js';
+import { checkEventLine } from '../format/event-line.js';
 import { verifyEventSignature } from '../format/signature.js';
 
 export interface VerifyProblem {
@@ -60,7 +60,7 @@ export function checkLine(line: LineToCheck, keyring: Keyring): LineCheck {
   }
   let rec;
   try {
-    rec = parseEventLine(line.text, where);
+    rec = checkEventLine(line.text, where);
   } catch (e) {
     if (!(e instanceof SealedLedgerError)) throw e;
     const seq = typeof e.details.seq === 'number' ? e.details.seq : undefined;

@@ -1,6 +1,6 @@
 /**
  * The per-line checks of an ingest batch (spec §18.3), the same as `verify` makes (spec §14.6):
- * UTF-8, size limits (spec §3.1.1), canonical form and seal (parseEventLine), and a signature by
+ * UTF-8, size limits (spec §3.1.1), canonical form and seal (checkEventLine), and a signature by
  * a key of the source valid at the event's seq and time (verifyEventSignature), or its absence
  * when the source does not require one. Checks stop at the first bad line: the lines before it
  * still go on to the chain checks and may be accepted.
@@ -9,7 +9,7 @@ import { isUtf8 } from 'node:buffer';
 import type { Keyring } from '../crypto/keyring.js';
 import { SealedLedgerError } from '../errors.js';
 import { DEFAULT_LIMITS } from '../format/event.js';
-import { parseEventLine } from '../format/event-line.js';
+import { checkEventLine } from '../format/event-line.js';
 import { verifyEventSignature } from '../format/signature.js';
 
 /** A line that passed every check that needs nothing but itself and the keyring. */
@@ -86,7 +86,7 @@ export function checkBatchLines(body: Buffer, o: CheckOptions): BatchCheck {
     if (!isUtf8(bytes)) return fail(i, 'MALFORMED_LINE', 'not valid UTF-8');
     let rec;
     try {
-      rec = parseEventLine(bytes.toString('utf8'));
+      rec = checkEventLine(bytes.toString('utf8'));
     } catch (e) {
       if (!(e instanceof SealedLedgerError)) throw e;
       return fail(i, e.code, e.message, typeof e.details.seq === 'number' ? e.details.seq : undefined);

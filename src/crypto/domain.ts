@@ -2,7 +2,7 @@
  * Every byte string that sealed-ledger hashes or signs is built here, so that the domain
  * separation of each one can be audited in one place (spec §3, §4, §11).
  */
-import { sha256 } from './hash.js';
+import { sha256, sha256Hex } from './hash.js';
 
 /** RFC 6962 §2.1 leaf prefix: the event hash is exactly the Merkle leaf hash. */
 export const MERKLE_LEAF_PREFIX = 0x00;
@@ -30,6 +30,11 @@ export function eventSignatureMessage(hash: Uint8Array): Buffer {
 export function leafHash(canonicalBytes: Uint8Array | string): Buffer {
   // A string gets its 0x00 prefix as U+0000, which UTF-8 encodes as the single byte 0x00.
   return typeof canonicalBytes === 'string' ? sha256('\u0000' + canonicalBytes) : sha256(LEAF_PREFIX_BYTES, canonicalBytes);
+}
+
+/** leafHash of a canonical text as hex: what a line's `hash` member must equal. */
+export function leafHashHex(canonicalText: string): string {
+  return sha256Hex('\u0000' + canonicalText);
 }
 
 /** SHA-256(0x01 || left || right): an RFC 6962 interior node. */

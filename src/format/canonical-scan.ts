@@ -43,6 +43,16 @@ export function canonicalTopMembers(text: string, maxDepth = DEFAULT_MAX_DEPTH):
   }
 }
 
+/** Sign of the UTF-16 comparison of s[a0, a1) and s[b0, b1), as JavaScript's < orders strings. */
+function compareRanges(s: string, a0: number, a1: number, b0: number, b1: number): number {
+  const n = Math.min(a1 - a0, b1 - b0);
+  for (let k = 0; k < n; k++) {
+    const d = s.charCodeAt(a0 + k) - s.charCodeAt(b0 + k);
+    if (d !== 0) return d;
+  }
+  return a1 - a0 - (b1 - b0);
+}
+
 class Scan {
   constructor(private readonly s: string, private readonly maxDepth: number) {}
 
@@ -63,18 +73,32 @@ class Scan {
     const s = this.s;
     let j = i + 1;
     if (s.charCodeAt(j) === 0x7d) return j + 1;
-    let prev: string | undefined;
+    // The previous key, as a range of the text while no key so far had an escape, else decoded.
+    let prevStart = -1;
+    let prevEnd = -1;
+    let prevKey: string | undefined;
     for (;;) {
       if (s.charCodeAt(j) !== QUOTE) throw NOT;
       const keyEnd = this.string(j);
-      const raw = s.slice(j + 1, keyEnd - 1);
-      const key = raw.includes('\\') ? (JSON.parse(s.slice(j, keyEnd)) as string) : raw;
+      const escaped = this.escaped;
       // String comparison is by UTF-16 code units: RFC 8785 §3.2.3's order; equal is a duplicate.
-      if (prev !== undefined && !(prev < key)) throw NOT;
-      prev = key;
+      // Unescaped keys are compared where they stand: a nested object's keys allocate nothing.
+      if (!escaped && prevKey === undefined) {
+        if (prevStart >= 0 && compareRanges(s, prevStart, prevEnd, j + 1, keyEnd - 1) >= 0) throw NOT;
+        prevStart = j + 1;
+        prevEnd = keyEnd - 1;
+      } else {
+        const key = escaped ? (JSON.parse(s.slice(j, keyEnd)) as string) : s.slice(j + 1, keyEnd - 1);
+        const before = prevKey ?? (prevStart >= 0 ? s.slice(prevStart, prevEnd) : undefined);
+        if (before !== undefined && !(before < key)) throw NOT;
+        prevKey = key;
+      }
       if (s.charCodeAt(keyEnd) !== COLON) throw NOT;
       const end = this.value(keyEnd + 1, depth);
-      members?.push({ key, keyStart: j, valueStart: keyEnd + 1, valueEnd: end });
+      if (members) {
+        const key = prevKey ?? s.slice(j + 1, keyEnd - 1);
+        members.push({ key, keyStart: j, valueStart: keyEnd + 1, valueEnd: end });
+      }
       const c = s.charCodeAt(end);
       if (c === 0x7d) return end + 1;
       if (c !== COMMA) throw NOT;
@@ -96,14 +120,19 @@ class Scan {
     }
   }
 
+  /** Whether the last string() had an escape. */
+  escaped = false;
+
   /** `i` at the opening quote; returns the index past the closing one. */
   string(i: number): number {
     const s = this.s;
+    this.escaped = false;
     for (let j = i + 1; j < s.length; j++) {
       const c = s.charCodeAt(j);
       if (c === QUOTE) return j + 1;
       if (c < 0x20) throw NOT;
       if (c !== BACKSLASH) continue;
+      this.escaped = true;
       const e = s.charCodeAt(++j);
       // JSON.stringify's escapes: \" \\ \b \t \n \f \r, and \u00xx (lowercase) for the other controls.
       if (e === QUOTE || e === BACKSLASH || e === 0x62 || e === 0x74 || e === 0x6e || e === 0x66 || e === 0x72) continue;
@@ -133,6 +162,19 @@ class Scan {
       if (!(c === 0x2d || c === 0x2b || c === 0x2e || (c >= 0x30 && c <= 0x39) || c === 0x65 || c === 0x45)) break;
     }
     if (j === i) throw NOT;
+    // An integer of at most 15 digits without a leading zero is its own Number::toString: every
+    // such value is exact and below 1e21. Anything else is checked by converting.
+    const neg = s.charCodeAt(i) === 0x2d ? 1 : 0;
+    const digits = j - i - neg;
+    if (digits >= 1 && digits <= 15) {
+      const first = s.charCodeAt(i + neg);
+      let plain = first >= 0x31 || (first === 0x30 && digits === 1 && neg === 0);
+      for (let k = i + neg; plain && k < j; k++) {
+        const c = s.charCodeAt(k);
+        plain = c >= 0x30 && c <= 0x39;
+      }
+      if (plain) return j;
+    }
     const token = s.slice(i, j);
     // Number::toString's output is a JSON number, and the only canonical spelling of its value.
     if (String(Number(token)) !== token) throw NOT;

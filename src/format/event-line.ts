@@ -4,9 +4,10 @@
  * whose hash is its seal; signatures and the chain are the caller's next checks.
  */
 import { InvalidInputError, VerificationError } from '../errors.js';
-import { leafHash } from '../crypto/domain.js';
+import { leafHashHex } from '../crypto/domain.js';
 import { canonicalize } from './canonical.js';
 import {
+  type EventHeader,
   FORMAT_VERSION,
   HASH_PATTERN,
   KID_PATTERN,
@@ -37,13 +38,17 @@ function malformed(reason: string, at: LineLocation, extra: Record<string, unkno
 /** Structural check of a parsed object as a sealed event (spec §3.2). */
 export function assertSealedEventShape(o: unknown, at: LineLocation = {}): asserts o is SealedEvent {
   if (typeof o !== 'object' || o === null || Array.isArray(o)) malformed('not a JSON object', at);
-  const r = o as Record<string, unknown>;
+  checkFields(o as Record<string, unknown>, 'payload' in o, at);
+}
+
+/** The shape check of every member but the payload, whose presence the caller tells. */
+function checkFields(r: Record<string, unknown>, hasPayload: boolean, at: LineLocation): void {
   for (const k of Object.keys(r)) if (!EVENT_FIELDS.has(k)) malformed(`unknown field "${k.slice(0, 40)}"`, at);
   if (r.v !== FORMAT_VERSION) malformed(`unsupported format version ${JSON.stringify(r.v)}`, at);
   if (typeof r.seq !== 'number' || !Number.isSafeInteger(r.seq) || r.seq < 0) malformed('seq must be a non-negative integer', at);
   if (typeof r.prev !== 'string' || !HASH_PATTERN.test(r.prev)) malformed('prev must be 64 lowercase hex digits', at);
   if (typeof r.hash !== 'string' || !HASH_PATTERN.test(r.hash)) malformed('hash must be 64 lowercase hex digits', at);
-  if (!('payload' in r)) malformed('payload missing', at);
+  if (!hasPayload) malformed('payload missing', at);
   try {
     validateId(r.id);
     validateAt(r.at);
@@ -65,11 +70,80 @@ export function assertSealedEventShape(o: unknown, at: LineLocation = {}): asser
   }
 }
 
+/** What checkEventLine proves of a line: parseEventLine's result but the parsed payload. */
+export interface CheckedLine {
+  /** `event.hash` is the line's leaf hash (RFC 6962), checked. */
+  event: EventHeader;
+  payloadJson: string;
+}
+
 /**
  * Parse and check one line (without its "\n"). Throws MALFORMED_LINE for anything that is not a
  * canonical sealed event, SEAL_MISMATCH when the content does not hash to `hash`.
  */
 export function parseEventLine(line: string, at: LineLocation = {}): SealedRecord {
+  const read = readCanonical(line, at, true) ?? readAnyForm(line, at);
+  const event = read.event as SealedEvent;
+  return { event, line, hash: Buffer.from(event.hash, 'hex'), payloadJson: read.payloadJson };
+}
+
+/**
+ * parseEventLine's checks and errors, without building the payload: one pass over a canonical
+ * line instead of JSON.parse and the canonical scan (about 2 µs less per line of a bulk replay).
+ */
+export function checkEventLine(line: string, at: LineLocation = {}): CheckedLine {
+  return readCanonical(line, at, false) ?? readAnyForm(line, at);
+}
+
+/**
+ * A line the canonical scan proves canonical, read from its members' slices: no JSON.parse of
+ * the whole line, and the sealed body cut out of it (spec §3.3: the line without its `hash` and
+ * `sig` members, each followed by a comma since `v` comes last). Undefined when the scan cannot
+ * prove the form or a member is not an event field: readAnyForm then decides and names the
+ * reason (and no key of the line ever lands on an object's prototype).
+ */
+function readCanonical(line: string, at: LineLocation, withPayload: boolean): { event: EventHeader | SealedEvent; payloadJson: string } | undefined {
+  const members = canonicalTopMembers(line);
+  if (members === undefined) return undefined;
+  const r: Record<string, unknown> = {};
+  let payload: TopMember | undefined;
+  let hash: TopMember | undefined;
+  let sig: TopMember | undefined;
+  for (const m of members) {
+    if (!EVENT_FIELDS.has(m.key)) return undefined;
+    if (m.key === 'payload') {
+      payload = m;
+      if (withPayload) r.payload = JSON.parse(line.slice(m.valueStart, m.valueEnd));
+      continue;
+    }
+    if (m.key === 'hash') hash = m;
+    else if (m.key === 'sig') sig = m;
+    r[m.key] = memberValue(line, m);
+  }
+  checkFields(r, payload !== undefined, at);
+  const body =
+    sig === undefined
+      ? line.slice(0, hash!.keyStart) + line.slice(hash!.valueEnd + 1)
+      : line.slice(0, hash!.keyStart) + line.slice(hash!.valueEnd + 1, sig.keyStart) + line.slice(sig.valueEnd + 1);
+  const event = r as unknown as EventHeader;
+  checkSeal(event, leafHashHex(body), at);
+  return { event, payloadJson: line.slice(payload!.valueStart, payload!.valueEnd) };
+}
+
+/** A member's value from its slice of a text the scan proved canonical JSON. */
+function memberValue(line: string, m: TopMember): unknown {
+  const c = line.charCodeAt(m.valueStart);
+  if (c === 0x22) {
+    const raw = line.slice(m.valueStart + 1, m.valueEnd - 1);
+    return raw.includes('\\') ? JSON.parse(line.slice(m.valueStart, m.valueEnd)) : raw;
+  }
+  // A canonical number is exactly Number::toString's output (the scan checked it).
+  if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return Number(line.slice(m.valueStart, m.valueEnd));
+  return JSON.parse(line.slice(m.valueStart, m.valueEnd));
+}
+
+/** Any line: JSON.parse, the shape, then the canonicalizer decides the form and names a refusal. */
+function readAnyForm(line: string, at: LineLocation): { event: SealedEvent; payloadJson: string } {
   let parsed: unknown;
   try {
     parsed = JSON.parse(line);
@@ -78,55 +152,23 @@ export function parseEventLine(line: string, at: LineLocation = {}): SealedRecor
   }
   assertSealedEventShape(parsed, at);
   const event = parsed;
-  const fast = sealedParts(line);
   let payloadJson: string;
-  let body: string;
-  if (fast !== undefined) {
-    ({ payloadJson, body } = fast);
-  } else {
-    // Not provably canonical: the canonicalizer decides, and names the reason when it refuses.
-    try {
-      payloadJson = canonicalize(event.payload, { path: 'payload' });
-    } catch (e) {
-      malformed((e as Error).message, at);
-    }
-    if (encodeLine(event, payloadJson) !== line) malformed('not in canonical (RFC 8785) form', at);
-    const { hash: _h, sig: _s, ...unsealed } = event;
-    body = encodeBody(unsealed, payloadJson);
+  try {
+    payloadJson = canonicalize(event.payload, { path: 'payload' });
+  } catch (e) {
+    malformed((e as Error).message, at);
   }
-  const hash = leafHash(body);
-  const actual = hash.toString('hex');
-  if (actual !== event.hash) {
-    throw new VerificationError('SEAL_MISMATCH', `${at.lineNo === undefined ? '' : `line ${at.lineNo}: `}event seq ${event.seq}: hash does not match its content`, {
-      expected: event.hash,
-      actual,
-      details: { ...at, seq: event.seq, id: event.id },
-    });
-  }
-  return { event, line, hash, payloadJson };
+  if (encodeLine(event, payloadJson) !== line) malformed('not in canonical (RFC 8785) form', at);
+  const { hash: _h, sig: _s, ...unsealed } = event;
+  checkSeal(event, leafHashHex(encodeBody(unsealed, payloadJson)), at);
+  return { event, payloadJson };
 }
 
-/**
- * The canonical payload and the sealed body (spec §3.3) cut out of a line that is already one
- * canonical JSON object, or undefined when it is not provably so. The event's shape is the
- * caller's check: with it, a canonical line is exactly encodeLine's output, and the body is the
- * line without its `hash` and `sig` members (each followed by a comma, since `v` comes last).
- */
-function sealedParts(line: string): { payloadJson: string; body: string } | undefined {
-  const members = canonicalTopMembers(line);
-  if (members === undefined) return undefined;
-  let payload: TopMember | undefined;
-  let hash: TopMember | undefined;
-  let sig: TopMember | undefined;
-  for (const m of members) {
-    if (m.key === 'payload') payload = m;
-    else if (m.key === 'hash') hash = m;
-    else if (m.key === 'sig') sig = m;
-  }
-  if (payload === undefined || hash === undefined) return undefined;
-  const body =
-    sig === undefined
-      ? line.slice(0, hash.keyStart) + line.slice(hash.valueEnd + 1)
-      : line.slice(0, hash.keyStart) + line.slice(hash.valueEnd + 1, sig.keyStart) + line.slice(sig.valueEnd + 1);
-  return { payloadJson: line.slice(payload.valueStart, payload.valueEnd), body };
+function checkSeal(event: EventHeader, actual: string, at: LineLocation): void {
+  if (actual === event.hash) return;
+  throw new VerificationError('SEAL_MISMATCH', `${at.lineNo === undefined ? '' : `line ${at.lineNo}: `}event seq ${event.seq}: hash does not match its content`, {
+    expected: event.hash,
+    actual,
+    details: { ...at, seq: event.seq, id: event.id },
+  });
 }

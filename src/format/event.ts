@@ -41,6 +41,9 @@ export interface SealedEvent {
   sig?: EventSignature;
 }
 
+/** An event without its payload: what signatures, the chain and a replay's row checks read. */
+export type EventHeader = Omit<SealedEvent, 'payload'>;
+
 /** Documented size limits (spec §3.1.1). */
 export interface EventLimits {
   /** Canonical payload bytes. */

@@ -6,7 +6,7 @@ import { eventSignatureMessage } from '../crypto/domain.js';
 import { VerificationError } from '../errors.js';
 import { verifyEd25519 } from '../crypto/ed25519.js';
 import type { Keyring } from '../crypto/keyring.js';
-import type { EventSignature, SealedEvent } from './event.js';
+import type { EventHeader, EventSignature, SealedEvent } from './event.js';
 
 /** Anything that can sign: a SigningKey, or a caller's HSM adapter. */
 export interface EventSigner {
@@ -36,7 +36,7 @@ export function signEvent(event: SealedEvent, signer: EventSigner): SealedEvent 
  * the window check. Codes: SIGNATURE_REQUIRED, UNKNOWN_KEY, KEY_NOT_VALID, INVALID_SIGNATURE.
  * The seal itself is checked by verifyEventSeal, not here.
  */
-export function verifyEventSignature(event: SealedEvent, keys: Keyring | Uint8Array): void {
+export function verifyEventSignature(event: EventHeader, keys: Keyring | Uint8Array): void {
   const sig = event.sig;
   const where = { seq: event.seq, id: event.id };
   if (sig === undefined) {

@@ -5,7 +5,7 @@
  * refused can never enter ledger.db through a recovery path.
  */
 import { VerificationError } from '../errors.js';
-import { DEFAULT_LIMITS, type EventLimits, type SealedEvent } from '../format/event.js';
+import { DEFAULT_LIMITS, type EventHeader, type EventLimits, type SealedEvent } from '../format/event.js';
 import type { LedgerMetadata } from './metadata.js';
 
 /**
@@ -41,7 +41,7 @@ export function readPolicyOf(meta: Pick<LedgerMetadata, 'signaturesRequiredFrom'
 export const OPEN_POLICY: ReadPolicy = readPolicyOf(undefined);
 
 /** SIGNATURE_REQUIRED for an unsigned event the policy covers; undefined when it may stand. */
-export function signaturePolicyViolation(ev: SealedEvent, policy: ReadPolicy, where: { offset?: number; lineNo?: number } = {}): VerificationError | undefined {
+export function signaturePolicyViolation(ev: EventHeader, policy: ReadPolicy, where: { offset?: number; lineNo?: number } = {}): VerificationError | undefined {
   const from = policy.signaturesRequiredFrom;
   if (ev.sig !== undefined || from === undefined || ev.seq < from) return undefined;
   return new VerificationError('SIGNATURE_REQUIRED', `seq ${ev.seq} is not signed, but this ledger requires signed events from seq ${from}`, {

@@ -73,8 +73,9 @@ export class ReplayLinePacker {
   private count = 0;
 
   /** `line` is the line's text as the writing thread will decode it (UTF-8, no "\n"). */
-  add(seq: number, start: number, end: number, line: string, f: ReplayLineFields, leaf: Buffer): void {
-    if (f.prev.length !== HASH_CHARS || f.hash.length !== HASH_CHARS || leaf.length !== LEAF_BYTES) throw new Error('ReplayLinePacker: prev, hash and leaf have fixed sizes');
+  /** `f.hash` must be the line's checked leaf hash: its bytes are the leaf the writing thread appends. */
+  add(seq: number, start: number, end: number, line: string, f: ReplayLineFields): void {
+    if (f.prev.length !== HASH_CHARS || f.hash.length !== HASH_CHARS) throw new Error('ReplayLinePacker: prev and hash have fixed sizes');
     if ((this.count + 1) * REPLAY_FIELDS > this.nums.length) this.grow();
     const nums = this.nums;
     let o = this.count * REPLAY_FIELDS;
@@ -92,7 +93,7 @@ export class ReplayLinePacker {
     }
     nums[o++] = this.position(line, f.prev);
     nums[o] = this.position(line, f.hash);
-    leaf.copy(this.leaves, this.count * LEAF_BYTES);
+    if (this.leaves.write(f.hash, this.count * LEAF_BYTES, LEAF_BYTES, 'hex') !== LEAF_BYTES) throw new Error('ReplayLinePacker: hash is not hex');
     this.count++;
   }
 

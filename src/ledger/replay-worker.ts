@@ -7,8 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { InvalidInputError, VerificationError } from '../errors.js';
 import { Keyring } from '../crypto/keyring.js';
-import { parseEventLine } from '../format/event-line.js';
-import type { SealedRecord } from '../format/seal.js';
+import { checkEventLine, type CheckedLine } from '../format/event-line.js';
 import { faultReply, type PoolReply } from '../io/worker-pool.js';
 import { linesOf, type LineBatch } from '../store/line-batches.js';
 import { limitViolation, type ReadPolicy, signaturePolicyViolation } from './read-policy.js';
@@ -51,16 +50,16 @@ function checkBatch(batch: LineBatch): ReplayBatchReply {
       failure = pre({ defect: ['MALFORMED_LINE', `line is longer than ${policy.maxLineBytes} bytes (spec §3.1.1)`] });
       break;
     }
-    let rec: SealedRecord;
+    let rec: CheckedLine;
     try {
-      rec = parseEventLine(line.text, { offset: line.offset });
+      rec = checkEventLine(line.text, { offset: line.offset });
     } catch (e) {
       if (!(e instanceof InvalidInputError || e instanceof VerificationError)) failure = pre({ error: carryError(e) });
       else failure = pre({ defect: [e.code === 'SEAL_MISMATCH' ? 'SEAL_MISMATCH' : 'MALFORMED_LINE', e.message] });
       break;
     }
     const ev = rec.event;
-    packer.add(ev.seq, start, start + line.length, line.text, { id: ev.id, at: ev.at, kind: ev.kind, actor: ev.actor ?? null, kid: ev.sig?.kid ?? null, prev: ev.prev, hash: ev.hash }, rec.hash);
+    packer.add(ev.seq, start, start + line.length, line.text, { id: ev.id, at: ev.at, kind: ev.kind, actor: ev.actor ?? null, kid: ev.sig?.kid ?? null, prev: ev.prev, hash: ev.hash });
     const post = postCheck(rec, line.length, line.offset);
     if (post) {
       failure = { index, stage: 'post', ...post };
@@ -72,7 +71,7 @@ function checkBatch(batch: LineBatch): ReplayBatchReply {
 }
 
 /** What replayTail checks after seq and prev, in its order: payload limit, signature, policy. */
-function postCheck(rec: SealedRecord, length: number, offset: number): Omit<LineFailure, 'index' | 'stage'> | undefined {
+function postCheck(rec: CheckedLine, length: number, offset: number): Omit<LineFailure, 'index' | 'stage'> | undefined {
   const tooBig = limitViolation(length - 1, rec.payloadJson, policy);
   if (tooBig) return { defect: ['MALFORMED_LINE', `seq ${rec.event.seq}: ${tooBig}`] };
   try {

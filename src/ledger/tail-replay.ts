@@ -5,7 +5,7 @@
  */
 import { type SealedLedgerError, LedgerStateError, InvalidInputError, VerificationError, KeyError } from '../errors.js';
 import type { Keyring } from '../crypto/keyring.js';
-import type { SealedEvent } from '../format/event.js';
+import type { EventHeader, SealedEvent } from '../format/event.js';
 import { parseEventLine } from '../format/event-line.js';
 import { verifyEventSignature } from '../format/signature.js';
 import type { CompactRange } from '../merkle/compact-range.js';
@@ -261,7 +261,7 @@ export function assertNothingValidAfter(jsonl: JsonlFile, defect: TailDefect, to
  * With a keyring, a signed line past the watermark must verify: a bad signature is a forgery,
  * not a torn write, and is thrown with the seq and offset (spec §7.3).
  */
-export function checkTailSignature(ev: SealedEvent, keyring: Keyring | undefined, offset: number): void {
+export function checkTailSignature(ev: EventHeader, keyring: Keyring | undefined, offset: number): void {
   if (!keyring || !ev.sig) return;
   try {
     verifyEventSignature(ev, keyring);

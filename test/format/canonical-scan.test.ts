@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { canonicalTopMembers } from '../../src/format/canonical-scan.js';
 import { canonicalize } from '../../src/format/canonical.js';
 import { GENESIS_PREV, type EventInput } from '../../src/format/event.js';
-import { assertSealedEventShape, parseEventLine } from '../../src/format/event-line.js';
+import { assertSealedEventShape, checkEventLine, parseEventLine } from '../../src/format/event-line.js';
 import { encodeBody, encodeLine, sealEvent } from '../../src/format/seal.js';
 import { signEvent } from '../../src/format/signature.js';
 import { leafHash } from '../../src/crypto/domain.js';
@@ -103,10 +103,13 @@ describe('canonicalTopMembers', () => {
 
   it('refuses what RFC 8785 forbids', () => {
     for (const t of ['{"b":1,"a":2}', '{"a":1,"a":1}', '{"a":1.0}', '{"a":1e3}', '{"a":-0}', '{"a":01}', '{ "a":1}', '{"a":"\\/"}', '{"a":"\\u0041"}',
-      '{"a":"\\u001F"}', '{"a":"\\u000a"}', '{"a":"\\ud800"}', '{"a":"\ud800"}', '{"a":"\u0001"}', '{"a":1}x', '[1]', '{"a":1e400}', '{"a":tru}']) {
+      '{"a":"\\u001F"}', '{"a":"\\u000a"}', '{"a":"\\ud800"}', '{"a":"\ud800"}', '{"a":"\u0001"}', '{"a":1}x', '[1]', '{"a":1e400}', '{"a":tru}',
+      // Integers past 2^53 that Number::toString writes differently, and leading zeros.
+      '{"a":9007199254740993}', '{"a":-9007199254740993}', '{"a":12345678901234567}', '{"a":00}', '{"a":-01}', '{"a":-}', '{"a":[{"y":1,"x":2}]}', '{"a":{"x":{},"x":1}}']) {
       expect(canonicalTopMembers(t), t).toBeUndefined();
     }
-    for (const t of ['{}', '{"a":[]}', '{"":0,"a":-1.5,"b":"\\u001f\\n\\"\\\\é😀","c":1e+21,"d":[null,true,false,{}]}']) {
+    for (const t of ['{}', '{"a":[]}', '{"":0,"a":-1.5,"b":"\\u001f\\n\\"\\\\é😀","c":1e+21,"d":[null,true,false,{}]}',
+      '{"a":999999999999999,"b":-999999999999999,"c":9007199254740992,"d":0,"e":-7}']) {
       expect(canonicalTopMembers(t), t).toBeDefined();
     }
   });
@@ -142,13 +145,84 @@ const eventArb = fc
     return line;
   });
 
+/** checkEventLine's answer in referenceParse's terms: the event without its payload. */
+function checkOutcome(line: string): unknown {
+  return outcome(() => {
+    const r = checkEventLine(line);
+    return { event: r.event, hash: r.event.hash, payloadJson: r.payloadJson };
+  });
+}
+
+function withoutPayload(o: unknown): unknown {
+  const r = o as { ok: boolean; event?: Record<string, unknown> };
+  if (!r.ok || r.event === undefined) return o;
+  const { payload: _p, ...event } = r.event;
+  return { ...r, event };
+}
+
+// Values that break one member's rule while the line stays canonical JSON, so the one-pass
+// reader (not the canonicalizer fallback) must refuse them exactly as the shape check does.
+const ODD_VALUES = [null, true, false, 0, -1, 1.5, 1e21, 2 ** 53, '', 'x', 'A'.repeat(64), '0'.repeat(63), '2026-02-30T00:00:00Z', '2026-03-04T05:06:07Z',
+  'a\u0000b', 'é', 'ok"quote', 'back\\slash', [], {}, { alg: 'ed25519' }, { alg: 'ed25519', kid: 'k', value: 'A'.repeat(86) + '==' }, [1, 'a']];
+const FIELDS = ['v', 'seq', 'id', 'at', 'kind', 'actor', 'payload', 'prev', 'hash', 'sig', 'extra', '__proto__', 'constructor', '0'];
+
+/**
+ * Canonical lines of events with one or two members replaced, removed or added, resealed or not:
+ * every line passes the canonical scan, so the shape and seal decide.
+ */
+const canonicalOddArb = fc
+  .tuple(
+    eventArb.filter((l) => canonicalTopMembers(l) !== undefined),
+    fc.array(fc.tuple(fc.constantFrom(...FIELDS), fc.option(fc.constantFrom(...ODD_VALUES), { nil: undefined })), { minLength: 1, maxLength: 2 }),
+    fc.boolean(),
+  )
+  .map(([line, changes, reseal]) => {
+    const o = JSON.parse(line) as Record<string, unknown>;
+    for (const [k, v] of changes) {
+      if (v === undefined) delete o[k];
+      else Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+    }
+    if (reseal) {
+      const { hash: _h, sig: _s, ...body } = o;
+      o.hash = leafHash(canonicalize(body as never)).toString('hex');
+    }
+    return canonicalize(o as never);
+  });
+
 describe('parseEventLine', () => {
   it('decides every near-canonical line as the canonicalizer-based check did', () => {
     fc.assert(
       fc.property(eventArb, (line) => {
-        expect(outcome(() => parseEventLine(line))).toEqual(outcome(() => referenceParse(line)));
+        const want = outcome(() => referenceParse(line));
+        expect(outcome(() => parseEventLine(line))).toEqual(want);
+        expect(checkOutcome(line)).toEqual(withoutPayload(want));
       }),
       { seed, numRuns: 5_000 },
     );
+  });
+
+  it('decides canonical lines with odd members as the canonicalizer-based check did', () => {
+    const seen = { ok: 0, seal: 0, malformed: 0 };
+    fc.assert(
+      fc.property(canonicalOddArb, (line) => {
+        expect(canonicalTopMembers(line), line).toBeDefined();
+        const want = outcome(() => referenceParse(line)) as { ok: boolean; code?: string };
+        if (want.ok) seen.ok++;
+        else if (want.code === 'SEAL_MISMATCH') seen.seal++;
+        else seen.malformed++;
+        expect(outcome(() => parseEventLine(line))).toEqual(want);
+        expect(checkOutcome(line)).toEqual(withoutPayload(want));
+      }),
+      { seed, numRuns: 5_000 },
+    );
+    console.log(`canonical odd lines: ${seen.ok} accepted, ${seen.seal} SEAL_MISMATCH, ${seen.malformed} MALFORMED_LINE`);
+    expect(Math.min(seen.ok, seen.seal, seen.malformed)).toBeGreaterThan(50);
+  });
+
+  it('gives the same error message and details as before for a canonical line', () => {
+    const line = canonicalize({ ...JSON.parse(encodeLine(sealEvent({ kind: 'k', payload: 1, id: 'i', at: '2026-03-04T05:06:07.089Z' }, { seq: 3, prev: GENESIS_PREV }), '1')), seq: -1 } as never);
+    for (const f of [parseEventLine, checkEventLine]) {
+      expect(() => f(line, { lineNo: 4, offset: 10 })).toThrow(expect.objectContaining({ code: 'MALFORMED_LINE', message: 'line 4: seq must be a non-negative integer', details: { lineNo: 4, offset: 10, reason: 'seq must be a non-negative integer' } }));
+    }
   });
 });
