@@ -60,6 +60,15 @@ export function projectionWorkerOf(ledger: Ledger): {
   terminate(): Promise<void>;
   /** Crash suites: stop the worker at `point` ('worker.inserted' | 'worker.committed') of its `nth` next transaction. */
   armCrash(point: 'worker.inserted' | 'worker.committed', nth: number): void;
+  /** Transactions the worker has begun. */
+  readonly transactions: number;
+  /**
+   * Make the worker wait before the COMMIT of its `txn`th transaction and every later one (it
+   * holds ledger.db's write lock meanwhile); undefined lets it go on. For tests of interleavings.
+   */
+  holdCommitsFrom(txn: number | undefined): void;
+  /** Block until the worker's `txn`th transaction waits at the hold (at most `timeoutMs`). */
+  waitHeld(txn: number, timeoutMs: number): void;
 } | undefined {
   const thread = writerOf(ledger).projectionThread;
   if (!thread) return undefined;
@@ -72,5 +81,10 @@ export function projectionWorkerOf(ledger: Ledger): {
     },
     terminate: () => thread.terminateForTest(),
     armCrash: (point, nth) => thread.armCrash(point, nth),
+    get transactions() {
+      return thread.transactions;
+    },
+    holdCommitsFrom: (txn) => thread.holdCommitsFrom(txn),
+    waitHeld: (txn, timeoutMs) => thread.waitHeld(txn, timeoutMs),
   };
 }

@@ -26,6 +26,7 @@ export const PROPERTIES = [
   'torn-moved-aside', // a torn tail ends up in torn/, never half-kept in (or silently lost from) events.jsonl
   'quarantine-kept', // every quarantine a caller was told about is a readable line of quarantine.jsonl
   'no-unexpected-error', // appends fail only with the errors the workload provokes
+  'lock-exclusive', // a writer taking the lock finds no other writer's lines uncommitted in its projection worker
 ];
 
 export class PropertyViolation extends Error {

@@ -105,15 +105,26 @@ function newProcess(ctx, role, plan) {
   return new SimProcess(ctx.disk, ctx.lib, {
     plan,
     mutant: mutantFor(ctx, role),
-    onPoint: (point) => instantCheck(ctx, point),
+    onPoint: (point, proc) => instantCheck(ctx, point, proc),
   });
 }
 
 /**
  * At every crash point: what SQLite has committed must already be durable in events.jsonl (a
- * power cut now must not leave SQLite ahead).
+ * power cut now must not leave SQLite ahead). Where a writer has just taken the lock: no other
+ * writer still has lines in its projection worker (spec §13.9: lock.db is released only once
+ * they are committed; else this writer's heal would insert their rows under that worker).
  */
-function instantCheck(ctx, point) {
+function instantCheck(ctx, point, proc) {
+  if ((point === 'append.locked' || point === 'reconcile.locked') && ctx.check.on('lock-exclusive')) {
+    for (const w of ctx.opened) {
+      if (w.proc === proc || ctx.lib.ledgerState(w.ledger) !== 'open') continue;
+      const lag = ctx.lib.projectionWorkerOf(w.ledger)?.lag ?? 0;
+      if (lag === 0) continue;
+      ctx.violation ??= new O.PropertyViolation('lock-exclusive', `at ${point}: another open writer has ${lag} lines handed to its projection worker and not committed`);
+      throw ctx.violation;
+    }
+  }
   if (!ctx.check.on('sqlite-within-durable-jsonl') && !ctx.check.on('sqlite-within-jsonl')) return;
   try {
     const sqlite = O.readSqlite(ctx.files.sqlite);

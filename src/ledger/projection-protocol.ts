@@ -28,7 +28,13 @@ export const SLOT_CRASH_AT = 5;
 export const SLOT_TXNS = 6;
 /** 1 once the worker closed its connection after the appending thread died. */
 export const SLOT_CLOSED = 7;
-export const SHARED_BYTES = 64;
+/**
+ * Tests: transactions from this number on (SLOT_TXNS' count; 0: none) wait before their COMMIT,
+ * with the number of the one waiting in SLOT_HELD, until SLOT_HOLD_AT changes.
+ */
+export const SLOT_HOLD_AT = 8;
+export const SLOT_HELD = 9;
+export const SHARED_BYTES = 80;
 
 export const WORKER_CRASH_POINTS = ['worker.inserted', 'worker.committed'] as const;
 

@@ -13,7 +13,7 @@ import { LedgerStateError } from '../errors.js';
 import type { SealedEvent } from '../format/event.js';
 import type { SealedRecord } from '../format/seal.js';
 import { SimulatedCrash } from './crash-points.js';
-import { type FromWorker, SHARED_BYTES, SLOT_ACKED, SLOT_BUSY, SLOT_CLOSED, SLOT_CRASH_AT, SLOT_CRASH_POINT, SLOT_DEAD, SLOT_FAILED, SLOT_TXNS, toBatch, WORKER_CRASH_POINTS, type WorkerCrashPoint, type Attach } from './projection-protocol.js';
+import { type FromWorker, SHARED_BYTES, SLOT_ACKED, SLOT_BUSY, SLOT_CLOSED, SLOT_CRASH_AT, SLOT_CRASH_POINT, SLOT_DEAD, SLOT_FAILED, SLOT_HELD, SLOT_HOLD_AT, SLOT_TXNS, toBatch, WORKER_CRASH_POINTS, type WorkerCrashPoint, type Attach } from './projection-protocol.js';
 
 export interface ProjectionWorkerOptions {
   /** Appends wait while more than this many acknowledged events are not yet committed (default 10,000). */
@@ -223,6 +223,30 @@ export class ProjectionThread {
     Atomics.store(this.#shared, SLOT_CRASH_POINT, BigInt(WORKER_CRASH_POINTS.indexOf(point) + 1));
   }
 
+  /** Transactions the worker has begun (for holdCommitsFrom). */
+  get transactions(): number {
+    return Number(Atomics.load(this.#shared, SLOT_TXNS));
+  }
+
+  /**
+   * Tests: from its `txn`th transaction on (counting as `transactions`), the worker waits before
+   * each COMMIT, holding ledger.db's write lock; undefined lets it go on.
+   */
+  holdCommitsFrom(txn: number | undefined): void {
+    Atomics.store(this.#shared, SLOT_HOLD_AT, BigInt(txn ?? 0));
+    Atomics.notify(this.#shared, SLOT_HOLD_AT);
+  }
+
+  /** Tests: block until the worker's `txn`th transaction waits at the hold. */
+  waitHeld(txn: number, timeoutMs: number): void {
+    const deadline = Date.now() + timeoutMs;
+    for (let held; (held = Atomics.load(this.#shared, SLOT_HELD)) !== BigInt(txn); ) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`the projection worker's transaction ${txn} did not reach the hold within ${timeoutMs} ms`);
+      Atomics.wait(this.#shared, SLOT_HELD, held, Math.min(left, 50));
+    }
+  }
+
   /** A worker death from outside (sealed-ledger/testing): reported as a failure, unlike kill(). */
   async terminateForTest(): Promise<void> {
     await this.#worker.terminate();
@@ -239,6 +263,7 @@ export class ProjectionThread {
     if (this.#gone) return Promise.resolve();
     this.#gone = true;
     Atomics.store(this.#shared, SLOT_DEAD, 1n);
+    Atomics.notify(this.#shared, SLOT_HOLD_AT); // a held transaction sees the death at once
     const deadline = Date.now() + 30_000;
     while (Atomics.load(this.#shared, SLOT_BUSY) !== 0n && Date.now() < deadline) Atomics.wait(this.#shared, SLOT_BUSY, 1n, 100);
     // Its connection closes before this returns, and the thread is terminated only once it sits

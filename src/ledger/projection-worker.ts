@@ -12,7 +12,7 @@ import { parentPort, receiveMessageOnPort } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { CompactRange } from '../merkle/compact-range.js';
 import { Projection, type Watermark } from '../store/projection.js';
-import { type Batch, FIELDS, type FromWorker, SLOT_ACKED, SLOT_BUSY, SLOT_CLOSED, SLOT_CRASH_AT, SLOT_CRASH_POINT, SLOT_DEAD, SLOT_FAILED, SLOT_TXNS, WORKER_CRASH_POINTS, type WorkerCrashPoint, type Attach } from './projection-protocol.js';
+import { type Batch, FIELDS, type FromWorker, SLOT_ACKED, SLOT_BUSY, SLOT_CLOSED, SLOT_CRASH_AT, SLOT_CRASH_POINT, SLOT_DEAD, SLOT_FAILED, SLOT_HELD, SLOT_HOLD_AT, SLOT_TXNS, WORKER_CRASH_POINTS, type WorkerCrashPoint, type Attach } from './projection-protocol.js';
 
 const port = parentPort!;
 let shared: BigInt64Array;
@@ -54,6 +54,20 @@ function mirrorBatch(b: Batch): Watermark {
   }
   nextSeq = last!.seq + 1;
   return last!;
+}
+
+/**
+ * Tests (ProjectionThread.holdCommitsFrom): wait here, inside the transaction, while it is held;
+ * a death releases it (the transaction then rolls back).
+ */
+function holdPoint(): void {
+  const txn = Atomics.load(shared, SLOT_TXNS);
+  for (let at; (at = Atomics.load(shared, SLOT_HOLD_AT)) !== 0n && txn >= at && !dead(); ) {
+    Atomics.store(shared, SLOT_HELD, txn);
+    Atomics.notify(shared, SLOT_HELD);
+    Atomics.wait(shared, SLOT_HOLD_AT, at, 50);
+  }
+  Atomics.store(shared, SLOT_HELD, 0n);
 }
 
 /**
@@ -107,6 +121,7 @@ function run(first: Batch): void {
     }
     projection.setWatermark(last);
     crashPoint('worker.inserted');
+    holdPoint();
     if (dead()) {
       projection.rollback();
       return;

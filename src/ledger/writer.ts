@@ -230,14 +230,18 @@ export class Writer {
       // settle() without waiting for the queue: this item is the queue's turn.
       if (this.#thread) await this.releaseWhenProjected(true);
       else this.commitHeldOrDie();
-      await acquireWriterLock(this.files.projection, this.settings.lockTimeoutMs, this.files.lock);
       try {
+        await acquireWriterLock(this.files.projection, this.settings.lockTimeoutMs, this.files.lock);
         this.heal();
         const result = fn();
         this.files.projection.commit();
         return result;
       } finally {
         this.files.projection.rollback();
+        // Worker mode: releaseWhenProjected left lock.db held (this item keeps the queue busy),
+        // with nothing in flight (heal() checks). Released here (or by a timed-out acquire), it
+        // is no longer this writer's: the next flush must take it again, not write as its holder.
+        this.#heldSince = undefined;
         this.files.lock?.release();
       }
     });
@@ -430,15 +434,22 @@ export class Writer {
    */
   private async releaseWhenProjected(rethrow = false): Promise<void> {
     const thread = this.#thread!;
-    try {
-      await thread.projected(this.#head.seq);
-    } catch (e) {
-      if (e instanceof SimulatedCrash) this.die();
-      else this.poison(e);
-      if (rethrow) throw e;
-      return;
+    for (;;) {
+      const seq = this.#head.seq;
+      try {
+        await thread.projected(seq);
+      } catch (e) {
+        if (e instanceof SimulatedCrash) this.die();
+        else this.poison(e);
+        if (rethrow) throw e;
+        return;
+      }
+      if (this.commits.busy || this.#heldSince === undefined) return;
+      // A flush may have run to its end while this waited (its lines handed over after `seq`):
+      // lock.db is released only with nothing in flight, or another writer's heal would insert
+      // those lines' rows under the worker (spec §13.9).
+      if (this.#head.seq === seq) break;
     }
-    if (this.commits.busy || this.#heldSince === undefined) return;
     this.#heldSince = undefined;
     this.files.lock?.release();
   }

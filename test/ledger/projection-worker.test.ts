@@ -326,3 +326,70 @@ describe('projection worker: replay takes the same lock (spec §13.9)', () => {
     expect(report.errors).toEqual([]);
   });
 });
+
+/** True when another connection can take lock.db now: no writer holds the folder's lock. */
+function lockDbFree(dir: string): boolean {
+  const db = new Database(path.join(dir, 'lock.db'));
+  try {
+    db.pragma('busy_timeout = 0');
+    try {
+      db.exec('BEGIN IMMEDIATE');
+    } catch (e) {
+      if ((e as { code?: string }).code === 'SQLITE_BUSY') return false;
+      throw e;
+    }
+    db.exec('ROLLBACK');
+    return true;
+  } finally {
+    db.close();
+  }
+}
+
+const turn = () => new Promise((r) => setImmediate(r));
+
+describe('projection worker: lock.db is held while lines are in flight (spec §13.9)', () => {
+  // Found by the simulated-crash suite: a second writer took lock.db after the worker committed
+  // seq 0 while seq 1 (handed over meanwhile) was not committed, healed seq 1's row into
+  // ledger.db, and the worker's insert of it then failed (UNIQUE constraint failed: events.seq).
+  it('a flush that ran to its end while the release waited for the worker keeps lock.db held', async () => {
+    const dir = fresh();
+    const ledger = await open(dir, { projectionWorker: { maxLagEvents: 1000, maxLagMs: 60_000 } });
+    const w = projectionWorkerOf(ledger)!;
+    const first = w.transactions + 1;
+    w.holdCommitsFrom(first);
+    await ledger.append({ kind: 'k', payload: 0 }); // acknowledged; the worker holds its commit
+    w.waitHeld(first, 5000);
+    await turn();
+    await turn(); // the release that follows the drained queue now waits for seq 0
+    expect(lockDbFree(dir)).toBe(false);
+    await ledger.append({ kind: 'k', payload: 1 }); // a whole flush under the same lock.db
+    await turn();
+    await turn();
+    w.holdCommitsFrom(first + 1); // seq 0 commits; the transaction of seq 1 is held
+    w.waitHeld(first + 1, 5000);
+    while (w.acked < 0) await turn(); // the ack of seq 0 reached this thread
+    await turn();
+    await turn();
+    expect(w.lag).toBe(1);
+    expect(lockDbFree(dir), 'lock.db was released with seq 1 uncommitted').toBe(false);
+    w.holdCommitsFrom(undefined);
+    await ledger.flush();
+    expect(lockDbFree(dir)).toBe(true);
+    await ledger.close();
+    expect(sqliteRows(dir).map((r) => r.line)).toEqual(jsonlLines(dir));
+  });
+
+  it('the first flush after checkpoint() takes lock.db again (checkpoint released it)', async () => {
+    const dir = fresh();
+    const key = generateSigningKey({ name: 'pw-lock' });
+    const atSealed: boolean[] = [];
+    const ledger = await open(dir, { signer: key, crashHook: (p) => void (p === 'append.sealed' && atSealed.push(lockDbFree(dir))) });
+    // Queued behind the append, checkpoint() runs while lock.db is still held for the append.
+    const [, note] = await Promise.all([ledger.append({ kind: 'k', payload: 0 }), ledger.checkpoint()]);
+    expect(note).toContain('\n1\n');
+    expect(lockDbFree(dir)).toBe(true);
+    await ledger.append({ kind: 'k', payload: 1 });
+    expect(atSealed, 'a flush wrote events.jsonl without holding lock.db').toEqual([false, false]);
+    await ledger.close();
+  });
+});
