@@ -9,6 +9,8 @@ export interface SimStats {
   scenarios: number;
   /** Signed appendBatch calls of 64+ events (the signing threads sign them, spec §13.8). */
   signedLargeBatches: number;
+  /** checkpoint() calls that signed a checkpoint (the `checkpoint` op). */
+  checkpoints: number;
   crashes: number;
   processCrashes: number;
   powerCuts: number;

@@ -21,7 +21,7 @@ export { APPEND_POINTS, RECONCILE_POINTS, WORKER_POINTS, scenarioArb } from './s
 
 /** Counters a suite prints at the end. */
 export function newStats() {
-  return { scenarios: 0, signedLargeBatches: 0, crashes: 0, processCrashes: 0, powerCuts: 0, crashesDuringOpen: 0, byWhere: {}, acked: 0, tornMoved: 0, tornCompleted: 0, workerReplays: 0, opens: 0, refusedOpens: 0, tailDamage: {} };
+  return { scenarios: 0, signedLargeBatches: 0, checkpoints: 0, crashes: 0, processCrashes: 0, powerCuts: 0, crashesDuringOpen: 0, byWhere: {}, acked: 0, tornMoved: 0, tornCompleted: 0, workerReplays: 0, opens: 0, refusedOpens: 0, tailDamage: {} };
 }
 
 /**
@@ -543,6 +543,25 @@ async function runOp(ctx, op) {
       }
       afterOpenChecks(ctx, ctx.beforeOpen, 'after reopen: ');
       ctx.primary = w;
+      return;
+    }
+    case 'checkpoint': {
+      const before = appendAll(ctx, p, op.before);
+      let cp;
+      try {
+        cp = p.ledger.checkpoint(ctx.key);
+      } catch (e) {
+        cp = Promise.reject(e);
+      }
+      const signed = cp.then(
+        () => void ctx.stats.checkpoints++,
+        (e) => {
+          rethrowViolation(ctx, e);
+          if (!p.proc.alive || e instanceof ctx.lib.SimulatedCrash) return;
+          ctx.check.that('no-unexpected-error', false, () => `checkpoint failed unexpectedly: ${O.describeError(e)}`);
+        },
+      );
+      await Promise.all([...before, signed, ...appendAll(ctx, p, op.after)]);
       return;
     }
     case 'replay': {

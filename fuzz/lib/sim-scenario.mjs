@@ -51,6 +51,9 @@ const opArb = fc.oneof(
   { weight: 1, arbitrary: fc.record({ t: fc.constant('retry'), pick: fc.nat(), n: fc.integer({ min: 1, max: 3 }) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('reopen') }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('replay') }) },
+  // checkpoint() runs under the writer lock in its place in the commit queue (spec §13.2), between
+  // appends queued before and after it.
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('checkpoint'), before: fc.array(inputArb, { maxLength: 3 }), after: fc.array(inputArb, { maxLength: 3 }) }) },
 );
 
 // -1: every byte but the last (a whole last event without its newline, which reconcile completes, spec §7.3).
