@@ -92,6 +92,34 @@ describe('verifiable log on a ledger', () => {
     expect(report.ok).toBe(true);
   });
 
+  // Found by the simulated-crash suite: a checkpoint of the empty tree (signed right after
+  // create) kept verify from checking any later checkpoint; each was then reported as covering
+  // more events than events.jsonl holds, and the ledger never verified again.
+  it('verify checks a checkpoint of the empty tree and every later one', async () => {
+    const f = ledgerDir();
+    fixtures.push(f);
+    const key = generateSigningKey({ name: 'log-key' });
+    const ledger = await openNew(f.dir, { signer: key });
+    await ledger.checkpoint();
+    await ledger.appendBatch(Array.from({ length: 3 }, (_, i) => ({ kind: 'k', payload: i })));
+    await ledger.checkpoint();
+    await ledger.append({ kind: 'k', payload: 3 });
+    await ledger.checkpoint();
+    await ledger.close();
+    for (const workers of [0, 2]) {
+      const report = await verifyLedger({ dir: f.dir }, { workers, workerUrl: new URL('../../dist/audit/verify-worker.js', import.meta.url), batchBytes: 256 });
+      expect(report.problems, `workers ${workers}`).toEqual([]);
+      expect(report.checkpoints).toEqual({ checked: 3, problems: 0 });
+      expect(report.ok).toBe(true);
+    }
+    // Each one is checked against the tree at its size, not passed over: a wrong root is named.
+    withSqlite(f.dir, (db) => db.prepare('UPDATE checkpoints SET root = ? WHERE size = 3').run('ab'.repeat(32)));
+    fs.rmSync(path.join(f.dir, 'checkpoints.jsonl'));
+    const forged = await verifyLedger({ dir: f.dir });
+    expect(forged.checkpoints).toEqual({ checked: 3, problems: 1 });
+    expect(forged.problems.map((p) => p.message).join('\n')).not.toContain('covers more events');
+  });
+
   it('refuses to sign a checkpoint the tree no longer extends', async () => {
     const f = ledgerDir();
     fixtures.push(f);
