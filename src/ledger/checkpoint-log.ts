@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import { LedgerStateError } from '../errors.js';
 import { canonicalize } from '../format/canonical.js';
 import type { FileIO } from '../store/file-io.js';
+import { appendRecordLine } from '../store/record-file.js';
 
 export interface CheckpointRecord {
   size: number;
@@ -34,13 +35,7 @@ function parseRecord(line: string): CheckpointRecord {
 }
 
 export function appendCheckpointRecord(path: string, record: CheckpointRecord, io: FileIO): void {
-  const fd = io.open(path, 'a', 0o644);
-  try {
-    io.write(fd, Buffer.from(canonicalize(record) + '\n'), io.size(fd));
-    io.sync(fd);
-  } finally {
-    io.close(fd);
-  }
+  appendRecordLine(path, canonicalize(record), io);
 }
 
 /**

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { LedgerStateError } from '../errors.js';
 import { canonicalize } from '../format/canonical.js';
 import type { FileIO } from '../store/file-io.js';
+import { appendRecordLine } from '../store/record-file.js';
 import { WITNESS_FILE } from '../store/layout.js';
 
 export interface WitnessRecord {
@@ -59,16 +60,7 @@ export function parseWitnessRecord(line: string): WitnessRecord {
 }
 
 export function appendWitnessRecord(dir: string, record: WitnessRecord, io: FileIO): void {
-  const file = witnessLogPath(dir);
-  const created = !fs.existsSync(file);
-  const fd = io.open(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_APPEND | (fs.constants.O_NOFOLLOW ?? 0), 0o644);
-  try {
-    io.write(fd, Buffer.from(canonicalize(record) + '\n'), io.size(fd));
-    io.sync(fd);
-  } finally {
-    io.close(fd);
-  }
-  if (created) io.syncDir(dir);
+  appendRecordLine(witnessLogPath(dir), canonicalize(record), io);
 }
 
 export interface WitnessLogLine {
