@@ -9,7 +9,7 @@ import { verifyLedger } from '../../src/audit/verify-ledger.js';
 import { generateSigningKey } from '../../src/crypto/signing-key.js';
 import { checkpointRecordsNewestFirst, readCheckpointRecords } from '../../src/ledger/checkpoint-log.js';
 import { appendWitnessRecord, readWitnessLog, type WitnessRecord } from '../../src/ledger/witness-log.js';
-import { NODE_FILE_IO } from '../../src/store/file-io.js';
+import { NODE_FILE_IO, type FileIO } from '../../src/store/file-io.js';
 import { ledgerDir, openNew, type Fixture } from './ledger-helpers.js';
 
 const fixtures: Fixture[] = [];
@@ -63,6 +63,42 @@ describe('record files after a crash mid-append', () => {
     appendWitnessRecord(f.dir, record(3), NODE_FILE_IO);
     const lines = readWitnessLog(f.dir);
     expect(lines.map((l) => l.error ?? l.record!.size)).toEqual([1, 3]);
+  });
+
+  it('attack: a link swapped in between the checkpoint\'s read of checkpoints.jsonl and its append is not followed', async () => {
+    const f = ledgerDir();
+    fixtures.push(f);
+    const key = generateSigningKey({ name: 'log-key' });
+    const file = path.join(f.dir, 'checkpoints.jsonl');
+    const target = path.join(path.dirname(f.dir), `${path.basename(f.dir)}-victim`);
+    fs.writeFileSync(target, 'a file the ledger must never write\n');
+    // The attacker wins the race: the link appears just as the append opens the file (the
+    // derivation before it read the regular file through O_NOFOLLOW and saw nothing wrong).
+    let armed = false;
+    const io: FileIO = {
+      ...NODE_FILE_IO,
+      open(p, flags, mode) {
+        if (armed && p === file) {
+          armed = false;
+          fs.rmSync(file, { force: true });
+          fs.symlinkSync(target, file);
+        }
+        return NODE_FILE_IO.open(p, flags, mode);
+      },
+    };
+    try {
+      const ledger = await openNew(f.dir, { signer: key, io });
+      await ledger.append({ kind: 'k', payload: 1 });
+      await ledger.checkpoint();
+      await ledger.append({ kind: 'k', payload: 2 });
+      armed = true;
+      await expect(ledger.checkpoint()).rejects.toMatchObject({ code: 'IO_ERROR', message: expect.stringContaining(`${file}: ELOOP`) });
+      expect(armed, 'the append opened checkpoints.jsonl').toBe(false);
+      expect(fs.readFileSync(target, 'utf8')).toBe('a file the ledger must never write\n');
+      await ledger.close();
+    } finally {
+      fs.rmSync(target, { force: true });
+    }
   });
 
   it('a link planted as checkpoints.jsonl after open is not followed: the checkpoint fails and the link target is untouched', async () => {
