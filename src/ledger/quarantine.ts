@@ -8,6 +8,7 @@ import { canonicalize } from '../format/canonical.js';
 import type { SealedEvent } from '../format/event.js';
 import type { PolicyDecision } from '../policy/decision.js';
 import type { FileIO } from '../store/file-io.js';
+import { asIoError } from '../store/os-error.js';
 
 export interface QuarantineRecord {
   quarantinedAt: string;
@@ -22,9 +23,20 @@ export class QuarantineFile {
   constructor(private readonly path: string, private readonly io: FileIO) {}
 
   add(record: QuarantineRecord): void {
+    try {
+      this.write(record);
+    } catch (e) {
+      throw asIoError(e, this.path);
+    }
+  }
+
+  private write(record: QuarantineRecord): void {
     if (this.fd === undefined) {
       const created = !fs.existsSync(this.path);
-      this.fd = this.io.open(this.path, 'a+', 0o600);
+      const c = fs.constants;
+      // Never through a link (spec §7.1): the folder's check at open does not cover a link
+      // planted before the first quarantine of this writer.
+      this.fd = this.io.open(this.path, c.O_RDWR | c.O_CREAT | c.O_APPEND | (c.O_NOFOLLOW ?? 0), 0o600);
       if (created) this.io.syncDir(path.dirname(this.path));
     }
     const end = this.io.size(this.fd);

@@ -9,6 +9,7 @@ import { verifyLedger } from '../../src/audit/verify-ledger.js';
 import { generateSigningKey } from '../../src/crypto/signing-key.js';
 import { checkpointRecordsNewestFirst, readCheckpointRecords } from '../../src/ledger/checkpoint-log.js';
 import { appendWitnessRecord, readWitnessLog, type WitnessRecord } from '../../src/ledger/witness-log.js';
+import { payloadRule } from '../../src/policy/rules.js';
 import { NODE_FILE_IO, type FileIO } from '../../src/store/file-io.js';
 import { ledgerDir, openNew, type Fixture } from './ledger-helpers.js';
 
@@ -114,6 +115,26 @@ describe('record files after a crash mid-append', () => {
       await expect(ledger.checkpoint()).rejects.toMatchObject({ code: expect.stringMatching(/IO_ERROR|LEDGER_CORRUPT/) });
       expect(fs.readFileSync(target, 'utf8')).toBe('not the ledger\'s\n');
       await ledger.close();
+    } finally {
+      fs.rmSync(target, { force: true });
+    }
+  });
+
+  it('attack: a link planted as quarantine.jsonl after open is not followed by the first quarantine', async () => {
+    const f = ledgerDir();
+    fixtures.push(f);
+    const policy = [payloadRule('hold', 'q', () => 'held', 'quarantine')];
+    const ledger = await openNew(f.dir, { policy });
+    await ledger.append({ kind: 'k', payload: 1 });
+    const file = path.join(f.dir, 'quarantine.jsonl');
+    const target = path.join(path.dirname(f.dir), `${path.basename(f.dir)}-victim`);
+    fs.writeFileSync(target, 'a file the ledger must never write\n');
+    try {
+      // Planted after the folder's check at open, before this writer's first quarantine opens the file.
+      fs.symlinkSync(target, file);
+      await expect(ledger.append({ kind: 'q', payload: 2 })).rejects.toMatchObject({ code: 'IO_ERROR', message: expect.stringContaining(`${file}: ELOOP`) });
+      expect(fs.readFileSync(target, 'utf8')).toBe('a file the ledger must never write\n');
+      await ledger.close().catch(() => undefined);
     } finally {
       fs.rmSync(target, { force: true });
     }
