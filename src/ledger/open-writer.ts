@@ -25,6 +25,7 @@ import { type ProjectionWorkerOptions, ProjectionThread } from './projection-thr
 import path from 'node:path';
 import { QuarantineFile } from './quarantine.js';
 import { readPolicyOf } from './read-policy.js';
+import { EMPTY_WATERMARK, loadMissingProjection } from './open-missing-projection.js';
 import { inspect, type Inspection, reconcile, type ReconcileReport } from './reconcile.js';
 import { Writer, type WriterEvents, type WriterSettings } from './writer.js';
 import { acquireWriterLock } from './writer-lock.js';
@@ -73,6 +74,9 @@ export async function openWriter(paths: LedgerPaths, options: OpenRequest, io: F
   let lock: WriterLockFile | undefined;
   let thread: ProjectionThread | undefined;
   try {
+    const loaded = created || jsonl.size() === 0 ? undefined : await loadMissingProjection(paths, {
+      jsonl, keyring, policy, requireSignatures: options.requireSignatures, io, lockTimeoutMs: options.lockTimeoutMs, crash: options.crashHook,
+    });
     lock = WriterLockFile.open(path.join(paths.dir, LOCK_FILE));
     projection = await Projection.open(paths.sqlite, { create: true, lockTimeoutMs: options.lockTimeoutMs });
     const sqliteId = fileIdentity(paths.sqlite);
@@ -92,6 +96,11 @@ export async function openWriter(paths: LedgerPaths, options: OpenRequest, io: F
         // Inside the lock: from here on no writer without lock.db opens the folder (spec §13.9).
         metadata = { ...metadata, v: 2 };
         writeMetadata(paths.metadata, metadata, io);
+      }
+      if (loaded) {
+        const tornTail = result.report.tornTail ?? loaded.tornTail;
+        const before = loaded.published ? { ...EMPTY_WATERMARK } : result.report.before;
+        result.report = { ...result.report, before, replayed: loaded.replayed + result.report.replayed, ...(tornTail ? { tornTail } : {}) };
       }
       options.crashHook?.('reconcile.committed');
       projection.commit();

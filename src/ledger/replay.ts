@@ -9,7 +9,7 @@ import path from 'node:path';
 import { InvalidInputError, LedgerStateError, SealedLedgerError } from '../errors.js';
 import { Keyring } from '../crypto/keyring.js';
 import { JsonlFile } from '../store/jsonl-file.js';
-import { NODE_FILE_IO } from '../store/file-io.js';
+import { type FileIO, NODE_FILE_IO } from '../store/file-io.js';
 import { withIoErrors } from '../store/os-error.js';
 import { Projection } from '../store/projection.js';
 import { ledgerPaths, resolveStorePaths, type StorePaths } from '../store/layout.js';
@@ -62,6 +62,11 @@ export interface ReplayOptions {
   workerUrl?: URL;
   /** @internal Bytes per batch handed to a replay worker (tests cut small batches). */
   batchBytes?: number;
+  /**
+   * @internal The file-system seam events.jsonl is read and fsynced through (Ledger.open passes
+   * its own, so that the crash suites see the replay's fsync of events.jsonl).
+   */
+  io?: FileIO;
 }
 
 /** Below this size a bulk replay checks inline: starting threads costs more than it saves. */
@@ -119,7 +124,7 @@ async function replayInto(paths: StorePaths, options: ReplayOptions): Promise<Re
   // Into a missing ledger.db the bulk load builds a side file and publishes it whole (spec
   // §14.3.1); rebuildProjection's `into` is a side file already.
   const target = options.into === undefined && options.bulkLoad !== false && isMissingDb(files.sqlite) ? files.sqlite : undefined;
-  const jsonl = JsonlFile.open(files.jsonl, NODE_FILE_IO, { readOnly: true });
+  const jsonl = JsonlFile.open(files.jsonl, options.io ?? NODE_FILE_IO, { readOnly: true });
   // The folder's writer lock is lock.db first (spec §13.9): without it, replay could take
   // ledger.db's lock between two commits of a worker-mode writer's projection thread.
   let lock: WriterLockFile | undefined;
