@@ -83,6 +83,47 @@ describe('Ledger.open without ledger.db: the bulk load, then reconcile (spec §1
     }
   });
 
+  it('drops the load when ledger.db appears before it is published, and heals that file in place', async () => {
+    const f = await folderWith(120);
+    // What another opener made meanwhile (one that created ledger.db before it waited for lock.db):
+    // a ledger.db holding the first 120 events.
+    const early = `${f.dir}-early.db`;
+    fs.copyFileSync(f.sqlite, early);
+    let prev = events(f)[119];
+    const more: string[] = [];
+    for (let i = 0; i < 80; i++) more.push(lineOf((prev = eventAfter(prev))));
+    appendLines(f, more);
+    dropProjection(f);
+    const copy = inPlaceCopy(f);
+    fs.copyFileSync(early, copy.sqlite);
+    let sideFilesSeen: string[] | undefined;
+    try {
+      const ledger = await Ledger.open({
+        dir: f.dir,
+        keyring: f.keyring,
+        crashHook: (point) => {
+          // The first reconcile runs on the loaded side file, before it is published.
+          if (point !== 'reconcile.locked' || sideFilesSeen) return;
+          sideFilesSeen = fs.readdirSync(f.dir).filter((n) => n.startsWith('ledger.db'));
+          fs.copyFileSync(early, f.sqlite);
+        },
+      });
+      const expected = await open(copy);
+      expect(sideFilesSeen).toContain(`ledger.db.replay-${process.pid}`);
+      expect(sideFilesSeen).not.toContain('ledger.db');
+      // The report is the heal in place's from the file that appeared: 80 rows past its watermark.
+      expect(ledger.lastReconcile).toEqual(expected.lastReconcile);
+      expect(ledger.lastReconcile).toMatchObject({ before: { seq: 119 }, after: { seq: 199 }, replayed: 80 });
+      await ledger.close();
+      await expected.close();
+      expect(fs.readdirSync(f.dir).filter((n) => n.includes('.replay-'))).toEqual([]);
+      expect(dump(f.sqlite)).toEqual(dump(copy.sqlite));
+    } finally {
+      fs.rmSync(copy.dir, { recursive: true, force: true });
+      fs.rmSync(early, { force: true });
+    }
+  });
+
   it('refuses damage before the end with the heal in place\'s error, and changes nothing: ledger.db stays missing', async () => {
     const f = await folderWith(40);
     const evs = events(f);
