@@ -8,7 +8,12 @@ import { ledgerSchema } from './ledger-schema.mjs';
 import { rate } from './measure.mjs';
 
 /** One line + fdatasync per iteration, at the growing end of the file (as an append). */
-export async function rawWriteFsync(file, n, lineLength) {
+export function rawWriteFsync(file, n, lineLength) {
+  return rawAppendLoop(file, n, lineLength, (fd) => fs.fdatasyncSync(fd));
+}
+
+/** `n` writes of one `lineLength`-byte line at the growing end of `file`, each followed by `step(fd)`. */
+export async function rawAppendLoop(file, n, lineLength, step) {
   const line = Buffer.alloc(lineLength, 0x61);
   line[lineLength - 1] = 0x0a;
   const fd = fs.openSync(file, 'w');
@@ -18,7 +23,7 @@ export async function rawWriteFsync(file, n, lineLength) {
       for (let i = 0; i < n; i++) {
         fs.writeSync(fd, line, 0, line.length, pos);
         pos += line.length;
-        fs.fdatasyncSync(fd);
+        step(fd);
       }
     });
   } finally {

@@ -7,7 +7,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { median, rate } from './measure.mjs';
+import { rawAppendLoop } from './baselines.mjs';
+import { median } from './measure.mjs';
 
 const REQUEST = 0;
 const FD = 1;
@@ -19,43 +20,37 @@ function busy(us) {
   while (performance.now() < until);
 }
 
+/** The step after each write: 'alone' (fdatasync), 'inline' (fdatasync, then the work), or the fdatasync handed over. */
+function stepOf(mode, workUs, w) {
+  if (mode === 'alone') return (fd) => fs.fdatasyncSync(fd);
+  if (mode === 'inline') {
+    return (fd) => {
+      fs.fdatasyncSync(fd);
+      busy(workUs);
+    };
+  }
+  return (fd) => {
+    Atomics.store(w, DONE, 0);
+    Atomics.store(w, FD, fd);
+    Atomics.store(w, REQUEST, 1);
+    Atomics.notify(w, REQUEST);
+    busy(workUs);
+    if (mode === 'spinning') while (Atomics.load(w, DONE) === 0);
+    else Atomics.wait(w, DONE, 0);
+  };
+}
+
 /** One loop of `n` appends; `mode` is 'alone' (no work), 'inline', 'sleeping' or 'spinning'. */
-async function loop(file, n, lineLength, workUs, mode, shared) {
-  const line = Buffer.alloc(lineLength, 0x61);
-  line[lineLength - 1] = 0x0a;
-  const fd = fs.openSync(file, 'w');
+function loop(file, n, lineLength, workUs, mode, shared) {
   const w = new Int32Array(shared);
   Atomics.store(w, SPIN, mode === 'spinning' ? 1 : 0);
-  try {
-    let pos = 0;
-    return await rate(n, () => {
-      for (let i = 0; i < n; i++) {
-        fs.writeSync(fd, line, 0, line.length, pos);
-        pos += line.length;
-        if (mode === 'alone' || mode === 'inline') {
-          fs.fdatasyncSync(fd);
-          if (mode === 'inline') busy(workUs);
-          continue;
-        }
-        Atomics.store(w, DONE, 0);
-        Atomics.store(w, FD, fd);
-        Atomics.store(w, REQUEST, 1);
-        Atomics.notify(w, REQUEST);
-        busy(workUs);
-        if (mode === 'spinning') while (Atomics.load(w, DONE) === 0);
-        else Atomics.wait(w, DONE, 0);
-      }
-    });
-  } finally {
-    fs.closeSync(fd);
-    fs.rmSync(file, { force: true });
-  }
+  return rawAppendLoop(file, n, lineLength, stepOf(mode, workUs, w));
 }
 
 /**
  * Ratios of the three orders to the bare loop, for `workUs` of work per append (the row passes
- * its own CPU per event beyond the baseline's). A busy loop stands for the work: it has no
- * syscalls or cache misses of its own, so this is the most overlap could give.
+ * its own CPU per event beyond the baseline's). A busy loop stands for the work: it makes no
+ * syscalls and writes no pages, so it competes less with the fdatasync than the real work would.
  */
 export async function fsyncOverlap(ctx, lineLength, workUs) {
   const shared = new SharedArrayBuffer(16);
