@@ -6,26 +6,16 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { batchOf } from './lib/events.mjs';
+import { baseAndNew, median, option, writeSource } from './lib/ab.mjs';
 
-const args = process.argv.slice(2);
-const opt = (name, dflt) => (args.includes(name) ? args[args.indexOf(name) + 1] : dflt);
-const baseDir = opt('--base');
-if (!baseDir) throw new Error('--base DIR (a built dist/ to compare against) is required');
-const events = Number(opt('--events', 200_000));
-const reps = Number(opt('--reps', 3));
+const events = Number(option('--events', 200_000));
+const reps = Number(option('--reps', 3));
 
-const builds = {
-  base: await import(pathToFileURL(path.resolve(baseDir, 'index.js')).href),
-  new: await import(new URL('../dist/index.js', import.meta.url).href),
-};
+const builds = await baseAndNew();
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sealed-ledger-open-missing-ab-'));
 try {
   const source = path.join(root, 'source');
-  const ledger = await builds.new.Ledger.open({ dir: source, create: true });
-  for (let i = 0; i < events; i += 1000) await ledger.appendBatch(batchOf(1000, i));
-  await ledger.close();
+  await writeSource(builds.new, source, events);
   const wall = { base: [], new: [] };
   const cpu = { base: [], new: [] };
   const load0 = os.loadavg()[0];
@@ -48,7 +38,6 @@ try {
       cpu[name].push((c.user + c.system) / events);
     }
   }
-  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   console.log(`Ledger.open of ${events.toLocaleString('en-US')} events without ledger.db, ${reps} alternated repetitions (${os.availableParallelism()} cores; load ${load0.toFixed(2)} -> ${os.loadavg()[0].toFixed(2)})`);
   for (const name of ['base', 'new']) {
     console.log(`${name.padEnd(5)} wall ${median(wall[name]).toFixed(2)} µs/event (${wall[name].map((x) => x.toFixed(1)).join(' ')}), CPU ${median(cpu[name]).toFixed(2)} µs/event (${cpu[name].map((x) => x.toFixed(1)).join(' ')})`);
