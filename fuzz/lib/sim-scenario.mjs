@@ -105,8 +105,10 @@ export const scenarioArb = fc.record({
   // acknowledgement committed, the default, and a window longer than any scenario.
   projectionLagMs: fc.constantFrom(0, 5, 60_000),
   // A third of the scenarios run the projection on a worker thread (spec §13.9), with a lag
-  // bound small enough that appends wait for it.
+  // bound small enough that appends wait for it, or one no scenario reaches (the worker's
+  // transaction then stays open until the writer idles, a read asks for it, or the window ends).
   projectionWorker: fc.constantFrom(false, false, true),
+  workerBound: fc.constantFrom('tight', 'loose'),
   createCrash: fc.option(fc.record({ plan: ioPlanArb(12), kind: fc.constantFrom('process', 'power'), rngSeed: fc.integer(), sqliteBack: fc.nat(2) }), { freq: 6, nil: undefined }),
   segments: fc.array(segmentArb, { minLength: 1, maxLength: 3 }),
 });

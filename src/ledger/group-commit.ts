@@ -197,13 +197,14 @@ function admit(
   pendingIds.set(rec.event.id, rec.event);
 }
 
-/** Step 5: append the lines at the verified end and fsync. */
-export function writeDurably(jsonl: JsonlFile, pending: readonly SealedRecord[], at: number, crash: (point: CrashPoint) => void): void {
+/** Step 5: append the lines at the verified end and fsync; returns the bytes written. */
+export function writeDurably(jsonl: JsonlFile, pending: readonly SealedRecord[], at: number, crash: (point: CrashPoint) => void): Buffer {
   const data = Buffer.from(pending.length === 1 ? pending[0]!.line + '\n' : pending.map((r) => r.line).join('\n') + '\n', 'utf8');
   jsonl.writeAt(at, data);
   crash('jsonl.written');
   jsonl.sync();
   crash('jsonl.synced');
+  return data;
 }
 
 /**

@@ -110,7 +110,7 @@ export async function openWriter(paths: LedgerPaths, options: OpenRequest, io: F
     } finally {
       lock.release();
     }
-    if (options.projectionWorker) thread = await ProjectionThread.start(paths.sqlite, result.report.after.seq);
+    if (options.projectionWorker) thread = await ProjectionThread.start(paths.sqlite, result.report.after.seq, options.projectionLagMs);
     const files = { paths, jsonl, projection, keyring, io, lock, quarantine: new QuarantineFile(paths.quarantine, io) };
     const start = { state: 'open' as const, head: result.report.after, frontier: result.frontier, metadata, sqliteId, thread };
     return { writer: new Writer(files, start, { ...options, ...options.projectionWorker }, events), report: result.report };

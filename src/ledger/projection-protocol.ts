@@ -1,16 +1,23 @@
 /**
  * What the appending thread and the projection worker exchange (spec §13.9): batches of sealed
- * lines as flat arrays (one structured clone per batch), and back the last seq committed.
+ * lines as the bytes written to events.jsonl plus a flat array of each event's column values (one
+ * structured clone per batch), and back the last seq committed.
  */
 import type { SealedRecord } from '../format/seal.js';
 
-/** Fields per event in Batch.flat: seq, id, at, kind, actor, hash, kid, line. */
-export const FIELDS = 8;
+/** Fields per event in Batch.flat: seq, id, at, kind, actor, hash, kid. */
+export const FIELDS = 7;
 
 /** Lines written (and fsynced) from byte `offset` of events.jsonl on, in seq order. */
 export interface Batch {
   offset: number;
   flat: (string | number | null)[];
+  /**
+   * Exactly the bytes written at `offset`: each line and its "\n". Copying them is one memcpy;
+   * the line strings are ropes (built by concatenation), which cloning or measuring would first
+   * flatten on the appending thread. The worker cuts the lines out of them.
+   */
+  data: Uint8Array;
 }
 
 /**
@@ -45,6 +52,8 @@ export interface Attach {
   type: 'attach';
   dbPath: string;
   shared: SharedArrayBuffer;
+  /** How long the worker may keep a transaction open for batches to join (`projectionLagMs`). */
+  windowMs: number;
 }
 
 export type FromWorker =
@@ -54,12 +63,12 @@ export type FromWorker =
   | { type: 'crashed'; point: WorkerCrashPoint }
   | { type: 'failed'; message: string; code?: string };
 
-export function toBatch(records: readonly Pick<SealedRecord, 'event' | 'line'>[], offset: number): Batch {
+export function toBatch(records: readonly Pick<SealedRecord, 'event'>[], offset: number, data: Uint8Array): Batch {
   const flat = new Array<string | number | null>(records.length * FIELDS);
   let k = 0;
-  for (const { event: e, line } of records) {
+  for (const { event: e } of records) {
     flat[k++] = e.seq; flat[k++] = e.id; flat[k++] = e.at; flat[k++] = e.kind; flat[k++] = e.actor ?? null;
-    flat[k++] = e.hash; flat[k++] = e.sig?.kid ?? null; flat[k++] = line;
+    flat[k++] = e.hash; flat[k++] = e.sig?.kid ?? null;
   }
-  return { offset, flat };
+  return { offset, flat, data };
 }

@@ -51,6 +51,8 @@ export class ProjectionThread {
   readonly #shared: BigInt64Array;
   #acked: number;
   #sent: number;
+  /** The highest seq the worker was asked to commit without waiting for its window. */
+  #asked: number;
   /** Batches handed over and not yet committed: last seq, when sent, their events. */
   readonly #inFlight: { seq: number; at: number; events: SealedEvent[] }[] = [];
   readonly #ids = new Map<string, SealedEvent>();
@@ -68,23 +70,27 @@ export class ProjectionThread {
   /** Crash suites: the worker stopped at a crash point. */
   onCrash: (point: WorkerCrashPoint) => void = () => undefined;
 
-  private constructor(worker: Worker, shared: BigInt64Array, head: number) {
+  private constructor(worker: Worker, shared: BigInt64Array, head: number, readonly windowMs: number) {
     this.#worker = worker;
     this.#shared = shared;
     this.#acked = head;
     this.#sent = head;
+    this.#asked = head;
   }
 
-  /** Start a worker on ledger.db whose committed head is `head`; resolves once its connection is open. */
-  static async start(dbPath: string, head: number): Promise<ProjectionThread> {
+  /**
+   * Start a worker on ledger.db whose committed head is `head`; resolves once its connection is
+   * open. It holds each transaction open up to `windowMs` for later batches to join.
+   */
+  static async start(dbPath: string, head: number, windowMs: number): Promise<ProjectionThread> {
     const sab = new SharedArrayBuffer(SHARED_BYTES);
     const shared = new BigInt64Array(sab);
     shared[SLOT_ACKED] = BigInt(head);
     const worker = spare ?? new Worker(workerUrl());
     spare = undefined;
     worker.ref();
-    worker.postMessage({ type: 'attach', dbPath, shared: sab } satisfies Attach);
-    const thread = new ProjectionThread(worker, shared, head);
+    worker.postMessage({ type: 'attach', dbPath, shared: sab, windowMs } satisfies Attach);
+    const thread = new ProjectionThread(worker, shared, head, windowMs);
     await new Promise<void>((resolve, reject) => {
       const early = (e: unknown) => reject(e);
       worker.once('error', early);
@@ -132,17 +138,18 @@ export class ProjectionThread {
     if (this.#inFlight.length > 0) throw new Error(`projection worker rebased with batches in flight (seq ${this.#sent})`);
     this.#acked = seq;
     this.#sent = seq;
+    this.#asked = seq;
     Atomics.store(this.#shared, SLOT_ACKED, BigInt(seq));
   }
 
-  /** Hand lines fsynced from byte `offset` on to the worker. */
-  send(records: readonly SealedRecord[], offset: number): void {
+  /** Hand lines fsynced from byte `offset` on (`data`, the bytes written there) to the worker. */
+  send(records: readonly SealedRecord[], offset: number, data: Uint8Array): void {
     if (this.#error) throw this.#error;
     const events = records.map((r) => r.event);
     for (const e of events) this.#ids.set(e.id, e);
     this.#sent = events.at(-1)!.seq;
     this.#inFlight.push({ seq: this.#sent, at: performance.now(), events });
-    this.#worker.postMessage(toBatch(records, offset));
+    this.#worker.postMessage(toBatch(records, offset, data));
   }
 
   /** An event acknowledged but not yet committed, by id. */
@@ -150,11 +157,22 @@ export class ProjectionThread {
     return this.#ids.get(id);
   }
 
-  /** Resolves once the worker committed `seq` (at once when it has). */
+  /** Resolves once the worker committed `seq` (at once when it has); the worker commits now. */
   projected(seq: number): Promise<void> {
     if (this.#error) return Promise.reject(this.#error);
     if (this.#acked >= seq) return Promise.resolve();
+    this.#ask(seq);
     return new Promise((resolve, reject) => this.#waiters.push({ seq, resolve, reject }));
+  }
+
+  /**
+   * Someone waits for `seq`: the worker commits its open transaction now instead of at the end of
+   * its window. One request covers everything sent so far (it arrives after those batches).
+   */
+  #ask(seq: number): void {
+    if (this.#asked >= seq || this.windowMs === 0) return; // with no window, every batch commits at once
+    this.#asked = this.#sent;
+    this.#worker.postMessage({ type: 'commit' });
   }
 
   /** Back-pressure: wait while the lag is over `maxEvents`, or a batch older than `maxMs` is uncommitted. */
@@ -170,6 +188,7 @@ export class ProjectionThread {
    */
   waitSync(seq: number, timeoutMs: number): void {
     const deadline = Date.now() + timeoutMs;
+    this.#ask(seq);
     for (;;) {
       if (this.#shared[SLOT_FAILED] !== 0n) throw this.#error ?? new LedgerStateError('IO_ERROR', 'the projection worker failed');
       const acked = this.#shared[SLOT_ACKED]!;

@@ -1,9 +1,11 @@
 /**
  * The projection worker thread (spec §13.9, ADR 0030): its own better-sqlite3 connection to
  * ledger.db and the same Projection.mirror the inline path calls. Batches arrive after their lines
- * are fsynced, in seq order; every batch already queued when one arrives joins one transaction
- * (rows, Merkle nodes, the watermark), which then commits. After each commit the last seq is
- * published in shared memory (for reads that wait synchronously) and posted (for async waiters).
+ * are fsynced, in seq order, into one transaction held open for `projectionLagMs` (every batch
+ * queued or arriving meanwhile joins it), committed then or as soon as the appending thread asks
+ * (it waits for the rows: a read, a release of lock.db, back-pressure, close). After each commit
+ * the last seq is published in shared memory (for reads that wait synchronously) and posted (for
+ * async waiters).
  *
  * A failure rolls back, is reported once, and the thread stops taking batches: the appending
  * thread poisons the ledger, and the next open heals ledger.db from events.jsonl (spec §14.2).
@@ -11,7 +13,7 @@
 import { parentPort, receiveMessageOnPort } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { CompactRange } from '../merkle/compact-range.js';
-import { Projection, type Watermark } from '../store/projection.js';
+import { type InsertRow, Projection, type Watermark } from '../store/projection.js';
 import { type Batch, FIELDS, type FromWorker, SLOT_ACKED, SLOT_BUSY, SLOT_CLOSED, SLOT_CRASH_AT, SLOT_CRASH_POINT, SLOT_DEAD, SLOT_FAILED, SLOT_HELD, SLOT_HOLD_AT, SLOT_TXNS, WORKER_CRASH_POINTS, type WorkerCrashPoint, type Attach } from './projection-protocol.js';
 
 const port = parentPort!;
@@ -40,21 +42,23 @@ const CRASHED = Symbol('crashed');
 function mirrorBatch(b: Batch): Watermark {
   const f = b.flat;
   if (frontier === undefined || f[0] !== nextSeq) frontier = projection.tree.frontier(f[0] as number); // after a heal
-  let offset = b.offset;
+  const data = Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength);
+  let at = 0;
   let last: Watermark | undefined;
   for (let i = 0; i < f.length; i += FIELDS) {
-    const kid = f[i + 6] as string | null;
-    const rec = {
-      event: { seq: f[i], id: f[i + 1], at: f[i + 2], kind: f[i + 3], actor: f[i + 4] ?? undefined, hash: f[i + 5], ...(kid ? { sig: { kid } } : {}) },
-      line: f[i + 7] as string,
-      hash: Buffer.from(f[i + 5] as string, 'hex'),
-    } as Parameters<Projection['mirror']>[0];
-    last = projection.mirror(rec, offset, frontier);
-    offset = last.offset;
+    const end = data.indexOf(NEWLINE, at);
+    const row: InsertRow = {
+      seq: f[i] as number, id: f[i + 1] as string, at: f[i + 2] as string, kind: f[i + 3] as string, actor: f[i + 4] as string | null,
+      hash: f[i + 5] as string, kid: f[i + 6] as string | null, line: data.toString('utf8', at, end), offset: b.offset + at,
+    };
+    last = projection.mirrorRow(row, Buffer.from(row.hash, 'hex'), b.offset + end + 1, frontier);
+    at = end + 1;
   }
   nextSeq = last!.seq + 1;
   return last!;
 }
+
+const NEWLINE = 0x0a;
 
 /**
  * Tests (ProjectionThread.holdCommitsFrom): wait here, inside the transaction, while it is held;
@@ -86,6 +90,8 @@ let dieAfterRun = false;
  */
 function closeAfterDeath(): void {
   dieAfterRun = false;
+  clearTimeout(timer);
+  open = undefined; // rolled back by the close
   try {
     connection?.close();
   } catch {
@@ -101,39 +107,29 @@ function idle(): void {
   Atomics.notify(shared, SLOT_BUSY);
 }
 
-function run(first: Batch): void {
+/**
+ * The transaction left open between batches (spec §13.9): batches that arrive within the window
+ * join it, as the inline writer's transaction is held for `projectionLagMs` (§13.7).
+ */
+let open: { since: number; last: Watermark } | undefined;
+let timer: NodeJS.Timeout | undefined;
+/** Commit the open transaction as soon as this thread is free: the appending thread waits for it. */
+let requested = false;
+/** `projectionLagMs` of the Ledger attached: how long a transaction may stay open. */
+let windowMs = 0;
+
+/** Run `step` as one turn of this thread's writing, under the death hand-shake and failure rule. */
+function guarded(step: () => void): void {
   if (failed) return;
-  Atomics.add(shared, SLOT_TXNS, 1n);
   Atomics.store(shared, SLOT_BUSY, 1n);
   try {
     if (dead()) return;
-    projection.beginImmediate();
-    let last = mirrorBatch(first);
-    // Only batches can be queued here: a Ledger detaches once everything it sent is committed.
-    // ... or the appending thread's death notice (kill()), handled once this transaction ends.
-    for (let next; (next = receiveMessageOnPort(port)); ) {
-      const m = next.message as Batch | { type: 'die' };
-      if ('type' in m) {
-        dieAfterRun = true;
-        break;
-      }
-      last = mirrorBatch(m);
-    }
-    projection.setWatermark(last);
-    crashPoint('worker.inserted');
-    holdPoint();
-    if (dead()) {
-      projection.rollback();
-      return;
-    }
-    projection.commit();
-    crashPoint('worker.committed');
-    Atomics.store(shared, SLOT_ACKED, BigInt(last.seq));
-    Atomics.notify(shared, SLOT_ACKED);
-    post({ type: 'ack', seq: last.seq });
+    step();
   } catch (e) {
     failed = true;
     frontier = undefined;
+    open = undefined;
+    clearTimeout(timer);
     try {
       projection.rollback();
     } catch {
@@ -150,10 +146,65 @@ function run(first: Batch): void {
   }
 }
 
+function run(first: Batch): void {
+  guarded(() => {
+    if (open === undefined) {
+      Atomics.add(shared, SLOT_TXNS, 1n);
+      projection.beginImmediate();
+    }
+    let last = mirrorBatch(first);
+    // Only batches and commit requests can be queued here: a Ledger detaches once everything it
+    // sent is committed ... or the appending thread's death notice (kill()), handled once this
+    // turn ends (the transaction then rolls back).
+    for (let next; (next = receiveMessageOnPort(port)); ) {
+      const m = next.message as Batch | { type: 'die' } | { type: 'commit' };
+      if ('type' in m) {
+        if (m.type === 'die') {
+          dieAfterRun = true;
+          break;
+        }
+        requested = true;
+        continue;
+      }
+      last = mirrorBatch(m);
+    }
+    const now = performance.now();
+    open = { since: open?.since ?? now, last };
+    const left = windowMs - (now - open.since);
+    if (requested || dieAfterRun || left <= 0) commitOpen();
+    else timer ??= setTimeout(() => guarded(commitOpen), left);
+  });
+}
+
+/** The watermark, then COMMIT; the last seq committed is published and posted. */
+function commitOpen(): void {
+  clearTimeout(timer);
+  timer = undefined;
+  requested = false;
+  const txn = open;
+  if (txn === undefined) return;
+  projection.setWatermark(txn.last);
+  crashPoint('worker.inserted');
+  holdPoint();
+  open = undefined;
+  if (dead()) {
+    projection.rollback();
+    return;
+  }
+  projection.commit();
+  crashPoint('worker.committed');
+  Atomics.store(shared, SLOT_ACKED, BigInt(txn.last.seq));
+  Atomics.notify(shared, SLOT_ACKED);
+  post({ type: 'ack', seq: txn.last.seq });
+}
+
 /** Open ledger.db for the Ledger that attached this thread (a thread is reused after a close). */
 function attach(m: Attach): void {
   shared = new BigInt64Array(m.shared);
+  windowMs = m.windowMs;
   failed = false;
+  open = undefined;
+  requested = false;
   frontier = undefined;
   nextSeq = -1;
   try {
@@ -172,10 +223,15 @@ function attach(m: Attach): void {
   }
 }
 
-port.on('message', (m: Batch | Attach | { type: 'detach' } | { type: 'die' }) => {
+port.on('message', (m: Batch | Attach | { type: 'detach' } | { type: 'die' } | { type: 'commit' }) => {
   if ('type' in m && m.type === 'attach') attach(m);
   else if ('type' in m && m.type === 'die') closeAfterDeath();
+  else if ('type' in m && m.type === 'commit') {
+    if (open !== undefined) guarded(commitOpen);
+  }
   else if ('type' in m && m.type === 'detach') {
+    // Detached only once everything sent is committed: no transaction is open.
+    clearTimeout(timer);
     connection?.close();
     connection = undefined;
     post({ type: 'detached' });

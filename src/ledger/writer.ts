@@ -108,7 +108,7 @@ export class Writer {
     () => {
       // Not now: the callers just resolved may append again as soon as they run, and those
       // appends should join the transaction still held instead of paying for a commit each.
-      if (this.#heldSince !== undefined) setImmediate(() => (this.#thread ? void this.releaseWhenProjected() : this.commitIfIdle()));
+      if (this.#heldSince !== undefined) setImmediate(() => (this.#thread ? this.releaseIfIdle() : this.commitIfIdle()));
     },
   );
 
@@ -356,7 +356,7 @@ export class Writer {
       this.crash('append.sealed');
       if (pending.length > 0) {
         wroteAt = head.offset;
-        writeDurably(jsonl, pending, head.offset, crash); // step 5
+        const written = writeDurably(jsonl, pending, head.offset, crash); // step 5
         try {
           this.assertStillAtPaths();
         } catch (e) {
@@ -364,7 +364,7 @@ export class Writer {
           wroteAt = undefined;
           throw e;
         }
-        const grown = thread ? handOver(thread, pending, head.offset, this.#frontier) : mirror(projection, pending, head.offset, this.#frontier, crash); // step 6
+        const grown = thread ? handOver(thread, pending, head.offset, written, this.#frontier) : mirror(projection, pending, head.offset, this.#frontier, crash); // step 6
         this.#head = grown.head;
         this.#frontier = grown.frontier;
       }
@@ -452,6 +452,14 @@ export class Writer {
     }
     this.#heldSince = undefined;
     this.files.lock?.release();
+  }
+
+  /**
+   * Worker mode, the queue ran dry: release lock.db once the worker committed, unless appends came
+   * meanwhile (their lines join the worker's open transaction; their drain releases it).
+   */
+  private releaseIfIdle(): void {
+    if (!this.commits.busy) void this.releaseWhenProjected();
   }
 
   private sealRules(): SealRules {
@@ -558,17 +566,16 @@ export class Writer {
   }
 }
 
-/** Step 6 in worker mode: hand the fsynced lines over; returns the new head and grown tree. */
-function handOver(thread: ProjectionThread, pending: readonly SealedRecord[], start: number, frontier: CompactRange): { head: Watermark; frontier: CompactRange } {
+/**
+ * Step 6 in worker mode: hand the fsynced lines (`written`, the bytes at `start`) over; returns
+ * the new head and grown tree. Offsets come from the bytes: measuring each line string would
+ * flatten it here, on the thread that bounds the rate (ADR 0038).
+ */
+function handOver(thread: ProjectionThread, pending: readonly SealedRecord[], start: number, written: Buffer, frontier: CompactRange): { head: Watermark; frontier: CompactRange } {
   const grown = frontier.clone();
-  let offset = start;
-  let head: Watermark | undefined;
-  for (const rec of pending) {
-    grown.append(rec.hash);
-    const end = offset + Buffer.byteLength(rec.line, 'utf8') + 1;
-    head = { seq: rec.event.seq, hash: rec.event.hash, offset: end, lineStart: offset };
-    offset = end;
-  }
-  thread.send(pending, start);
-  return { head: head!, frontier: grown };
+  for (const rec of pending) grown.append(rec.hash);
+  const last = pending.at(-1)!.event;
+  const lineStart = start + written.lastIndexOf(0x0a, written.length - 2) + 1;
+  thread.send(pending, start, written);
+  return { head: { seq: last.seq, hash: last.hash, offset: start + written.length, lineStart }, frontier: grown };
 }

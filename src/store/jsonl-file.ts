@@ -55,15 +55,19 @@ export class JsonlFile {
    * writer whose file was replaced or removed under it must not append to the orphan (spec §13.2).
    */
   stillAtPath(): boolean {
-    let atPath: fs.Stats;
+    let atPath: fs.Stats | undefined;
     try {
-      atPath = fs.statSync(this.path);
+      atPath = fs.statSync(this.path, { throwIfNoEntry: false });
     } catch {
       return false;
     }
-    const own = fs.fstatSync(this.fd);
+    if (atPath === undefined) return false;
+    // An open descriptor's device and inode never change: one fstat serves every later flush.
+    const own = (this.#own ??= fs.fstatSync(this.fd));
     return own.dev === atPath.dev && own.ino === atPath.ino;
   }
+
+  #own: fs.Stats | undefined;
 
   size(): number {
     return this.io.size(this.fd);

@@ -88,7 +88,8 @@ describe('projection worker: reads through the writing Ledger (spec §13.9)', ()
 /** A request mix: single appends, batches, retries by id, conflicts on expectedSeq. */
 const requestMix = fc.array(
   fc.oneof(
-    fc.record({ t: fc.constant('one' as const), kind: fc.constantFrom('a', 'b'), n: fc.nat(1000) }),
+    // Text beyond ASCII: the worker cuts lines out of the written bytes by their UTF-8 offsets.
+    fc.record({ t: fc.constant('one' as const), kind: fc.constantFrom('a', 'b', 'é', '漢'), n: fc.nat(1000), s: fc.string({ unit: 'grapheme', maxLength: 12 }) }),
     fc.record({ t: fc.constant('batch' as const), size: fc.integer({ min: 1, max: 40 }) }),
     fc.record({ t: fc.constant('retry' as const), back: fc.nat(20) }),
     fc.record({ t: fc.constant('expect' as const), off: fc.integer({ min: -1, max: 1 }) }),
@@ -116,9 +117,9 @@ async function runMix(dir: string, reqs: Req, worker: boolean): Promise<string[]
       const head = ledger.headInfo().seq;
       switch (r.t) {
         case 'one':
-          return ledger.append(input(r.kind, { n: r.n }));
+          return ledger.append(input(r.kind, { n: r.n, s: r.s }));
         case 'batch':
-          return ledger.appendBatch(Array.from({ length: r.size }, (_, j) => input('b', { j })));
+          return ledger.appendBatch(Array.from({ length: r.size }, (_, j) => input('b', { j, s: '\u00fc\u{1F600}'.repeat(j % 3) })));
         case 'retry': {
           const id = ids[Math.max(0, ids.length - 1 - r.back)];
           const prior = id === undefined ? undefined : ledger.eventById(id);
@@ -391,5 +392,69 @@ describe('projection worker: lock.db is held while lines are in flight (spec §1
     await ledger.append({ kind: 'k', payload: 1 });
     expect(atSealed, 'a flush wrote events.jsonl without holding lock.db').toEqual([false, false]);
     await ledger.close();
+  });
+});
+
+describe('projection worker: its transaction stays open for projectionLagMs (spec §13.9)', () => {
+  it('back-to-back appends share one worker transaction; an idle writer has it committed on the next turn', async () => {
+    const dir = fresh();
+    const ledger = await open(dir, { projectionLagMs: 60_000 });
+    const w = projectionWorkerOf(ledger)!;
+    const before = w.transactions;
+    for (let i = 0; i < 20; i++) await ledger.append({ kind: 'k', payload: i });
+    // Awaited appends back to back never leave the group committer idle: every flush's lines
+    // joined the transaction the first one began (one transaction per flush before).
+    expect(w.transactions - before).toBe(1);
+    expect(sqliteRows(dir)).toHaveLength(0);
+    // Idle now: the appending thread asks the worker to commit, whatever the window.
+    for (let turns = 0; sqliteRows(dir).length < 20 && turns < 200; turns++) await new Promise((r) => setTimeout(r, 5));
+    expect(sqliteRows(dir).map((r) => r.line)).toEqual(jsonlLines(dir));
+    expect(lockDbFree(dir)).toBe(true);
+    await ledger.close();
+  });
+
+  it('a synchronous read asks the worker to commit now instead of waiting out the window', async () => {
+    const dir = fresh();
+    const ledger = await open(dir, { projectionLagMs: 60_000, lockTimeoutMs: 2_000 });
+    await Promise.all(Array.from({ length: 10 }, (_, i) => ledger.append({ kind: 'k', payload: i })));
+    // Same turn: nothing has asked for the commit yet. A read that only waited would time out.
+    const started = Date.now();
+    expect(ledger.get(9)?.payload).toBe(9);
+    expect(Date.now() - started).toBeLessThan(1_000);
+    await ledger.close();
+  });
+
+  it('a writer that never goes idle has its rows committed once the window has passed', async () => {
+    const dir = fresh();
+    const ledger = await open(dir, { projectionLagMs: 20 });
+    const w = projectionWorkerOf(ledger)!;
+    const before = w.transactions;
+    const started = Date.now();
+    let appended = 0;
+    let seen = 0;
+    while (seen === 0 && Date.now() - started < 10_000) {
+      await ledger.append({ kind: 'k', payload: appended++ });
+      if (appended % 16 === 0) seen = sqliteRows(dir).length;
+    }
+    expect(seen).toBeGreaterThan(0);
+    expect(w.transactions - before).toBeLessThan(appended);
+    await ledger.close();
+  });
+
+  it('a process death with the transaction open rolls it back; the reopen heals every acknowledged event', async () => {
+    const dir = fresh();
+    const ledger = await open(dir, { projectionLagMs: 60_000 });
+    const acked = [];
+    for (let i = 0; i < 12; i++) acked.push(await ledger.append({ kind: 'k', payload: i }));
+    expect(projectionWorkerOf(ledger)!.lag).toBe(12);
+    simulateProcessDeath(ledger);
+    expect(sqliteRows(dir)).toHaveLength(0);
+    expect(lockDbFree(dir)).toBe(true);
+    const reopened = await open(dir);
+    expect(reopened.lastReconcile?.replayed).toBe(12);
+    expect(reopened.get(11)?.id).toBe(acked[11]!.id);
+    await reopened.close();
+    expect(sqliteRows(dir).map((r) => r.line)).toEqual(jsonlLines(dir));
+    expect((await verifyLedger({ dir })).ok).toBe(true);
   });
 });
