@@ -94,3 +94,18 @@ export function dumpLedgerDb(file: string) {
     db.close();
   }
 }
+
+/**
+ * Awaited appends back to back (the group committer never idles) until another connection sees
+ * a row of them, or 10 s pass: only a commit window can make rows visible meanwhile (spec §13.7).
+ */
+export async function appendUntilRowsSeen(ledger: Ledger, dir: string): Promise<{ appended: number; seen: number }> {
+  const started = Date.now();
+  let appended = 0;
+  let seen = 0;
+  while (seen === 0 && Date.now() - started < 10_000) {
+    await ledger.append({ kind: 'k', payload: appended++ });
+    if (appended % 16 === 0) seen = sqliteRows(dir).length;
+  }
+  return { appended, seen };
+}

@@ -6,7 +6,7 @@ import { LedgerStateError } from '../../src/errors.js';
 import { writerOf } from '../../src/ledger/ledger.js';
 import { verifyLedger } from '../../src/audit/verify-ledger.js';
 import { rootFromLeaves } from '../../src/merkle/root.js';
-import { cleanupAll, fresh, jsonlLines, openNew, sqliteRows } from './ledger-helpers.js';
+import { appendUntilRowsSeen, cleanupAll, fresh, jsonlLines, openNew, sqliteRows } from './ledger-helpers.js';
 
 afterEach(cleanupAll);
 
@@ -38,13 +38,7 @@ describe('projection lag (spec §13.7)', () => {
     const ledger = await openNew(dir);
     // Awaited appends back to back never leave the group committer idle, so only the window
     // (5 ms by default) can make rows visible to another connection while the loop runs.
-    const started = Date.now();
-    let appended = 0;
-    let seen = 0;
-    while (seen === 0 && Date.now() - started < 10_000) {
-      await ledger.append({ kind: 'k', payload: appended++ });
-      if (appended % 16 === 0) seen = sqliteRows(dir).length;
-    }
+    const { seen } = await appendUntilRowsSeen(ledger, dir);
     expect(seen).toBeGreaterThan(0);
     await ledger.close();
   });

@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import { Ledger, type LedgerOptions } from '../../src/ledger/ledger.js';
 import { verifyLedger } from '../../src/audit/verify-ledger.js';
 import { projectionWorkerOf, simulateProcessDeath } from '../../src/testing.js';
-import { cleanupAll, fresh, jsonlLines, sqliteRows } from './ledger-helpers.js';
+import { appendUntilRowsSeen, cleanupAll, fresh, jsonlLines, sqliteRows } from './ledger-helpers.js';
 import type { EventInput } from '../../src/format/event.js';
 import { generateSigningKey } from '../../src/crypto/signing-key.js';
 import { canonicalize } from '../../src/format/canonical.js';
@@ -429,13 +429,7 @@ describe('projection worker: its transaction stays open for projectionLagMs (spe
     const ledger = await open(dir, { projectionLagMs: 20 });
     const w = projectionWorkerOf(ledger)!;
     const before = w.transactions;
-    const started = Date.now();
-    let appended = 0;
-    let seen = 0;
-    while (seen === 0 && Date.now() - started < 10_000) {
-      await ledger.append({ kind: 'k', payload: appended++ });
-      if (appended % 16 === 0) seen = sqliteRows(dir).length;
-    }
+    const { appended, seen } = await appendUntilRowsSeen(ledger, dir);
     expect(seen).toBeGreaterThan(0);
     expect(w.transactions - before).toBeLessThan(appended);
     await ledger.close();
