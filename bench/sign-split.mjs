@@ -179,7 +179,7 @@ async function measure(variant, root) {
       // The pair must measure what it names: threads used exactly when the variant has them.
       const pool = writerOf(w).signPool;
       if (variant === 'library-inline' ? pool.posted !== 0 : pool.size > 0 && pool.posted === 0) {
-        throw new Error(`${variant}: ${pool.posted} chunks went to ${pool.size} signing threads`);
+        throw new Error(`${variant}: ${pool.posted} jobs went to ${pool.size} signing threads`);
       }
     }
     const per = (a, b, k) => (b[k] - a[k]) / 1000 / EVENTS;

@@ -67,9 +67,13 @@ export async function sealGroup(outcomes: Outcome[], head: Watermark, parity: Ru
     try {
       const signer = o.request.signer ?? rules.signer;
       const job = signer ? rules.signJob(signer, o.request.prepared.length) : undefined;
-      o.events = job
-        ? await sealThreaded(o.request, tip, parity, rules, pending, pendingIds, job)
-        : sealRequest(o.request, tip, parity, rules, pending, pendingIds);
+      try {
+        o.events = job
+          ? await sealThreaded(o.request, tip, parity, rules, pending, pendingIds, job)
+          : sealRequest(o.request, tip, parity, rules, pending, pendingIds);
+      } finally {
+        job?.abandon(); // threads still waiting on its hashes stop
+      }
       if (pending.length > mark) tip = { seq: pending.at(-1)!.event.seq, hash: pending.at(-1)!.event.hash };
     } catch (e) {
       if (e instanceof SimulatedCrash) throw e;

@@ -1,9 +1,9 @@
 /**
- * Event signatures on worker threads (spec §13.8, ADR 0026). Sealing is a chain and stays on the
- * appending thread, but each signature depends only on its event's hash: a large request hands
- * its hashes over in chunks while sealing goes on, and collects the signatures before the policy
- * runs. The appending thread signs none itself: measured on a busy 2-core machine, a thread
- * that also signs waits longer for the CPU than the time it saves (ADR 0026).
+ * Event signatures on worker threads (spec §13.8, ADR 0026, ADR 0039). Sealing is a chain and
+ * stays on the appending thread, but each signature depends only on its event's hash: a large
+ * request publishes its hashes in shared memory as it seals them, the signing threads claim and
+ * sign them chunk by chunk meanwhile, and once the request is sealed the appending thread claims
+ * and signs what is left too, then waits only for the chunks a thread is still signing.
  * Only the library's own keys can move (their node:crypto KeyObject is cloned into the thread,
  * in this process); a caller's EventSigner signs inline.
  */
@@ -11,31 +11,30 @@ import type { KeyObject } from 'node:crypto';
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { LedgerStateError } from '../errors.js';
+import { JobView, type SharedJob, sharedJob } from './sign-chunks.js';
 
 /** Below this many new events a request signs inline: the hand-off costs more than it saves. */
 export const MIN_THREADED_SIGNATURES = 64;
-/** Hashes per message: small enough that the threads start while sealing goes on. */
-const CHUNK = 128;
 
-export type SignReply = { id: number; sigs: Uint8Array } | { id: number; error: string };
-export type SignMessage =
-  | { type: 'key'; keyId: number; key: KeyObject }
-  | { type: 'sign'; id: number; keyId: number; hashes: Uint8Array };
+/** A thread's answer once it stopped working on a job: how many chunks it signed, or why it failed. */
+export type SignReply = { id: number; chunks: number } | { id: number; error: string };
+export type SignMessage = { type: 'key'; keyId: number; key: KeyObject } | { type: 'job'; id: number; keyId: number; shared: SharedJob };
 
-interface Waiter {
-  worker: Worker;
-  resolve(sigs: Uint8Array): void;
-  reject(e: unknown): void;
+interface Active {
+  view: JobView;
+  /** Threads that have not answered yet. */
+  owed: Set<Worker>;
+  fail(e: unknown): void;
 }
 
 export class SignPool {
   #workers: Worker[] = [];
-  readonly #waiting = new Map<number, Waiter>();
+  readonly #active = new Map<number, Active>();
   readonly #keyIds = new Map<KeyObject, number>();
   #next = 0;
-  #turn = 0;
   #closed = false;
   #posted = 0;
+  #threadChunks = 0;
 
   /** `size` threads running `workerUrl` (the compiled sign-worker.js), started on first use. */
   constructor(
@@ -48,7 +47,7 @@ export class SignPool {
     return import.meta.url.endsWith('.ts') ? 0 : Math.max(0, Math.min(os.availableParallelism() - 1, 4));
   }
 
-  /** Sign `count` hashes added in order with `key`; undefined when they should be signed inline. */
+  /** Sign up to `count` hashes added in order with `key`; undefined when they should be signed inline. */
   job(key: KeyObject | undefined, count: number): SignJob | undefined {
     if (this.size === 0 || this.#closed || key === undefined || count < MIN_THREADED_SIGNATURES) return undefined;
     if (this.#workers.length === 0) this.#start();
@@ -58,12 +57,30 @@ export class SignPool {
       this.#keyIds.set(key, keyId);
       for (const w of this.#workers) w.postMessage({ type: 'key', keyId, key } satisfies SignMessage);
     }
-    return new SignJob(this, keyId);
+    const id = this.#next++;
+    const shared = sharedJob(count);
+    const view = new JobView(shared);
+    let fail: (e: unknown) => void = () => undefined;
+    const failed = new Promise<never>((_, reject) => (fail = reject));
+    failed.catch(() => undefined); // a job that never waits still owns this promise
+    this.#active.set(id, { view, owed: new Set(this.#workers), fail });
+    this.#posted++;
+    for (const w of this.#workers) {
+      // Referenced while it owes an answer (an awaited append keeps the process alive), not otherwise.
+      w.ref();
+      w.postMessage({ type: 'job', id, keyId, shared } satisfies SignMessage);
+    }
+    return new SignJob(view, key, failed, () => this.#end(id));
   }
 
-  /** Chunks handed to the threads since they were started (tests: the threaded path ran). */
+  /** Jobs handed to the threads since they were started (tests: the threaded path ran). */
   get posted(): number {
     return this.#posted;
+  }
+
+  /** Chunks the threads (not the appending thread) signed, as far as they have answered. */
+  get threadChunks(): number {
+    return this.#threadChunks;
   }
 
   /** Threads running now (tests: close() ends them). */
@@ -71,36 +88,47 @@ export class SignPool {
     return this.#workers.length;
   }
 
-  /** @internal Post one chunk; resolves to its 64-byte signatures, concatenated. */
-  post(keyId: number, hashes: Uint8Array): Promise<Uint8Array> {
-    if (this.#workers.length === 0) return Promise.reject(signingFailed('the signing threads were lost during this request'));
-    const id = this.#next++;
-    this.#posted++;
-    const worker = this.#workers[this.#turn++ % this.#workers.length]!;
-    const done = new Promise<Uint8Array>((resolve, reject) => this.#waiting.set(id, { worker, resolve, reject }));
-    // Referenced while it owes a reply (an awaited append keeps the process alive), not otherwise.
-    worker.ref();
-    worker.postMessage({ type: 'sign', id, keyId, hashes } satisfies SignMessage, [hashes.buffer as ArrayBuffer]);
-    return done;
-  }
-
   async close(): Promise<void> {
     this.#closed = true;
     const workers = this.#workers;
     this.#workers = [];
+    for (const a of this.#active.values()) a.view.abort();
+    // Referenced until they exit: an answer arriving meanwhile must not let the process end
+    // inside close() (the termination holds no handle of its own).
+    for (const w of workers) w.ref();
     await Promise.all(workers.map((w) => w.terminate()));
     this.#failAll(signingFailed('the ledger was closed while signing'));
+  }
+
+  /** The request stopped using job `id`: threads still on it stop waiting for more hashes. */
+  #end(id: number): void {
+    const a = this.#active.get(id);
+    if (a === undefined) return;
+    a.view.abort();
+    if (a.owed.size === 0) this.#active.delete(id);
+    this.#unrefIdle();
+  }
+
+  /**
+   * A thread keeps the process alive while a request waits on a job or the thread owes an answer:
+   * the appending thread's wait for the last chunks (Atomics.waitAsync) holds no handle of its own.
+   */
+  #unrefIdle(): void {
+    const active = [...this.#active.values()];
+    for (const w of this.#workers) if (!active.some((a) => !a.view.aborted || a.owed.has(w))) w.unref();
   }
 
   #start(): void {
     for (let i = 0; i < this.size; i++) {
       const w = new Worker(this.workerUrl);
       w.on('message', (r: SignReply) => {
-        const waiter = this.#waiting.get(r.id);
-        this.#waiting.delete(r.id);
-        if (![...this.#waiting.values()].some((x) => x.worker === w)) w.unref();
-        if ('error' in r) waiter?.reject(signingFailed(`signing thread: ${r.error}`));
-        else waiter?.resolve(r.sigs);
+        const a = this.#active.get(r.id);
+        if (a === undefined) return;
+        a.owed.delete(w);
+        if ('error' in r) a.fail(signingFailed(`signing thread: ${r.error}`));
+        else this.#threadChunks += r.chunks;
+        if (a.owed.size === 0 && a.view.aborted) this.#active.delete(r.id);
+        this.#unrefIdle();
       });
       // A thread that dies fails what it held, never silently: the requests waiting on it reject
       // with its error, and the next large request starts fresh threads.
@@ -124,9 +152,12 @@ export class SignPool {
   }
 
   #failAll(cause: unknown): void {
-    const waiting = [...this.#waiting.values()];
-    this.#waiting.clear();
-    for (const w of waiting) w.reject(cause);
+    const active = [...this.#active.values()];
+    this.#active.clear();
+    for (const a of active) {
+      a.view.abort();
+      a.fail(cause);
+    }
   }
 }
 
@@ -135,38 +166,41 @@ function signingFailed(message: string, cause?: unknown): LedgerStateError {
   return new LedgerStateError('UNAVAILABLE', `${message}; nothing was written`, { cause });
 }
 
-/** The hashes of one request, handed to the threads a chunk at a time as they are sealed. */
+/** The hashes of one request, published to the threads a chunk at a time as they are sealed. */
 export class SignJob {
-  #chunk = new Uint8Array(CHUNK * 32);
-  #filled = 0;
-  readonly #posted: Promise<Uint8Array>[] = [];
+  #count = 0;
 
   constructor(
-    private readonly pool: SignPool,
-    private readonly keyId: number,
+    private readonly view: JobView,
+    private readonly key: KeyObject,
+    private readonly failed: Promise<never>,
+    private readonly end: () => void,
   ) {}
 
   add(hash: Uint8Array): void {
-    this.#chunk.set(hash, this.#filled * 32);
-    if (++this.#filled === CHUNK) this.#post();
+    this.view.hashes.set(hash, this.#count * 32);
+    this.view.published(this.#count++);
   }
 
-  /** The 64-byte signatures of every hash added, in order. */
+  /**
+   * The 64-byte signatures of every hash added, in order. The appending thread signs the chunks
+   * no thread has claimed, then waits for those a thread is signing; a thread lost meanwhile
+   * fails the request (`UNAVAILABLE`).
+   */
   async signatures(): Promise<Buffer[]> {
-    if (this.#filled > 0) this.#post();
-    const chunks = await Promise.all(this.#posted);
-    const out: Buffer[] = [];
-    for (const c of chunks) for (let at = 0; at < c.length; at += 64) out.push(Buffer.from(c.buffer, c.byteOffset + at, 64));
-    return out;
+    try {
+      const chunks = this.view.finish(this.#count);
+      this.view.claim(this.key, 0);
+      if (this.view.done < chunks) await Promise.race([this.view.signed(chunks), this.failed]);
+      const sigs = this.view.shared.sigs;
+      return Array.from({ length: this.#count }, (_, i) => Buffer.from(sigs, i * 64, 64));
+    } finally {
+      this.end();
+    }
   }
 
-  #post(): void {
-    const hashes = this.#filled === CHUNK ? this.#chunk : this.#chunk.slice(0, this.#filled * 32);
-    const p = this.pool.post(this.keyId, hashes);
-    // A request that fails before collecting still owns this promise: its rejection is handled.
-    p.catch(() => undefined);
-    this.#posted.push(p);
-    this.#chunk = new Uint8Array(CHUNK * 32);
-    this.#filled = 0;
+  /** The request failed before asking for its signatures: release the threads waiting on it. */
+  abandon(): void {
+    this.end();
   }
 }

@@ -1,12 +1,15 @@
 /**
- * A signing thread (spec §13.8): Ed25519 signatures of event hashes with keys the appending
- * thread sent it, one reply per chunk, in the order asked.
+ * A signing thread (spec §13.8): for each job, claim and sign chunks of the hashes the appending
+ * thread publishes, until the request is sealed and no chunk is left; then answer how many it
+ * signed. Keys come from the appending thread, in this process.
  */
 import type { KeyObject } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
-import { eventSignatureMessage } from '../crypto/domain.js';
-import { signWithKeyObject } from '../crypto/ed25519.js';
+import { JobView } from './sign-chunks.js';
 import type { SignMessage, SignReply } from './sign-pool.js';
+
+/** How long one wait for the next chunk lasts before the abort flag is read again. */
+const WAIT_MS = 50;
 
 const port = parentPort!;
 const keys = new Map<number, KeyObject>();
@@ -19,10 +22,7 @@ port.on('message', (m: SignMessage) => {
   try {
     const key = keys.get(m.keyId);
     if (key === undefined) throw new Error(`no key ${m.keyId} was sent to this thread`);
-    const n = m.hashes.length / 32;
-    const sigs = new Uint8Array(n * 64);
-    for (let i = 0; i < n; i++) sigs.set(signWithKeyObject(key, eventSignatureMessage(m.hashes.subarray(i * 32, i * 32 + 32))), i * 64);
-    port.postMessage({ id: m.id, sigs } satisfies SignReply, [sigs.buffer]);
+    port.postMessage({ id: m.id, chunks: new JobView(m.shared).claim(key, WAIT_MS) } satisfies SignReply);
   } catch (e) {
     port.postMessage({ id: m.id, error: e instanceof Error ? e.message : String(e) } satisfies SignReply);
   }

@@ -3,10 +3,11 @@
 // as one that signs on the appending thread; a thread that dies fails its request loudly and
 // writes nothing. The threads run the compiled dist/ledger/sign-worker.js (`npm test` builds
 // first; after editing src, run `npm run build`).
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { Ledger, writerOf } from '../../src/ledger/ledger.js';
 import { verifyLedger } from '../../src/audit/verify-ledger.js';
 import { privateKeyObjectOf, signingKeyFromSeed } from '../../src/crypto/signing-key.js';
@@ -172,25 +173,65 @@ describe('signing threads (spec §13.8)', () => {
     expect(threaded).toEqual(await run(0, waves));
   });
 
-  it('a signing thread that dies fails its request with the error, writes nothing, and the next request still appends', async () => {
+  it('a signing thread that dies holding a chunk fails its request with the error, writes nothing, and the next request still appends', async () => {
     const { dir, cleanup } = tempDir();
-    const dying = new URL(`data:text/javascript,${encodeURIComponent("import { parentPort } from 'node:worker_threads'; parentPort.on('message', (m) => { if (m.type === 'sign') process.exit(7); });")}`);
+    // A thread that answers its first job without signing (so the pool is running and idle), then
+    // on each later job claims the first chunk published (sign-chunks.ts: ctl word 0 counts the
+    // chunks published, with 1 << 30 once sealed; word 1 the chunks claimed) and exits holding it.
+    const dyingFile = path.join(dir, '..', `dying-signer-${process.pid}.mjs`);
+    fs.writeFileSync(
+      dyingFile,
+      `import { parentPort } from 'node:worker_threads';
+      let jobs = 0;
+      parentPort.on('message', (m) => {
+        if (m.type !== 'job') return;
+        if (jobs++ === 0) return parentPort.postMessage({ id: m.id, chunks: 0 });
+        const ctl = new Int32Array(m.shared.ctl);
+        for (;;) {
+          const sealed = Atomics.load(ctl, 0);
+          const next = Atomics.load(ctl, 1);
+          if (next < (sealed & ~(1 << 30)) && Atomics.compareExchange(ctl, 1, next, next + 1) === next) process.exit(7);
+          if ((sealed & (1 << 30)) !== 0) return parentPort.postMessage({ id: m.id, chunks: 0 });
+          Atomics.wait(ctl, 0, sealed, 50);
+        }
+      });`,
+    );
+    const dying = new URL(`file://${dyingFile}`);
     try {
       let ledger = await Ledger.open({ dir, create: true, signer: key, signingThreads: 1, signWorkerUrl: dying });
       await ledger.appendBatch(batchOf(10, 0)); // under the threshold: inline
+      await ledger.appendBatch(batchOf(100, 10)); // starts the thread, which signs nothing of it
       const before = fs.readFileSync(path.join(dir, 'events.jsonl'));
-      await expect(ledger.appendBatch(batchOf(200, 10))).rejects.toMatchObject({
+      // Sealing 5,000 events takes tens of ms: the idle thread claims a chunk long before they are sealed.
+      await expect(ledger.appendBatch(batchOf(5000, 110))).rejects.toMatchObject({
         code: 'UNAVAILABLE',
         message: expect.stringMatching(/signing thread exited with code 7; nothing was written/),
       });
       expect(fs.readFileSync(path.join(dir, 'events.jsonl'))).toEqual(before);
-      expect(ledger.headInfo().seq).toBe(9);
+      expect(ledger.headInfo().seq).toBe(109);
       await ledger.append({ kind: 'k', payload: 1 }); // small: inline, unaffected
-      expect(ledger.headInfo().seq).toBe(10);
+      expect(ledger.headInfo().seq).toBe(110);
       await ledger.close();
       ledger = await Ledger.open({ dir, signer: key, signingThreads: 1, signWorkerUrl: workerUrl });
-      await ledger.appendBatch(batchOf(200, 10));
-      expect(ledger.headInfo().seq).toBe(210);
+      await ledger.appendBatch(batchOf(200, 111));
+      expect(ledger.headInfo().seq).toBe(310);
+      await ledger.close();
+      expect((await verifyLedger({ dir })).ok).toBe(true);
+    } finally {
+      fs.rmSync(dyingFile, { force: true });
+      cleanup();
+    }
+  });
+
+  it('the appending thread signs the chunks no thread claimed: a thread that never answers does not hold a request up', async () => {
+    const { dir, cleanup } = tempDir();
+    const idle = new URL(`data:text/javascript,${encodeURIComponent("import { parentPort } from 'node:worker_threads'; parentPort.on('message', () => {});")}`);
+    try {
+      const ledger = await Ledger.open({ dir, create: true, signer: key, signingThreads: 1, signWorkerUrl: idle });
+      const events = await ledger.appendBatch(batchOf(300, 0));
+      expect(events.every((e) => e.sig?.kid === key.kid)).toBe(true);
+      const pool = writerOf(ledger).signPool;
+      expect([pool.posted, pool.threadChunks]).toEqual([1, 0]);
       await ledger.close();
       expect((await verifyLedger({ dir })).ok).toBe(true);
     } finally {
@@ -206,10 +247,28 @@ describe('signing threads (spec §13.8)', () => {
       expect(pool.running).toBe(0); // started on first use
       await ledger.appendBatch(batchOf(300, 0));
       expect([pool.running, pool.posted > 0]).toEqual([2, true]);
+      // Started and idle, the threads take part of a large request as it is sealed.
+      await ledger.appendBatch(batchOf(3000, 300));
+      await vi.waitFor(() => expect(pool.threadChunks).toBeGreaterThan(0));
       await ledger.close();
       expect(pool.running).toBe(0);
       expect(pool.job(privateKeyObjectOf(key), 1000)).toBeUndefined();
       expect(pool.running).toBe(0);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('a process whose only pending work is threaded signed batches and close() runs them to the end', () => {
+    // Was: a thread unreferenced itself when it answered its last job while close() waited for it
+    // to terminate, and the process exited (13, an unsettled await) inside close(). The wait for
+    // the chunks a thread is still signing (Atomics.waitAsync) holds no handle either: threads stay
+    // referenced while a job is open.
+    const { dir, cleanup } = tempDir();
+    try {
+      const child = new URL('./children/signed-batch.mjs', import.meta.url).pathname;
+      const r = spawnSync(process.execPath, [child, dir, '1000', '5'], { encoding: 'utf8', timeout: 120_000 });
+      expect({ status: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({ status: 0, stdout: '999\n1999\n2999\n3999\n4999\nclosed\n', stderr: '' });
     } finally {
       cleanup();
     }
