@@ -33,6 +33,7 @@ import { GENESIS_PREV } from '../dist/format/event.js';
 import { hypercoreBatches } from './lib/baselines.mjs';
 import { batchOf, eventInput } from './lib/events.mjs';
 import { median } from './lib/measure.mjs';
+import { threadSched } from './lib/thread-sched.mjs';
 
 const args = process.argv.slice(2);
 const arg = (name, dflt) => {
@@ -47,9 +48,6 @@ const warmup = 1;
 const EVENTS = quick ? 5000 : 20_000;
 const WARM = Number(arg('warm', quick ? '1000' : '5000'));
 const variants = arg('variants', 'ledger,inline,overlap,worker,worker-bytes').split(',');
-
-/** This thread's [run time, run-queue wait] in ns (Linux schedstat): the wait shows CPU contention. */
-const threadSched = () => fs.readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ').slice(0, 2).map(Number);
 
 /** Wall time the appending thread spends blocked in fdatasync, in ns. */
 const fsyncClock = { ns: 0 };

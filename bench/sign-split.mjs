@@ -36,6 +36,7 @@ import { ed25519Material, nodeSignLoop } from './lib/baselines.mjs';
 import { batchOf } from './lib/events.mjs';
 import { median } from './lib/measure.mjs';
 import { awaitDone, CHUNK, publish, sharedBuffers, signatureAt, signChunks, STOP } from './lib/sign-chunks.mjs';
+import { threadSched } from './lib/thread-sched.mjs';
 
 const args = process.argv.slice(2);
 const arg = (name, dflt) => {
@@ -51,7 +52,6 @@ const WARM = Number(arg('warm', quick ? '1000' : '3000'));
 const SIGN_LOOP = quick ? 2000 : 10_000;
 const warmup = 1;
 
-const threadSched = () => fs.readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ').slice(0, 2).map(Number);
 const load = () => os.loadavg()[0];
 
 /** The signed append path of one appendBatch, with the signing inline or shared with workers. */

@@ -3,14 +3,11 @@
 // over it. Batches arrive after their lines are fsynced; everything queued when one arrives is
 // mirrored in one transaction, then acknowledged with the last seq committed. A batch comes as a
 // flat array of every field ('batch') or as the written bytes plus the short columns ('bytes').
-import fs from 'node:fs';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { Projection } from '../../dist/store/projection.js';
 import { CompactRange } from '../../dist/merkle/compact-range.js';
-
-/** This thread's [run time, run-queue wait] in ns (Linux schedstat of the calling thread). */
-const threadSched = () => fs.readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ').slice(0, 2).map(Number);
+import { threadSched } from './thread-sched.mjs';
 
 const db = new Database(workerData.dbPath, { fileMustExist: true });
 db.pragma('journal_mode = WAL');
