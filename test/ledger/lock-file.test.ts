@@ -60,6 +60,22 @@ describe('lock.db', () => {
       } finally {
         lock.close();
       }
+      // A connection in a read transaction (SHARED) lets the write begin but not commit: the
+      // write is dropped and no transaction is left open that would pass for the lock.
+      const reader = new Database(file);
+      reader.exec('BEGIN');
+      reader.pragma('user_version');
+      const second = WriterLockFile.open(file);
+      try {
+        expect(second.held).toBe(false);
+        reader.exec('ROLLBACK');
+        reader.close();
+        expect(pageCount(file)).toBe(0);
+        expect(second.tryAcquire()).toBe(true);
+        second.release();
+      } finally {
+        second.close();
+      }
       WriterLockFile.open(file).close();
       expect(pageCount(file)).toBe(1);
     } finally {
