@@ -11,6 +11,8 @@
 //            then waits for the rest, encodes the signed lines, writes, fdatasyncs and projects
 //   offload  the same, but the appending thread signs nothing itself (so its CPU is the
 //            unsigned path plus the hand-off)
+// Since ADR 0039 the library shares chunks as `workers` does (in chunks of 16, waiting for the
+// last ones without blocking its event loop); `offload` was the library's way before.
 // next to the issue's baseline, the node:crypto Ed25519 sign loop on one core (target >= 0.7x).
 // Reported: events/s, CPU µs per event of the appending thread, of the signing threads and of
 // the process, run-queue wait, the load average; medians of the kept repetitions.
