@@ -70,11 +70,30 @@ function checkFields(r: Record<string, unknown>, hasPayload: boolean, at: LineLo
   }
 }
 
+/**
+ * Where the characters of a top-level string member's value begin in the line: the value is the
+ * line's next `value.length` characters from there. -1 when the member is absent or its value
+ * holds an escape (the characters differ from the value's).
+ */
+export interface FieldPositions {
+  id: number;
+  at: number;
+  kind: number;
+  actor: number;
+  prev: number;
+  hash: number;
+}
+
 /** What checkEventLine proves of a line: parseEventLine's result but the parsed payload. */
 export interface CheckedLine {
   /** `event.hash` is the line's leaf hash (RFC 6962), checked. */
   event: EventHeader;
   payloadJson: string;
+  /**
+   * Known when the one-pass read proved the line canonical (nearly always): the replay worker's
+   * answer points at these characters instead of searching the line for each value.
+   */
+  positions?: FieldPositions;
 }
 
 /**
@@ -102,10 +121,11 @@ export function checkEventLine(line: string, at: LineLocation = {}): CheckedLine
  * prove the form or a member is not an event field: readAnyForm then decides and names the
  * reason (and no key of the line ever lands on an object's prototype).
  */
-function readCanonical(line: string, at: LineLocation, withPayload: boolean): { event: EventHeader | SealedEvent; payloadJson: string } | undefined {
+function readCanonical(line: string, at: LineLocation, withPayload: boolean): { event: EventHeader | SealedEvent; payloadJson: string; positions?: FieldPositions } | undefined {
   const members = canonicalTopMembers(line);
   if (members === undefined) return undefined;
   const r: Record<string, unknown> = {};
+  const positions: FieldPositions = { id: -1, at: -1, kind: -1, actor: -1, prev: -1, hash: -1 };
   let payload: TopMember | undefined;
   let hash: TopMember | undefined;
   let sig: TopMember | undefined;
@@ -118,7 +138,10 @@ function readCanonical(line: string, at: LineLocation, withPayload: boolean): { 
     }
     if (m.key === 'hash') hash = m;
     else if (m.key === 'sig') sig = m;
-    r[m.key] = memberValue(line, m);
+    const v = memberValue(line, m);
+    r[m.key] = v;
+    // A string read verbatim: its characters stand right after the opening quote.
+    if (typeof v === 'string' && v.length === m.valueEnd - m.valueStart - 2 && m.key in positions) positions[m.key as keyof FieldPositions] = m.valueStart + 1;
   }
   checkFields(r, payload !== undefined, at);
   const body =
@@ -127,7 +150,7 @@ function readCanonical(line: string, at: LineLocation, withPayload: boolean): { 
       : line.slice(0, hash!.keyStart) + line.slice(hash!.valueEnd + 1, sig.keyStart) + line.slice(sig.valueEnd + 1);
   const event = r as unknown as EventHeader;
   checkSeal(event, leafHashHex(body), at);
-  return { event, payloadJson: line.slice(payload!.valueStart, payload!.valueEnd) };
+  return { event, payloadJson: line.slice(payload!.valueStart, payload!.valueEnd), positions };
 }
 
 /** A member's value from its slice of a text the scan proved canonical JSON. */

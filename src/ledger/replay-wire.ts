@@ -4,6 +4,7 @@
  * the row insert it feeds.
  */
 import { InvalidInputError, KeyError, LedgerStateError, PolicyError, SealedLedgerError, VerificationError, type ErrorCode } from '../errors.js';
+import type { FieldPositions } from '../format/event-line.js';
 import type { TailDefect } from './tail-replay.js';
 
 /**
@@ -72,9 +73,13 @@ export class ReplayLinePacker {
   private readonly text: string[] = [];
   private count = 0;
 
-  /** `line` is the line's text as the writing thread will decode it (UTF-8, no "\n"). */
-  /** `f.hash` must be the line's checked leaf hash: its bytes are the leaf the writing thread appends. */
-  add(seq: number, start: number, end: number, line: string, f: ReplayLineFields): void {
+  /**
+   * `line` is the line's text as the writing thread will decode it (UTF-8, no "\n"); `f.hash`
+   * must be the line's checked leaf hash: its bytes are the leaf the writing thread appends.
+   * `at`, when known, says where each value's characters stand in `line` (checkEventLine's
+   * positions): the line is then not searched for them.
+   */
+  add(seq: number, start: number, end: number, line: string, f: ReplayLineFields, at?: FieldPositions): void {
     if (f.prev.length !== HASH_CHARS || f.hash.length !== HASH_CHARS) throw new Error('ReplayLinePacker: prev and hash have fixed sizes');
     if ((this.count + 1) * REPLAY_FIELDS > this.nums.length) this.grow();
     const nums = this.nums;
@@ -82,17 +87,16 @@ export class ReplayLinePacker {
     nums[o++] = seq;
     nums[o++] = start;
     nums[o++] = end;
-    for (const v of [f.id, f.at, f.kind, f.actor, f.kid]) {
-      if (v === null) {
-        nums[o++] = -1;
-        nums[o++] = -1;
-      } else {
-        nums[o++] = this.position(line, v);
-        nums[o++] = v.length;
-      }
+    const known = [at?.id, at?.at, at?.kind, at?.actor, undefined];
+    const values = [f.id, f.at, f.kind, f.actor, f.kid];
+    for (let k = 0; k < 5; k++) {
+      const v = values[k] ?? null;
+      const pos = known[k];
+      nums[o++] = v === null ? -1 : pos !== undefined && pos >= 0 ? pos : this.position(line, v);
+      nums[o++] = v === null ? -1 : v.length;
     }
-    nums[o++] = this.position(line, f.prev);
-    nums[o] = this.position(line, f.hash);
+    nums[o++] = at !== undefined && at.prev >= 0 ? at.prev : this.position(line, f.prev);
+    nums[o] = at !== undefined && at.hash >= 0 ? at.hash : this.position(line, f.hash);
     if (this.leaves.write(f.hash, this.count * LEAF_BYTES, LEAF_BYTES, 'hex') !== LEAF_BYTES) throw new Error('ReplayLinePacker: hash is not hex');
     this.count++;
   }

@@ -59,7 +59,7 @@ function checkBatch(batch: LineBatch): ReplayBatchReply {
       break;
     }
     const ev = rec.event;
-    packer.add(ev.seq, start, start + line.length, line.text, { id: ev.id, at: ev.at, kind: ev.kind, actor: ev.actor ?? null, kid: ev.sig?.kid ?? null, prev: ev.prev, hash: ev.hash });
+    packer.add(ev.seq, start, start + line.length, line.text, { id: ev.id, at: ev.at, kind: ev.kind, actor: ev.actor ?? null, kid: ev.sig?.kid ?? null, prev: ev.prev, hash: ev.hash }, rec.positions);
     const post = postCheck(rec, line.length, line.offset);
     if (post) {
       failure = { index, stage: 'post', ...post };

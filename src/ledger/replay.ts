@@ -14,6 +14,7 @@ import { withIoErrors } from '../store/os-error.js';
 import { Projection } from '../store/projection.js';
 import { ledgerPaths, resolveStorePaths, type StorePaths } from '../store/layout.js';
 import { isMissingDb, publishSideFile, removeDbFiles, removeStaleSideFiles, sideFileOf } from '../store/side-file.js';
+import { WriteBack } from '../store/write-back.js';
 import { assertNoLinks } from './folder-safety.js';
 import { readOrCreateMetadata } from './metadata.js';
 import { readPolicyOf } from './read-policy.js';
@@ -130,6 +131,7 @@ async function replayInto(paths: StorePaths, options: ReplayOptions): Promise<Re
   let lock: WriterLockFile | undefined;
   let projection: Projection | undefined;
   let side: string | undefined;
+  let writeBack: WriteBack | undefined;
   try {
     lock = options.heldLock ?? WriterLockFile.open(path.join(path.dirname(files.sqlite), LOCK_FILE));
     if (options.heldLock && !options.heldLock.held) throw new Error('replay: heldLock is not held');
@@ -142,7 +144,11 @@ async function replayInto(paths: StorePaths, options: ReplayOptions): Promise<Re
     projection = await Projection.open(side ?? files.sqlite, { create: true, bulkFile });
     // A held lock is not passed on: on a timeout the poll would release it for its holder.
     await acquireWriterLock(projection, options.lockTimeoutMs, options.heldLock ? undefined : lock);
-    const report = await load({ projection, jsonl, keyring, policy, options, started, checkpoints: folder?.checkpoints });
+    // A new file's pages go to the disk during the load, not all in COMMIT's fsync (ADR 0040).
+    if (bulkFile) writeBack = WriteBack.open(side ?? options.into!);
+    const report = await load({ projection, jsonl, keyring, policy, options, started, checkpoints: folder?.checkpoints, writeBack });
+    await writeBack?.finish();
+    writeBack = undefined;
     if (bulkFile) projection.switchToWal();
     await projection.close();
     projection = undefined;
@@ -155,6 +161,9 @@ async function replayInto(paths: StorePaths, options: ReplayOptions): Promise<Re
     report.durationMs = performance.now() - started;
     return report;
   } finally {
+    // Only on a failure: the file it writes back is not published (a side file is removed here,
+    // rebuildProjection removes its own), so the error that stopped the load is the one thrown.
+    await writeBack?.abandon();
     await projection?.close();
     if (side !== undefined) removeDbFiles(side);
     if (!options.heldLock) {
@@ -173,10 +182,11 @@ interface Load {
   options: ReplayOptions;
   started: number;
   checkpoints: string | undefined;
+  writeBack: WriteBack | undefined;
 }
 
 /** §14.3 under the writer lock: one transaction for a bulk load, commitEvery chunks otherwise. */
-async function load({ projection, jsonl, keyring, policy, options, started, checkpoints }: Load): Promise<ReplayReport> {
+async function load({ projection, jsonl, keyring, policy, options, started, checkpoints, writeBack }: Load): Promise<ReplayReport> {
   try {
     const from = projection.watermark();
     checkAnchor(jsonl, from);
@@ -190,18 +200,25 @@ async function load({ projection, jsonl, keyring, policy, options, started, chec
     const dropped = bulk ? projection.dropSecondaryIndexes() : [];
     const target = { jsonl, projection, frontier: projection.tree.frontier(from.seq + 1), keyring, policy };
     const threads = bulk && from.offset === 0 ? threadsFor(options, jsonl.size()) : 0;
+    // Every 20,000 rows (about 0.25 s of a bulk load) is also when the side file is written back.
+    const onProgress = writeBack === undefined
+      ? options.onProgress
+      : (scanned: number, total: number) => {
+        writeBack.nudge();
+        options.onProgress?.(scanned, total);
+      };
     const tail = threads > 0
       ? await replayTailOnWorkers(target, from, {
         threads,
         workerUrl: options.workerUrl ?? new URL('./replay-worker.js', import.meta.url),
         progressEvery: PROGRESS_EVERY,
-        onProgress: options.onProgress,
+        onProgress,
         batchBytes: options.batchBytes,
       })
       : replayTail(target, from, {
         ...(bulk ? { progressEvery: PROGRESS_EVERY } : { commitEvery: options.commitEvery ?? 20_000 }),
         reportDamage: true,
-        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+        ...(onProgress ? { onProgress } : {}),
       });
     projection.createIndexes(dropped);
     const maxSeq = projection.maxSeq();

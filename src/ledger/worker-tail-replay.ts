@@ -10,6 +10,7 @@ import { parseEventLine } from '../format/event-line.js';
 import { WorkerPool } from '../io/worker-pool.js';
 import type { TornTail } from '../store/jsonl-file.js';
 import { lineBatches, type LineBatch } from '../store/line-batches.js';
+import { RowRefusedError } from '../store/row-batch.js';
 import type { Watermark } from '../store/watermark.js';
 import { OPEN_POLICY } from './read-policy.js';
 import { rebuildError, ReplayLineReader, type ReplayBatchReply } from './replay-wire.js';
@@ -52,8 +53,34 @@ export async function replayTailOnWorkers(target: TailReplayTarget, from: Waterm
     defect = { offset, length: total - offset, code, reason };
   };
 
-  /** The lines of one answered batch, in order; false once the load stops. */
+  // Rows go in 64 per statement (ADR 0040); every way out of a batch's lines inserts the pending
+  // ones first, so that a refused row among them decides before anything later in line order, as
+  // one-row inserts did.
+  const rows = projection.rowBatch();
+  /** A refused row as the inline path names it: the projection was empty, so only a repeated id collides. */
+  const described = (e: unknown): unknown => {
+    if (!(e instanceof RowRefusedError)) return e;
+    if (!isConstraintError(e.cause)) return e.cause;
+    return mirrorConflict(projection, parseEventLine(e.row.line, { offset: e.row.offset })) ?? e.cause;
+  };
+
+  /** The lines of one answered batch, in order, their rows inserted; false once the load stops. */
   const consume = (batch: LineBatch, reply: ReplayBatchReply): boolean => {
+    try {
+      const going = consumeLines(batch, reply);
+      rows.flush();
+      return going;
+    } catch (e) {
+      try {
+        rows.flush();
+      } catch (earlier) {
+        throw described(earlier);
+      }
+      throw described(e);
+    }
+  };
+
+  const consumeLines = (batch: LineBatch, reply: ReplayBatchReply): boolean => {
     const bytes = Buffer.from(batch.bytes.buffer, batch.bytes.byteOffset, batch.bytes.byteLength);
     const r = new ReplayLineReader(reply.lines);
     const failure = reply.failure;
@@ -86,16 +113,7 @@ export async function replayTailOnWorkers(target: TailReplayTarget, from: Waterm
         return false;
       }
       const row = { seq, id: f.id, at: f.at, kind: f.kind, actor: f.actor, hash: f.hash, kid: f.kid, line, offset };
-      try {
-        wm = projection.mirrorRow(row, r.leaf(i), batch.offset + end, frontier);
-      } catch (e) {
-        // The projection was empty, so only a repeated id can collide: the same
-        // MIRROR_CONFLICT the inline path names (a failed statement changed nothing).
-        if (!isConstraintError(e)) throw e;
-        const conflict = mirrorConflict(projection, parseEventLine(line, { offset }));
-        if (conflict) throw conflict;
-        throw e;
-      }
+      wm = projection.mirrorRow(row, r.leaf(i), batch.offset + end, frontier, rows);
       inserted++;
       if (inserted % options.progressEvery === 0) options.onProgress?.(wm.offset, total);
     }

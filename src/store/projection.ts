@@ -13,6 +13,7 @@ import { tryBeginImmediate } from './begin-immediate.js';
 import { openReadOnlyDatabase } from './readonly-db.js';
 import type { EventsTable, LedgerSchema } from './schema.js';
 import { TreeStore } from './tree-store.js';
+import { RowBatch } from './row-batch.js';
 import type { CompactRange } from '../merkle/compact-range.js';
 import type { SealedRecord } from '../format/seal.js';
 
@@ -169,12 +170,19 @@ export class Projection {
 
   /**
    * mirror() for a row a replay worker already cut out of its line (spec §14.3): the same insert
-   * and tree nodes, from the row, its leaf hash and the offset after its "\n".
+   * and tree nodes, from the row, its leaf hash and the offset after its "\n". With `rows`, the
+   * row is inserted when that batch is flushed (a bulk load's grouped inserts, ADR 0040).
    */
-  mirrorRow(row: InsertRow, leaf: Buffer, end: number, frontier: CompactRange): Watermark {
-    this.insert(row);
+  mirrorRow(row: InsertRow, leaf: Buffer, end: number, frontier: CompactRange, rows?: RowBatch): Watermark {
+    if (rows) rows.add(row);
+    else this.insert(row);
     this.tree.put(frontier.append(leaf));
     return { seq: row.seq, hash: row.hash, offset: end, lineStart: row.offset };
+  }
+
+  /** Grouped inserts of events rows for a bulk load, on this connection (ADR 0040). */
+  rowBatch(): RowBatch {
+    return new RowBatch(this.db);
   }
 
   /**

@@ -105,6 +105,46 @@ describe('replay on worker threads (ADR 0036)', () => {
     expect(asValue(workers)).toEqual(asValue(inline));
   });
 
+  // ADR 0040: rows go in 64 per statement. A repeated id inside a full group fails the group's
+  // statement; the group then goes row by row, so the rows before it are in when the conflict is
+  // described. Rows still pending when a later line fails are inserted first, so that the
+  // earlier line's conflict wins, as with one-row inserts.
+  describe('grouped inserts keep the inline outcome', () => {
+    async function sameAsInline(f: Folder, batchBytes: number) {
+      dropProjection(f);
+      const copy = `${f.dir}-inline`;
+      fs.cpSync(f.dir, copy, { recursive: true });
+      const inline = await rejection(replayJsonlIntoSqlite({ dir: copy }, { keyring: f.keyring, workers: 0 }));
+      fs.rmSync(copy, { recursive: true, force: true });
+      const workers = await rejection(replayJsonlIntoSqlite({ dir: f.dir }, { keyring: f.keyring, workers: 1, workerUrl, batchBytes }));
+      expect(workers).toBeInstanceOf(LedgerStateError);
+      expect(workers).toMatchObject({ code: 'MIRROR_CONFLICT', details: { seq: 100 } });
+      expect(asValue(workers)).toEqual(asValue(inline));
+      expect(fs.existsSync(f.sqlite)).toBe(false);
+    }
+
+    /** Unsigned events after `f`'s last: a repeat of ev-7's id at seq 100, `valid` more, then a forged signature. */
+    function appendConflict(f: Folder, valid: number): void {
+      const evs = events(f);
+      const chain = [eventAfter(evs.at(-1), { id: 'ev-7', signer: null })];
+      for (let i = 0; i < valid; i++) chain.push(eventAfter(chain.at(-1), { signer: null }));
+      chain.push({ ...eventAfter(chain.at(-1), { signer: null }), sig: evs[0]!.sig ?? eventAfter(undefined).sig! });
+      appendLines(f, chain.map(lineOf));
+    }
+
+    it('a repeated id in a full group (seq 64-127, one batch): the statement fails, the rows before it go in one by one', async () => {
+      const f = await folderWith(100, { signed: false });
+      appendConflict(f, 40);
+      await sameAsInline(f, 1 << 20);
+    });
+
+    it('a repeated id pending when the next line of its batch carries a forged signature: the conflict wins', async () => {
+      const f = await folderWith(100, { signed: false });
+      appendConflict(f, 0);
+      for (const batchBytes of [1 << 20, 600]) await sameAsInline(f, batchBytes);
+    });
+  });
+
   it('a line over the length limit is never buffered and stops the load as inline', async () => {
     const f = await folderWith(12, { signed: false });
     const at = appendRaw(f, `{"v":1,"x":"${'y'.repeat(1100 * 1024)}"}\n`);
