@@ -220,6 +220,8 @@ async function load({ projection, jsonl, keyring, policy, options, started, chec
         reportDamage: true,
         ...(onProgress ? { onProgress } : {}),
       });
+    // The load's last pages go to the disk while SQLite builds the indexes (ADR 0040).
+    writeBack?.start();
     projection.createIndexes(dropped);
     const maxSeq = projection.maxSeq();
     if (maxSeq > tail.watermark.seq) {

@@ -48,9 +48,14 @@ export class WriteBack {
    * or one has failed. Never blocks: the fdatasync runs on the libuv pool.
    */
   nudge(): void {
+    if (performance.now() - this.#startedAt < this.minIntervalMs) return;
+    this.start();
+  }
+
+  /** nudge() without the interval: at the end of the load, before the index build. */
+  start(): void {
     if (this.#closed || this.#running || this.#error !== undefined) return;
     const now = performance.now();
-    if (now - this.#startedAt < this.minIntervalMs) return;
     this.#startedAt = now;
     this.#running = new Promise((resolve) => {
       this.fdatasync(this.fd, (err) => {

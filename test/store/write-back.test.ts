@@ -47,6 +47,22 @@ describe('WriteBack', () => {
     expect(calls).toHaveLength(2); // finished: nothing more starts
   });
 
+  it('start() ignores the interval but not a running write-back', async () => {
+    const calls: Done[] = [];
+    const wb = WriteBack.open(file(), { fdatasync: (_fd, done) => calls.push(done), minIntervalMs: 60_000 });
+    wb.nudge();
+    wb.start();
+    expect(calls).toHaveLength(1);
+    calls[0]!(null);
+    await Promise.resolve();
+    wb.nudge();
+    expect(calls).toHaveLength(1);
+    wb.start();
+    expect(calls).toHaveLength(2);
+    calls[1]!(null);
+    await wb.finish();
+  });
+
   it('a failed write-back: finish() throws IO_ERROR with the path and the errno, and no write-back starts after it', async () => {
     const f = file();
     const calls: Done[] = [];
