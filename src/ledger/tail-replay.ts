@@ -15,6 +15,7 @@ import { limitViolation, OPEN_POLICY, type ReadPolicy, signaturePolicyViolation 
 import type { Projection } from '../store/projection.js';
 import type { Watermark } from '../store/watermark.js';
 import type { TreeStore } from '../store/tree-store.js';
+import { isKeyConflict } from '../store/key-conflict.js';
 
 /** Where the valid JSONL ends and why (spec §7.3). Bytes from `offset` on were never acknowledged. */
 export interface TailDefect {
@@ -123,7 +124,7 @@ export function replayTail(target: TailReplayTarget, from: Watermark, options: T
       next = projection.mirror(rec, offset, frontier);
     } catch (e) {
       // A failed statement leaves the transaction and the frontier as they were.
-      if (!isConstraintError(e)) throw e;
+      if (!isKeyConflict(e)) throw e;
       return mirrorChecked(rec, offset);
     }
     inserted++;
@@ -204,12 +205,6 @@ function completeTornEvent(target: TailReplayTarget, t: TornTail, check: (text: 
 }
 
 const NEWLINE_BYTE = Buffer.from('\n');
-
-/** SQLite refused a row for a key it already holds (SQLITE_CONSTRAINT_PRIMARYKEY, _UNIQUE). */
-export function isConstraintError(e: unknown): boolean {
-  const code = (e as { code?: unknown } | null)?.code;
-  return code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
-}
 
 /**
  * A row already in ledger.db that a valid tail line cannot be mirrored over: a different event at

@@ -15,7 +15,7 @@ import type { Watermark } from '../store/watermark.js';
 import { OPEN_POLICY } from './read-policy.js';
 import { rebuildError, ReplayLineReader, type ReplayBatchReply } from './replay-wire.js';
 import type { ReplayWorkerData } from './replay-worker.js';
-import { isConstraintError, mirrorConflict, type TailDefect, type TailReplayResult, type TailReplayTarget } from './tail-replay.js';
+import { mirrorConflict, type TailDefect, type TailReplayResult, type TailReplayTarget } from './tail-replay.js';
 
 const BATCH_BYTES = 256 << 10;
 const IN_FLIGHT_PER_WORKER = 4;
@@ -60,7 +60,6 @@ export async function replayTailOnWorkers(target: TailReplayTarget, from: Waterm
   /** A refused row as the inline path names it: the projection was empty, so only a repeated id collides. */
   const described = (e: unknown): unknown => {
     if (!(e instanceof RowRefusedError)) return e;
-    if (!isConstraintError(e.cause)) return e.cause;
     return mirrorConflict(projection, parseEventLine(e.row.line, { offset: e.row.offset })) ?? e.cause;
   };
 

@@ -10,22 +10,18 @@
  */
 import type Database from 'better-sqlite3';
 import type { EventsTable } from './schema.js';
+import { isKeyConflict } from './key-conflict.js';
 
 export const ROWS_PER_STATEMENT = 64;
 const COLUMNS = 9;
 const INSERT = 'INSERT INTO events (seq, id, at, kind, actor, hash, kid, line, offset) VALUES ';
 
-/** A row the table refused (`cause`, a SQLite constraint error), after the rows before it. */
+/** A row the table refused for a key it already holds (`cause`, SQLite's error), after the rows before it. */
 export class RowRefusedError extends Error {
   constructor(readonly row: EventsTable, override readonly cause: unknown) {
     super(`events row seq ${row.seq} refused: ${(cause as Error).message}`);
     this.name = 'RowRefusedError';
   }
-}
-
-function isConstraint(e: unknown): boolean {
-  const code = (e as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT');
 }
 
 export class RowBatch {
@@ -51,7 +47,7 @@ export class RowBatch {
 
   /**
    * Inserts every pending row, in order. Throws RowRefusedError for the first row the table
-   * refuses, every row before it inserted and none after it (they are dropped); any other error
+   * refuses for a key it holds, every row before it inserted and none after it (they are dropped); any other error
    * as SQLite threw it. Either way nothing stays pending.
    */
   flush(): void {
@@ -71,14 +67,14 @@ export class RowBatch {
           return;
         } catch (e) {
           // Anything but a refused row may have ended the transaction: never retried outside it.
-          if (!isConstraint(e) || !this.db.inTransaction) throw e;
+          if (!isKeyConflict(e) || !this.db.inTransaction) throw e;
         }
       }
       for (const r of rows) {
         try {
           this.#one.run(r.seq, r.id, r.at, r.kind, r.actor, r.hash, r.kid, r.line, r.offset);
         } catch (e) {
-          if (isConstraint(e)) throw new RowRefusedError(r, e);
+          if (isKeyConflict(e)) throw new RowRefusedError(r, e);
           throw e;
         }
       }

@@ -1,6 +1,7 @@
-// ADR 0040: a bulk load's rows, 64 per statement. A group that SQLite refuses goes again row by
-// row so that the rows before the refused one are in and the refusal names its row; anything but
-// a refused row is thrown as it is and never retried (SQLite may have ended the transaction).
+// ADR 0040: a bulk load's rows, 64 per statement. A group that SQLite refuses for a key it holds
+// goes again row by row so that the rows before the refused one are in and the refusal names its
+// row; anything else is thrown as it is and never retried (SQLite may have ended the transaction,
+// and any other constraint is a defect of ours, not a conflict).
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -77,9 +78,7 @@ describe('RowBatch', () => {
     batch.add(row(0));
     expect(() => batch.flush()).toThrow(/inside a transaction/);
     db.exec('BEGIN');
-    // NOT NULL on `line` is SQLITE_CONSTRAINT_NOTNULL: a refusal too, retried row by row; a
-    // trigger's RAISE(ABORT) is a plain constraint as well. A type the driver cannot bind is not:
-    // thrown as it is, before any row of the group is inserted.
+    // A type the driver cannot bind: thrown as it is, before any row of the group is inserted.
     for (let i = 0; i < ROWS_PER_STATEMENT; i++) {
       const r = row(i);
       try {
@@ -89,6 +88,23 @@ describe('RowBatch', () => {
         expect(String(e)).toMatch(/bind|SQLite3 can only/i);
       }
     }
+    expect(seqs(db)).toEqual([]);
+    expect(batch.pending).toBe(0);
+  });
+
+  it('a constraint other than a held key (NOT NULL) is thrown as SQLite threw it, not retried row by row', async () => {
+    const db = await freshDb();
+    const batch = new RowBatch(db);
+    db.exec('BEGIN');
+    let thrown: unknown;
+    try {
+      for (let i = 0; i < ROWS_PER_STATEMENT; i++) batch.add(i === 30 ? { ...row(i), line: null as unknown as string } : row(i));
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).not.toBeInstanceOf(RowRefusedError);
+    expect((thrown as { code?: string }).code).toBe('SQLITE_CONSTRAINT_NOTNULL');
+    // Retried row by row, rows 0..29 would be in.
     expect(seqs(db)).toEqual([]);
     expect(batch.pending).toBe(0);
   });
