@@ -18,6 +18,12 @@ const collector = await createCollector({ db, rateLimit: false, ...(ingestChunks
 const url = await collector.listen();
 process.on('message', async (m) => {
   if (m.add) process.send({ token: (await collector.sources.add(m.add)).token });
+  // After a full collection (the parent forks with --expose-gc): what the process keeps.
+  if (m.memory) {
+    globalThis.gc?.();
+    const { rss, heapUsed, heapTotal, external } = process.memoryUsage();
+    process.send({ memory: { rss, heapUsed, heapTotal, external, gcExposed: typeof globalThis.gc === 'function' } });
+  }
 });
 process.on('disconnect', async () => {
   await collector.close();

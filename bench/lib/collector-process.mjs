@@ -21,6 +21,12 @@ export async function startCollectorProcess(db, { dist, plan, execArgv } = {}) {
       child.send({ add: src });
       return (await reply).token;
     },
+    /** The child's memoryUsage() after a full GC (fork it with execArgv ['--expose-gc']). */
+    async memory() {
+      const reply = next();
+      child.send({ memory: true });
+      return (await reply).memory;
+    },
     stop() {
       if (child.exitCode !== null || !child.connected) return Promise.resolve();
       return new Promise((resolve) => {

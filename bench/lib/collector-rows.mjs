@@ -18,6 +18,7 @@ import { collectorLockRow } from './collector-lock-row.mjs';
 import { median, pair, rate, slope } from './measure.mjs';
 import { postBatch } from './collector-post.mjs';
 import { createBenchDatabase, startBenchCluster } from './pg-cluster.mjs';
+import { startCollectorProcess } from './collector-process.mjs';
 
 const BATCH = 1000;
 
@@ -209,14 +210,16 @@ export const COLLECTOR_ROWS = {
     run: (ctx) => ingestRow(ctx, 'sqlite'),
   },
   'collector-memory': {
-    title: 'collector RSS growth over a long ingest into PostgreSQL (after the first 20%)',
+    title: 'collector RSS growth over a long ingest into PostgreSQL, the collector in its own process (after the first 20%)',
     async run(ctx) {
       const cluster = await startBenchCluster();
       try {
         const db = await createBenchDatabase(cluster.url, 'collector_memory');
-        const collector = await createCollector({ db, rateLimit: false });
-        const url = await collector.listen();
-        const { token } = await collector.sources.add({ name: 'long' });
+        // The collector runs in its own process, as deployed: in the bench's process its RSS
+        // would also hold the client's (fetch, the generated batches), which is not the
+        // collector's. --expose-gc so that each sample follows a full collection of its heap.
+        const collector = await startCollectorProcess(db, { execArgv: ['--expose-gc'] });
+        const token = await collector.addSource({ name: 'long' });
         const total = ctx.size.collectorMemoryEvents;
         const samples = [];
         let start = { seq: 0, prev: GENESIS_PREV };
@@ -227,15 +230,15 @@ export const COLLECTOR_ROWS = {
           for (let done = 0; done < total; done += BATCH) {
             const { lines, prev } = chainLines(BATCH, undefined, start);
             start = { seq: start.seq + BATCH, prev };
-            await postBatch(url, 'long', token, lines.map((l) => l + '\n').join(''));
+            await postBatch(collector.url, 'long', token, lines.map((l) => l + '\n').join(''));
             if ((done / BATCH) % Math.max(1, Math.floor(total / BATCH / 20)) === 0) {
-              globalThis.gc?.();
-              const m = process.memoryUsage();
-              samples.push({ events: done + BATCH, rssMiB: +(m.rss / 2 ** 20).toFixed(1), heapMiB: +(m.heapUsed / 2 ** 20).toFixed(1) });
+              const m = await collector.memory();
+              if (!m.gcExposed) throw new Error('collector-memory: the collector process has no gc()');
+              samples.push({ events: done + BATCH, rssMiB: +(m.rss / 2 ** 20).toFixed(1), heapMiB: +(m.heapUsed / 2 ** 20).toFixed(1), clientRssMiB: +(process.memoryUsage().rss / 2 ** 20).toFixed(1) });
             }
           }
         } finally {
-          await collector.close();
+          await collector.stop();
         }
         const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
         const after20 = samples.filter((s) => s.events >= total * 0.2);
@@ -249,12 +252,14 @@ export const COLLECTOR_ROWS = {
             // and how far they spread, next to every sample.
             slopeMiBPer100kEvents: +(slope(after20.map((s) => [s.events, s.rssMiB])) * 1e5).toFixed(2),
             rssRangeAfter20MiB: [Math.min(...rssAfter20), Math.max(...rssAfter20)],
-            // The JS heap after a GC (run the bench with --expose-gc, as bench/run.mjs does):
-            // what the process keeps, without the allocator's and the pool's slack in RSS.
+            // The collector's main-thread JS heap after a GC: what it keeps, without the
+            // allocator's and the pool's slack in RSS (its check workers are in RSS only).
             heapSlopeMiBPer100kEvents: +(slope(after20.map((s) => [s.events, s.heapMiB])) * 1e5).toFixed(2),
             heapRangeAfter20MiB: [Math.min(...after20.map((s) => s.heapMiB)), Math.max(...after20.map((s) => s.heapMiB))],
             rssMiB: samples.map((s) => s.rssMiB),
             heapMiB: samples.map((s) => s.heapMiB),
+            // The bench's own process (the client), for comparison with runs before ADR 0041.
+            clientRssMiB: samples.map((s) => s.clientRssMiB),
           },
         };
       } finally {

@@ -1,15 +1,17 @@
 // spec §18.3: the line checks spread over worker threads decide exactly as the inline checks do
 // (same accepted lines, same first failure), whatever line is bad and wherever it is.
+import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Keyring } from '../../src/crypto/keyring.js';
 import { checkBatchLines, lineLimits } from '../../src/collector/batch-lines.js';
-import { CheckPool } from '../../src/collector/check-pool.js';
+import { CHECK_WORKER_YOUNG_MB, CheckPool } from '../../src/collector/check-pool.js';
 import { sharedChunks } from '../../src/collector/chunk-plan.js';
 import { ensureBuilt, ROOT } from '../cli/cli-harness.js';
 import { HostChain, keyEntry } from './support.js';
+import { tempDir } from '../helpers.js';
 
 let pool: CheckPool;
 beforeAll(() => {
@@ -101,6 +103,29 @@ describe('sharedChunks (spec §18.3.8)', () => {
         expect(sizes.reduce((a, b) => a + b, 0)).toBe(n);
         expect(Math.min(...sizes)).toBeGreaterThan(0);
       }
+    }
+  });
+
+  // ADR 0041: left to V8's default, each check worker's young generation grew to its maximum
+  // after ~250,000 events and the collector's RSS rose by ~8 MiB per worker for good. A probe in
+  // place of the check worker answers with the limits its thread was started with.
+  it('starts its workers with a bounded young generation', async () => {
+    const t = tempDir('sl-check-pool-');
+    try {
+      const probe = path.join(t.dir, 'probe.mjs');
+      fs.writeFileSync(probe, "import { parentPort, resourceLimits } from 'node:worker_threads';\nparentPort.on('message', (r) => parentPort.postMessage({ id: r.id, error: JSON.stringify(resourceLimits) }));\n");
+      const probed = new CheckPool(2, pathToFileURL(probe));
+      try {
+        const body = Buffer.from(host.lines.slice(0, 100).map((l) => l + '\n').join(''));
+        const answer = await probed.check(body, keyring, false, lineLimits()).then(() => 'resolved', (e: Error) => e.message);
+        const limits = JSON.parse(answer.replace(/^check worker: /, '').split('\n')[0]!) as { maxYoungGenerationSizeMb: number };
+        expect(limits.maxYoungGenerationSizeMb).toBe(CHECK_WORKER_YOUNG_MB);
+        expect(CHECK_WORKER_YOUNG_MB).toBeLessThanOrEqual(16);
+      } finally {
+        await probed.close();
+      }
+    } finally {
+      t.cleanup();
     }
   });
 });
