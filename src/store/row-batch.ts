@@ -16,7 +16,7 @@ export const ROWS_PER_STATEMENT = 64;
 const COLUMNS = 9;
 const INSERT = 'INSERT INTO events (seq, id, at, kind, actor, hash, kid, line, offset) VALUES ';
 
-/** A row the table refused for a key it already holds (`cause`, SQLite's error), after the rows before it. */
+/** A row refused for a key the table already holds (`cause`, SQLite's error), after the rows before it. */
 export class RowRefusedError extends Error {
   constructor(readonly row: EventsTable, override readonly cause: unknown) {
     super(`events row seq ${row.seq} refused: ${(cause as Error).message}`);
@@ -47,8 +47,8 @@ export class RowBatch {
 
   /**
    * Inserts every pending row, in order. Throws RowRefusedError for the first row the table
-   * refuses for a key it holds, every row before it inserted and none after it (they are dropped); any other error
-   * as SQLite threw it. Either way nothing stays pending.
+   * refuses for a key it holds, every row before it inserted and none after it (they are
+   * dropped); any other error as SQLite threw it. Either way nothing stays pending.
    */
   flush(): void {
     const rows = this.#rows;

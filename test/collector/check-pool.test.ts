@@ -105,7 +105,9 @@ describe('sharedChunks (spec §18.3.8)', () => {
       }
     }
   });
+});
 
+describe('CheckPool workers (ADR 0041)', () => {
   // ADR 0041: left to V8's default, each check worker's young generation grew to its maximum
   // after ~250,000 events and the collector's RSS rose by ~8 MiB per worker for good. A probe in
   // place of the check worker answers with the limits its thread was started with.
