@@ -17,24 +17,26 @@ const TIMED = [
   'test/ship/sidecar-cli.test.ts',
 ];
 
+// One throwaway PostgreSQL cluster per project for the collector tests (test/support/postgres.ts);
+// set in the projects only, as a root-level global setup also runs for the root project.
+const PG = ['test/support/pg-global-setup.ts'];
+
 export default defineConfig({
   test: {
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    // One throwaway PostgreSQL cluster per project for the collector tests (test/support/postgres.ts).
-    globalSetup: ['test/support/pg-global-setup.ts'],
     sequence: { sequencer: LongFirstSequencer },
     projects: [
       {
         extends: true,
         // vitest's default is one worker fewer than the cores (one on a 2-core CI machine); the
         // files are independent (each its own folders, databases and ports), so use both.
-        test: { name: 'parallel', include: ['test/**/*.test.ts'], exclude: TIMED, maxWorkers: 2, sequence: { groupOrder: 0 } },
+        test: { name: 'parallel', globalSetup: PG, include: ['test/**/*.test.ts'], exclude: TIMED, maxWorkers: 2, sequence: { groupOrder: 0 } },
       },
       {
         extends: true,
-        test: { name: 'timed', include: TIMED, maxWorkers: 1, sequence: { groupOrder: 1 } },
+        test: { name: 'timed', globalSetup: PG, include: TIMED, maxWorkers: 1, sequence: { groupOrder: 1 } },
       },
     ],
   },
