@@ -20,6 +20,6 @@ export const QUICK = {
 };
 
 /** Rows in the order of the issue's table; `memory` builds the ledger the next three read. */
-export const TABLE_ORDER = ['single', 'single-worker', 'concurrent', 'concurrent-worker', 'batch', 'batch-worker', 'signed', 'verify', 'replay', 'parity', 'open', 'proof', 'memory', 'follow', 'sha256', 'collector-pg', 'collector-sqlite', 'collector-memory', 'collector-pg-lock', 'ship-backlog', 'ship-lag', 'sse-fanout'];
-export const RUN_ORDER = ['sha256', 'single', 'single-worker', 'concurrent', 'concurrent-worker', 'batch', 'batch-worker', 'signed', 'verify', 'memory', 'replay', 'parity', 'open', 'proof', 'follow', 'collector-pg', 'collector-sqlite', 'collector-memory', 'collector-pg-lock', 'ship-backlog', 'ship-lag', 'sse-fanout'];
+export const TABLE_ORDER = ['single', 'single-worker', 'concurrent', 'concurrent-worker', 'batch', 'batch-worker', 'signed', 'signed-worker', 'verify', 'replay', 'parity', 'open', 'proof', 'memory', 'follow', 'sha256', 'collector-pg', 'collector-sqlite', 'collector-memory', 'collector-pg-lock', 'ship-backlog', 'ship-lag', 'sse-fanout'];
+export const RUN_ORDER = ['sha256', 'single', 'single-worker', 'concurrent', 'concurrent-worker', 'batch', 'batch-worker', 'signed', 'signed-worker', 'verify', 'memory', 'replay', 'parity', 'open', 'proof', 'follow', 'collector-pg', 'collector-sqlite', 'collector-memory', 'collector-pg-lock', 'ship-backlog', 'ship-lag', 'sse-fanout'];
 export const NEEDS_BIG = new Set(['replay', 'parity', 'open', 'proof']);

@@ -208,19 +208,32 @@ export const ROWS = {
     run: (ctx) => {
       const material = ed25519Material();
       const batches = Array.from({ length: ctx.size.signedBatches }, (_, b) => batchOf(1000, b * 1000));
+      const worker = !!ctx.ledgerOptions?.projectionWorker;
       return appendRow(ctx, {
-        ledgerOptions: { signer: generateSigningKey({ name: 'bench' }) },
+        ledgerOptions: { ...ctx.ledgerOptions, signer: generateSigningKey({ name: 'bench' }) },
         events: ctx.size.signedBatches * 1000,
         appendRep: async (ledger) => {
           for (const inputs of batches) await ledger.appendBatch(inputs);
+          // With the worker, a repetition (10,000 events) fits in the lag bound: it is timed
+          // until every event is projected and committed, not only acknowledged.
+          if (worker) await ledger.flush();
         },
         baseline: () => nodeSignLoop(material, ctx.size.signLoop),
         baselineOps: ctx.size.signLoop,
         baselineLabel: 'node:crypto Ed25519 sign loop, one core',
-        // Appends sign on the calling thread: one core is used (the ceiling's one-thread figure).
-        target: ratioTarget(0.7, '>= 0.7x (1 core used)'),
+        // The target against one core's sign loop, whatever threads the ledger signs on
+        // (the appending thread and SignPool's threads share a batch's chunks, ADR 0039).
+        target: ratioTarget(0.7, '>= 0.7x'),
       });
     },
+  },
+
+  // Signed batches with the projection on a worker thread (spec §13.9, ADR 0030): the rows are
+  // inserted there while the appending and signing threads seal and sign the next batch, which
+  // uses the half of the signing thread's time that ADR 0039 found idle.
+  'signed-worker': {
+    title: 'signed appends (appendBatch of 1,000), projection worker, timed to flush()',
+    run: (ctx) => ROWS.signed.run({ ...ctx, ledgerOptions: WORKER }),
   },
 
   verify: {
