@@ -2,7 +2,7 @@
 // writers, alternating in one run, each into a fresh folder:
 //   ledger   today's Ledger with a signer and its default signingThreads
 //   library-inline   the Ledger with signingThreads: 0 (every signature on the appending thread)
-//   ledger-worker   the same with the projection on a worker thread (spec §13.9, ADR 0030)
+//   ledger-worker   `ledger` with the projection on a worker thread (spec §13.9, ADR 0030)
 //   library-threads  the Ledger with its default signingThreads (one per core beyond the first);
 //            the pair measures the library's own signing threads against inline signing
 //   inline   this prototype signing on the appending thread (the control)
