@@ -16,8 +16,9 @@ export async function loadDistLibrary(dist = DIST) {
   const testing = await import(at('testing.js'));
   const jsonl = await import(at('store/jsonl-file.js'));
   const stdin = await import(at('cli/stdin-events.js'));
-  // verifyDefaults: options every suite passes to verifyLedger (the sources need workers: 0).
-  return { ...index, ...testing, JsonlFile: jsonl.JsonlFile, readInputLines: stdin.readInputLines, verifyDefaults: {}, dist };
+  // verifyDefaults: options every suite passes to verifyLedger (the sources need workers: 0);
+  // ledgerDefaults: to Ledger.open (the sources need the compiled signing thread).
+  return { ...index, ...testing, JsonlFile: jsonl.JsonlFile, readInputLines: stdin.readInputLines, verifyDefaults: {}, ledgerDefaults: {}, dist };
 }
 
 /**

@@ -161,6 +161,7 @@ function rethrowViolation(ctx, e) {
 
 function ledgerOptions(ctx, proc, create) {
   return {
+    ...ctx.lib.ledgerDefaults,
     dir: ctx.dir, create, keyring: ctx.keyring, policy: ctx.policy, lockTimeoutMs: 5000,
     ...(ctx.projectionLagMs === undefined ? {} : { projectionLagMs: ctx.projectionLagMs }),
     ...(ctx.signed ? { signer: ctx.key } : {}),

@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { tailDamageArb } from './sim-tail-damage.mjs';
 
-export const APPEND_POINTS = ['append.locked', 'append.sealed', 'jsonl.written', 'jsonl.synced', 'sqlite.inserted', 'sqlite.committed', 'worker.waiting'];
+export const APPEND_POINTS = ['append.locked', 'sqlite.staged', 'append.sealed', 'jsonl.written', 'jsonl.synced', 'sqlite.inserted', 'sqlite.committed', 'worker.waiting'];
 /** Inside the projection worker (spec §13.9): after its inserts, after its commit, in its `batch`-th transaction. */
 export const WORKER_POINTS = ['worker.inserted', 'worker.committed'];
 export const RECONCILE_POINTS = ['reconcile.locked', 'reconcile.torn-saved', 'reconcile.truncated', 'reconcile.replayed', 'reconcile.committed'];

@@ -5,6 +5,7 @@
 export type CrashPoint =
   | 'append.locked'
   | 'append.sealed'
+  | 'sqlite.staged'
   | 'jsonl.written'
   | 'jsonl.synced'
   | 'sqlite.inserted'

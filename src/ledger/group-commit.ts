@@ -1,11 +1,13 @@
 /**
  * The steps of one group commit that touch the events (spec §13.1 steps 4–6): seal every waiting
- * request at the verified end, write all their lines with one write and one fsync, then mirror
- * them into the writer's transaction. Each caller still gets its own event or its own error: a
- * failed request is unwound before anything is written, so it never costs others a seq.
+ * request at the verified end and write all their lines with one write and one fsync; the writer
+ * then mirrors them into its transaction (staged-rows.ts, which may have staged some while the
+ * signing threads signed). Each caller still gets its own event or its own error: a failed
+ * request is unwound before anything is written, so it never costs others a seq.
  *
- * These are functions of what the writer hands in; they return what they made (records, the new
- * head and frontier) and never change the writer's state. writer.ts runs them inside the lock.
+ * These are functions of what the writer hands in; they return what they made and never change
+ * the writer's state (the StagedRows it hands in holds the rows they stage). writer.ts runs them
+ * inside the lock.
  */
 import { ConflictError, InvalidInputError, KeyError, PolicyError } from '../errors.js';
 import type { Keyring } from '../crypto/keyring.js';
@@ -13,14 +15,21 @@ import { canonicalize } from '../format/canonical.js';
 import type { SealedEvent } from '../format/event.js';
 import { type PreparedEvent, type SealedRecord, sealPrepared, withSignature } from '../format/seal.js';
 import { type EventSigner, eventSignature, signatureFor } from '../format/signature.js';
-import type { CompactRange } from '../merkle/compact-range.js';
 import { assertMirrorable, combine, PARITY_INVARIANT_RULE_ID, type PolicyDecision, type RuleResult } from '../policy/decision.js';
 import { decide, type Policy } from '../policy/rules.js';
 import type { JsonlFile } from '../store/jsonl-file.js';
-import type { Projection, Watermark } from '../store/projection.js';
+import type { Watermark } from '../store/projection.js';
 import { type CrashPoint, SimulatedCrash } from './crash-points.js';
 import type { QuarantineFile } from './quarantine.js';
+import { CHUNK } from './sign-chunks.js';
 import type { SignJob } from './sign-pool.js';
+import { type StageMark, type StagedRows, StagingFailed } from './staged-rows.js';
+
+/**
+ * How long the appending thread blocks for a chunk a signing thread holds while it stages rows: a
+ * chunk takes about a millisecond to sign, so a longer wait means a thread descheduled or lost.
+ */
+const SYNC_WAIT_MS = 20;
 
 export interface AppendRequest {
   prepared: PreparedEvent[];
@@ -53,35 +62,78 @@ export interface SealRules {
   signJob(signer: EventSigner, count: number): SignJob | undefined;
 }
 
+/** What sealing a group has made so far. */
+interface Group {
+  pending: SealedRecord[];
+  pendingIds: Map<string, SealedEvent>;
+  tip: { seq: number; hash: string };
+}
+
 /**
  * Step 4: seal every request in order from `head`; fills each outcome's events or error and
- * returns the records to write. A failing request is unwound and fails alone. It awaits only for
- * signing threads (spec §13.8), inside the writer lock, before anything is written.
+ * returns the records to write. A failing request is unwound and fails alone. With `staged`
+ * (inline projection), a request signed on threads stages its rows while they sign (spec §13.8).
+ * The result is a promise only when a request had to wait for signing threads with the event
+ * loop running; until then everything, staging included, runs in one synchronous stretch.
  */
-export async function sealGroup(outcomes: Outcome[], head: Watermark, parity: RuleResult, rules: SealRules): Promise<SealedRecord[]> {
-  const pending: SealedRecord[] = [];
-  const pendingIds = new Map<string, SealedEvent>();
-  let tip = { seq: head.seq, hash: head.hash };
-  for (const o of outcomes) {
-    const mark = pending.length;
-    try {
-      const signer = o.request.signer ?? rules.signer;
-      const job = signer ? rules.signJob(signer, o.request.prepared.length) : undefined;
-      try {
-        o.events = job
-          ? await sealThreaded(o.request, tip, parity, rules, pending, pendingIds, job)
-          : sealRequest(o.request, tip, parity, rules, pending, pendingIds);
-      } finally {
-        job?.abandon(); // threads still waiting on its hashes stop
-      }
-      if (pending.length > mark) tip = { seq: pending.at(-1)!.event.seq, hash: pending.at(-1)!.event.hash };
-    } catch (e) {
-      if (e instanceof SimulatedCrash) throw e;
-      for (const r of pending.splice(mark)) pendingIds.delete(r.event.id);
-      o.error = e;
-    }
+export function sealGroup(
+  outcomes: Outcome[],
+  head: Watermark,
+  parity: RuleResult,
+  rules: SealRules,
+  staged?: StagedRows,
+): SealedRecord[] | Promise<SealedRecord[]> {
+  const group: Group = { pending: [], pendingIds: new Map(), tip: { seq: head.seq, hash: head.hash } };
+  for (let i = 0; i < outcomes.length; i++) {
+    const waiting = sealOutcome(outcomes[i]!, group, parity, rules, staged);
+    if (waiting) return finishAsync(waiting, outcomes.slice(i + 1), group, parity, rules);
   }
-  return pending;
+  return group.pending;
+}
+
+async function finishAsync(waiting: Promise<void>, rest: Outcome[], group: Group, parity: RuleResult, rules: SealRules): Promise<SealedRecord[]> {
+  await waiting;
+  for (const o of rest) await sealOutcome(o, group, parity, rules, undefined);
+  return group.pending;
+}
+
+/** Seal one request into `group`; returns a promise only when it waits for signing threads. */
+function sealOutcome(o: Outcome, group: Group, parity: RuleResult, rules: SealRules, staged: StagedRows | undefined): Promise<void> | undefined {
+  const mark = group.pending.length;
+  let rows: StageMark | undefined;
+  let job: SignJob | undefined;
+  const done = (events: SealedEvent[]) => {
+    o.events = events;
+    if (rows) staged!.keep();
+    if (group.pending.length > mark) group.tip = { seq: group.pending.at(-1)!.event.seq, hash: group.pending.at(-1)!.event.hash };
+  };
+  const failed = (e: unknown) => {
+    if (e instanceof SimulatedCrash || e instanceof StagingFailed) throw e;
+    if (rows) staged!.undo(rows);
+    for (const r of group.pending.splice(mark)) group.pendingIds.delete(r.event.id);
+    o.error = e;
+  };
+  try {
+    const signer = o.request.signer ?? rules.signer;
+    job = signer ? rules.signJob(signer, o.request.prepared.length) : undefined;
+    if (job === undefined) {
+      done(sealRequest(o.request, group.tip, parity, rules, group.pending, group.pendingIds));
+      return undefined;
+    }
+    if (staged?.enabled) rows = staged.mark(group.pending);
+    const sealed = sealThreaded(o.request, group, parity, rules, job, rows ? staged : undefined);
+    if (!(sealed instanceof Promise)) {
+      job.abandon();
+      done(sealed);
+      return undefined;
+    }
+    const j = job;
+    return sealed.then(done, failed).finally(() => j.abandon()); // threads still waiting on its hashes stop
+  } catch (e) {
+    job?.abandon();
+    failed(e);
+    return undefined;
+  }
 }
 
 /** Seal, sign and gate one request at `tip`; push what it adds to `pending`. */
@@ -125,31 +177,36 @@ function sealRequest(
 /**
  * sealRequest for a request whose signatures the signing threads make (spec §13.8): seal the
  * chain first, handing each hash over as it is sealed, then attach the signatures and gate the
- * events in order. The outcome, errors and quarantine records included, is sealRequest's: the
- * first event to fail in pass 1 fails the request once the events before it went through the policy.
+ * events in order, a chunk at a time as chunks are signed. The outcome, errors and quarantine
+ * records included, is sealRequest's: the first event to fail in pass 1 fails the request once
+ * the events before it went through the policy.
+ *
+ * With `staged`, each gated chunk's rows are staged at once, and while the next chunk in order is
+ * not signed the appending thread signs one no thread has claimed. If that chunk stays with a
+ * thread past SYNC_WAIT_MS, every staged row is taken out and the rest waits with the event loop
+ * running, as without staging.
  */
-async function sealThreaded(
+function sealThreaded(
   request: AppendRequest,
-  tip: { seq: number; hash: string },
+  group: Group,
   parity: RuleResult,
   rules: SealRules,
-  pending: SealedRecord[],
-  pendingIds: Map<string, SealedEvent>,
   job: SignJob,
-): Promise<SealedEvent[]> {
-  assertExpectedSeq(request, tip);
+  staged: StagedRows | undefined,
+): SealedEvent[] | Promise<SealedEvent[]> {
+  assertExpectedSeq(request, group.tip);
   const signer = (request.signer ?? rules.signer)!;
   const recs: SealedRecord[] = [];
   /** Per input: an earlier event (idempotent retry) or the index of its new record. */
   const slots: (SealedEvent | number)[] = [];
   const ids = new Map<string, number>();
   let failure: { error: unknown } | undefined;
-  let { seq, hash: prev } = tip;
+  let { seq, hash: prev } = group.tip;
   for (const p of request.prepared) {
     try {
       if (p.idGiven) {
         const mine = ids.get(p.id);
-        const existing = mine !== undefined ? recs[mine]!.event : (pendingIds.get(p.id) ?? rules.eventById(p.id));
+        const existing = mine !== undefined ? recs[mine]!.event : (group.pendingIds.get(p.id) ?? rules.eventById(p.id));
         if (existing) {
           assertSameContent(existing, p);
           slots.push(mine ?? existing);
@@ -170,13 +227,38 @@ async function sealThreaded(
       break;
     }
   }
-  const sigs = recs.length > 0 ? await job.signatures() : [];
-  for (let i = 0; i < recs.length; i++) {
-    recs[i] = withSignature(recs[i]!, eventSignature(signer.kid, sigs[i]!));
-    admit(request, recs[i]!, parity, rules, pending, pendingIds);
+  let gated = 0;
+  /** Pass 2 up to record `end`: signatures attached, policy run, admitted to the group. */
+  const gate = (end: number) => {
+    for (; gated < end; gated++) {
+      recs[gated] = withSignature(recs[gated]!, eventSignature(signer.kid, job.signature(gated)));
+      admit(request, recs[gated]!, parity, rules, group.pending, group.pendingIds);
+    }
+  };
+  const result = () => {
+    if (failure) throw failure.error;
+    return slots.map((s) => (typeof s === 'number' ? recs[s]!.event : s));
+  };
+  const chunks = job.finish();
+  if (recs.length === 0) return result();
+  if (staged) {
+    let chunk = 0;
+    while (chunk < chunks) {
+      if (job.isSigned(chunk)) {
+        gate(Math.min((chunk + 1) * CHUNK, recs.length));
+        staged.stage(group.pending);
+        chunk++;
+      } else if (!job.signOne() && !job.waitSigned(chunk, SYNC_WAIT_MS)) {
+        staged.drop();
+        break;
+      }
+    }
+    if (chunk === chunks) return result();
   }
-  if (failure) throw failure.error;
-  return slots.map((s) => (typeof s === 'number' ? recs[s]!.event : s));
+  return job.allSigned().then(() => {
+    gate(recs.length);
+    return result();
+  });
 }
 
 /** The policy gate of one sealed (and signed) event; it joins `pending` when it passes. */
@@ -209,25 +291,6 @@ export function writeDurably(jsonl: JsonlFile, pending: readonly SealedRecord[],
   jsonl.sync();
   crash('jsonl.synced');
   return data;
-}
-
-/**
- * Step 6: insert rows, tree nodes and the watermark for the lines written from `start`, in the
- * open transaction. Returns the new head and the tree grown from a copy of `frontier`.
- */
-export function mirror(
-  projection: Projection,
-  pending: readonly SealedRecord[],
-  start: number,
-  frontier: CompactRange,
-  crash: (point: CrashPoint) => void,
-): { head: Watermark; frontier: CompactRange } {
-  const grown = frontier.clone();
-  let last: Watermark | undefined;
-  for (const rec of pending) last = projection.mirror(rec, last?.offset ?? start, grown);
-  projection.setWatermark(last!);
-  crash('sqlite.inserted');
-  return { head: last!, frontier: grown };
 }
 
 function assertSignerValid(keyring: Keyring | undefined, signer: EventSigner, event: SealedEvent): void {

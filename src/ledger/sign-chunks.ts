@@ -24,6 +24,8 @@ export interface SharedJob {
   ctl: SharedArrayBuffer;
   hashes: SharedArrayBuffer;
   sigs: SharedArrayBuffer;
+  /** One word per chunk, 1 once its signatures are written: rows are staged chunk by chunk, in order. */
+  signed: SharedArrayBuffer;
 }
 
 export function sharedJob(capacity: number): SharedJob {
@@ -31,6 +33,7 @@ export function sharedJob(capacity: number): SharedJob {
     ctl: new SharedArrayBuffer(5 * 4),
     hashes: new SharedArrayBuffer(Math.max(1, capacity) * 32),
     sigs: new SharedArrayBuffer(Math.max(1, capacity) * 64),
+    signed: new SharedArrayBuffer(Math.max(1, Math.ceil(capacity / CHUNK)) * 4),
   };
 }
 
@@ -39,11 +42,13 @@ export class JobView {
   readonly ctl: Int32Array;
   readonly hashes: Uint8Array;
   readonly sigs: Uint8Array;
+  readonly #signed: Int32Array;
 
   constructor(readonly shared: SharedJob) {
     this.ctl = new Int32Array(shared.ctl);
     this.hashes = new Uint8Array(shared.hashes);
     this.sigs = new Uint8Array(shared.sigs);
+    this.#signed = new Int32Array(shared.signed);
   }
 
   /** Appending thread: hash number `index` was written; publish its chunk when it is full. */
@@ -86,6 +91,17 @@ export class JobView {
     }
   }
 
+  /** Whether every signature of chunk `chunk` is written. */
+  isSigned(chunk: number): boolean {
+    return Atomics.load(this.#signed, chunk) !== 0;
+  }
+
+  /** Block this thread up to `ms` for chunk `chunk` (which another thread holds); true once it is signed. */
+  waitSigned(chunk: number, ms: number): boolean {
+    Atomics.wait(this.#signed, chunk, 0, ms);
+    return this.isSigned(chunk);
+  }
+
   /**
    * Claim and sign published chunks. `waitMs` > 0 (a signing thread): when none is free, wait
    * for the next one until the request is sealed; 0 (the appending thread): return at once.
@@ -94,19 +110,30 @@ export class JobView {
   claim(key: KeyObject, waitMs: number): number {
     let signed = 0;
     for (;;) {
-      if (Atomics.load(this.ctl, ABORT) !== 0) return signed;
+      const got = this.claimOne(key);
+      if (got === 'signed') signed++;
+      else if (got === 'aborted' || waitMs === 0 || (got & FINAL) !== 0) return signed;
+      else Atomics.wait(this.ctl, SEALED, got, waitMs);
+    }
+  }
+
+  /**
+   * Claim and sign one published chunk. Otherwise returns why not: 'aborted', or the SEALED word
+   * it read (no published chunk is unclaimed; with FINAL set none ever will be).
+   */
+  claimOne(key: KeyObject): 'signed' | 'aborted' | number {
+    for (;;) {
+      if (Atomics.load(this.ctl, ABORT) !== 0) return 'aborted';
       const sealed = Atomics.load(this.ctl, SEALED);
       const next = Atomics.load(this.ctl, NEXT);
-      if (next >= (sealed & ~FINAL)) {
-        if (waitMs === 0 || (sealed & FINAL) !== 0) return signed;
-        Atomics.wait(this.ctl, SEALED, sealed, waitMs);
-        continue;
-      }
+      if (next >= (sealed & ~FINAL)) return sealed;
       if (Atomics.compareExchange(this.ctl, NEXT, next, next + 1) !== next) continue;
       this.#sign(next, sealed, key);
+      Atomics.store(this.#signed, next, 1);
+      Atomics.notify(this.#signed, next);
       Atomics.add(this.ctl, DONE, 1);
       Atomics.notify(this.ctl, DONE);
-      signed++;
+      return 'signed';
     }
   }
 

@@ -169,6 +169,7 @@ function signingFailed(message: string, cause?: unknown): LedgerStateError {
 /** The hashes of one request, published to the threads a chunk at a time as they are sealed. */
 export class SignJob {
   #count = 0;
+  #chunks: number | undefined;
 
   constructor(
     private readonly view: JobView,
@@ -182,24 +183,47 @@ export class SignJob {
     this.view.published(this.#count++);
   }
 
-  /**
-   * The 64-byte signatures of every hash added, in order. The appending thread signs the chunks
-   * no thread has claimed, then waits for those a thread is signing; a thread lost meanwhile
-   * fails the request (`UNAVAILABLE`).
-   */
-  async signatures(): Promise<Buffer[]> {
-    try {
-      const chunks = this.view.finish(this.#count);
-      this.view.claim(this.key, 0);
-      if (this.view.done < chunks) await Promise.race([this.view.signed(chunks), this.failed]);
-      const sigs = this.view.shared.sigs;
-      return Array.from({ length: this.#count }, (_, i) => Buffer.from(sigs, i * 64, 64));
-    } finally {
-      this.end();
-    }
+  /** No more hashes: the last chunk is published, short or not. Returns the number of chunks. */
+  finish(): number {
+    this.#chunks ??= this.view.finish(this.#count);
+    return this.#chunks;
   }
 
-  /** The request failed before asking for its signatures: release the threads waiting on it. */
+  /** Whether chunk `chunk` (events CHUNK * chunk onwards) is signed. */
+  isSigned(chunk: number): boolean {
+    return this.view.isSigned(chunk);
+  }
+
+  /** Sign one chunk no thread has claimed, on this thread; false when none is left. */
+  signOne(): boolean {
+    return this.view.claimOne(this.key) === 'signed';
+  }
+
+  /**
+   * Block the appending thread up to `ms` for a chunk a signing thread holds; true once it is
+   * signed. Bounded: a thread that died holding it is only reported through the event loop.
+   */
+  waitSigned(chunk: number, ms: number): boolean {
+    return this.view.waitSigned(chunk, ms);
+  }
+
+  /** The signature of hash number `index`, once its chunk is signed. */
+  signature(index: number): Buffer {
+    return Buffer.from(this.view.shared.sigs, index * 64, 64);
+  }
+
+  /**
+   * Every signature is made: the appending thread signs the chunks no thread has claimed, then
+   * waits, its event loop running, for those a thread is signing; a thread lost meanwhile fails
+   * the request (`UNAVAILABLE`).
+   */
+  async allSigned(): Promise<void> {
+    const chunks = this.finish();
+    this.view.claim(this.key, 0);
+    if (this.view.done < chunks) await Promise.race([this.view.signed(chunks), this.failed]);
+  }
+
+  /** The request no longer needs the threads (done, or failed): release those waiting on it. */
   abandon(): void {
     this.end();
   }

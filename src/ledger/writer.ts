@@ -5,8 +5,9 @@
  *
  * The SQLite transaction may outlive a flush (spec §13.7, ADR 0010): while appends keep coming,
  * back-to-back flushes add their rows to the transaction they already hold, and it commits when
- * the writer goes idle or after `projectionLagMs`. Rows only ever enter it after their lines are
- * fsynced, so SQLite can lag JSONL but never lead it.
+ * the writer goes idle or after `projectionLagMs`. It commits only after the lines of its rows are
+ * fsynced (rows staged while threads sign enter it earlier, ADR 0043), so SQLite can lag JSONL but
+ * never lead it.
  */
 import { InvalidInputError, LedgerStateError, SealedLedgerError } from '../errors.js';
 import { privateKeyObjectOf } from '../crypto/signing-key.js';
@@ -22,12 +23,13 @@ import { type FileIdentity, fileIdentity, sameIdentity } from '../store/file-ide
 import type { Watermark } from '../store/projection.js';
 import { CommitQueue } from './commit-queue.js';
 import { type CrashHook, type CrashPoint, SimulatedCrash } from './crash-points.js';
-import { type AppendRequest, mirror, type Outcome, sealGroup, type SealRules, writeDurably } from './group-commit.js';
+import { type AppendRequest, type Outcome, sealGroup, type SealRules, writeDurably } from './group-commit.js';
 import { healInLock, type WriterFiles } from './heal.js';
 import { type LedgerMetadata, writeMetadata } from './metadata.js';
 import type { QuarantineFile } from './quarantine.js';
 import { readPolicyOf, type ReadPolicy } from './read-policy.js';
 import { SignPool } from './sign-pool.js';
+import { StagedRows, StagingFailed } from './staged-rows.js';
 import type { WriterLockFile } from './lock-file.js';
 import { DEFAULT_MAX_LAG_EVENTS, DEFAULT_MAX_LAG_MS, type ProjectionThread } from './projection-thread.js';
 import { acquireWriterLock, DEFAULT_LOCK_TIMEOUT_MS } from './writer-lock.js';
@@ -352,7 +354,12 @@ export class Writer {
       if (thread && fresh) projection.commit(); // what heal caught up on; the worker writes ledger.db from here on
       const head = this.#head;
       healed = { head, frontier: this.#frontier };
-      const pending = await sealGroup(outcomes, head, parity, this.sealRules()); // step 4
+      // Inline, rows of requests signed on threads are staged while they sign (spec §13.8): from
+      // here to the commit decision nothing awaits unless sealGroup had to (then it staged nothing).
+      const staged = thread ? undefined : new StagedRows(projection, head.offset, this.#frontier, crash);
+      const sealing = sealGroup(outcomes, head, parity, this.sealRules(), staged); // step 4
+      const pending = Array.isArray(sealing) ? sealing : await sealing;
+      if (pending.length === 0) staged?.drop();
       this.crash('append.sealed');
       if (pending.length > 0) {
         wroteAt = head.offset;
@@ -364,7 +371,7 @@ export class Writer {
           wroteAt = undefined;
           throw e;
         }
-        const grown = thread ? handOver(thread, pending, head.offset, written, this.#frontier) : mirror(projection, pending, head.offset, this.#frontier, crash); // step 6
+        const grown = staged ? staged.finish(pending) : handOver(thread!, pending, head.offset, written, this.#frontier); // step 6
         this.#head = grown.head;
         this.#frontier = grown.frontier;
       }
@@ -379,12 +386,18 @@ export class Writer {
       } else if (this.settings.projectionLagMs === 0 || now - this.#heldSince >= this.settings.projectionLagMs) this.commitHeld();
       wroteAt = undefined;
       committed = this.#head !== headAtStart; // ours, or another process's healed in
-    } catch (e) {
+    } catch (caught) {
+      const e = caught instanceof StagingFailed ? caught.failure : caught;
       // Worker mode keeps lock.db until the worker committed what it was handed (or close).
       if (!thread) this.#heldSince = undefined;
       else if (this.#heldSince === undefined) this.files.lock?.release(); // nothing was handed over under it
       if (e instanceof SimulatedCrash) {
         this.die();
+      } else if (caught instanceof StagingFailed) {
+        // ledger.db failed under the open transaction before anything was written: roll it back
+        // and refuse further writes until reopened (the next open heals from events.jsonl).
+        this.unwind(undefined, e);
+        this.poison(e);
       } else {
         if (thread) this.poison(e);
         this.unwind(wroteAt, e);

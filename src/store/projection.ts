@@ -324,6 +324,23 @@ export class Projection {
     if (this.db.inTransaction) this.db.exec('ROLLBACK');
   }
 
+  /** A savepoint inside the open write transaction: rows that may still be taken out (spec §13.8). */
+  savepoint(name: string): void {
+    if (!this.db.inTransaction) throw new LedgerStateError('LEDGER_CORRUPT', `${this.path}: a savepoint outside a transaction`);
+    this.db.exec(`SAVEPOINT ${name}`);
+  }
+
+  /** Keep what was written since savepoint `name`, in the enclosing transaction. */
+  releaseSavepoint(name: string): void {
+    this.db.exec(`RELEASE ${name}`);
+  }
+
+  /** Take out everything written since savepoint `name`, and end it. */
+  rollbackToSavepoint(name: string): void {
+    this.db.exec(`ROLLBACK TO ${name}`);
+    this.db.exec(`RELEASE ${name}`);
+  }
+
   /** A bulkFile after its load: the WAL mode and settings every ledger.db has (spec §8.1). */
   switchToWal(): void {
     const mode = this.db.pragma('journal_mode = WAL', { simple: true });

@@ -53,6 +53,8 @@ describe('crash during group commit', () => {
           ops: [
             { t: 'append', items: items(2, 'warm-up') },
             { t: 'mixed', items: items(25, 'waiter'), batch: items(4, 'batch'), expectedSeqOffset: 0 },
+            // Rows are staged only for a request signed on threads (spec §13.8: 64 events or more).
+            ...(where === 'sqlite.staged' ? [{ t: 'batch', items: items(70, 'large') }] : []),
             { t: 'append', items: items(3, 'after') },
           ],
           crash: crash(plan, kind, back + 7, back),

@@ -15,4 +15,7 @@ export const srcLibrary: Library = {
   readInputLines,
   // verifyLedger's worker threads load compiled JavaScript; from the sources, verify in-thread.
   verifyDefaults: { workers: 0 },
+  // The signing threads too (spec §13.8): the compiled sign-worker.js (`npm test` builds first),
+  // one thread, so signed batches of 64 or more stage their rows as with the built library.
+  ledgerDefaults: { signingThreads: 1, signWorkerUrl: new URL('../../dist/ledger/sign-worker.js', import.meta.url) },
 };
