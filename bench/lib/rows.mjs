@@ -66,7 +66,7 @@ const HYPERCORE = (ctx) => ({
   baselineLabel: 'Hypercore 11 append of 1,000-entry batches (no fsync)',
 });
 
-async function appendRow(ctx, { ledgerOptions = ctx.ledgerOptions ?? {}, events, appendRep, baseline, baselineOps, baselineLabel, baselineUnit = 'ops/s', target, heldTransaction = false }) {
+async function appendRow(ctx, { ledgerOptions = ctx.ledgerOptions ?? {}, events, appendRep, baseline, baselineOps, baselineLabel, baselineUnit = 'ops/s', target, heldTransaction = false, signed = false }) {
   const io = countingIO();
   const dir = path.join(ctx.tmp, 'ledger');
   const ledger = await Ledger.open({ dir, create: true, io, ...ledgerOptions });
@@ -101,7 +101,7 @@ async function appendRow(ctx, { ledgerOptions = ctx.ledgerOptions ?? {}, events,
       },
     });
     const kept = (xs) => xs.slice(ctx.warmup);
-    const ceiling = await appendCeiling(ctx, firstLine(dir), r.baseline, { worker: !!ledgerOptions.projectionWorker, heldTransaction });
+    const ceiling = await appendCeiling(ctx, firstLine(dir), r.baseline, { worker: !!ledgerOptions.projectionWorker, heldTransaction, signed });
     // What this implementation allows, whatever the design's ceiling: its appending thread's own
     // CPU per event (sealing, encoding, the write, the hand-off or the rows, and the kernel's
     // work for its calls), as if it had a core to itself and never waited...
@@ -224,6 +224,7 @@ export const ROWS = {
         // The target against one core's sign loop, whatever threads the ledger signs on
         // (the appending thread and SignPool's threads share a batch's chunks, ADR 0039).
         target: ratioTarget(0.7, '>= 0.7x'),
+        signed: true,
       });
     },
   },
