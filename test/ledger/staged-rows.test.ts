@@ -46,10 +46,11 @@ const countRows = (dir: string) => {
 };
 
 /**
- * A signing thread that claims the first chunk it can of each job and holds it for `holdMs`
- * before signing it, then signs whatever is left as the library's thread does (sign-chunks.ts's
- * layout: ctl words SEALED = 0, NEXT = 1, DONE = 2, with 1 << 30 in SEALED once sealed; one flag
- * word per chunk in `signed`).
+ * A signing thread that claims the first chunk it can of each job and holds it until every other
+ * chunk is signed, then `holdMs` longer, before signing it: the appending thread, with nothing
+ * else left to do, blocks for it and gives up after its 20 ms, however fast or slow the host
+ * (sign-chunks.ts's layout: ctl words SEALED = 0, NEXT = 1, DONE = 2, with 1 << 30 in SEALED once
+ * sealed; one flag word per chunk in `signed`).
  */
 function slowThread(dir: string, holdMs: number): URL {
   const dist = new URL('../../dist/', import.meta.url).href;
@@ -69,6 +70,12 @@ function slowThread(dir: string, holdMs: number): URL {
         const sealed = Atomics.load(view.ctl, 0);
         const next = Atomics.load(view.ctl, 1);
         if (next < (sealed & ~(1 << 30)) && Atomics.compareExchange(view.ctl, 1, next, next + 1) === next) {
+          for (;;) {
+            const s = Atomics.load(view.ctl, 0);
+            const done = Atomics.load(view.ctl, 2);
+            if ((s & (1 << 30)) !== 0 && done >= (s & ~(1 << 30)) - 1) break;
+            Atomics.wait(view.ctl, 2, done, 50);
+          }
           Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ${holdMs});
           for (let i = next * 16; i < next * 16 + 16; i++) view.sigs.set(signWithKeyObject(key, eventSignatureMessage(view.hashes.subarray(i * 32, i * 32 + 32))), i * 64);
           const flags = new Int32Array(m.shared.signed);
@@ -188,7 +195,7 @@ describe('rows staged while the threads sign (spec §13.8, ADR 0043)', () => {
 
   it('a chunk a thread holds past the wait: the staged rows go, the flush waits with its event loop running, and no read sees an unacknowledged event', async () => {
     const dir = fresh();
-    const slow = slowThread(dir, 1500);
+    const slow = slowThread(dir, 300);
     try {
       const { counts, hook } = pointCounter();
       const ledger = await Ledger.open({ dir, create: true, signer: key, signingThreads: 1, signWorkerUrl: slow, crashHook: hook, now });
@@ -208,8 +215,8 @@ describe('rows staged while the threads sign (spec §13.8, ADR 0043)', () => {
       };
       const polling = poll();
       // Two requests in one flush: the small one's rows are staged with the large one's, then taken
-      // out. Sealing 5,000 events takes tens of ms: the idle thread claims a chunk meanwhile and
-      // holds it longer than the appending thread takes to sign the other 312.
+      // out. The idle thread claims a chunk while 5,000 events are sealed (or while the appending
+      // thread signs) and holds it past the appending thread's wait.
       const [a, b] = await Promise.all([ledger.appendBatch(batchOf(5, 1000)), ledger.appendBatch(batchOf(5000, 2000))]);
       running = false;
       await polling;
