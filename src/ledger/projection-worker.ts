@@ -44,18 +44,20 @@ function mirrorBatch(b: Batch): Watermark {
   if (frontier === undefined || f[0] !== nextSeq) frontier = projection.tree.frontier(f[0] as number); // after a heal
   const data = Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength);
   let at = 0;
-  let last: Watermark | undefined;
+  const rows: InsertRow[] = [];
+  const ends: number[] = [];
   for (let i = 0; i < f.length; i += FIELDS) {
     const end = data.indexOf(NEWLINE, at);
-    const row: InsertRow = {
+    rows.push({
       seq: f[i] as number, id: f[i + 1] as string, at: f[i + 2] as string, kind: f[i + 3] as string, actor: f[i + 4] as string | null,
       hash: f[i + 5] as string, kid: f[i + 6] as string | null, line: data.toString('utf8', at, end), offset: b.offset + at,
-    };
-    last = projection.mirrorRow(row, Buffer.from(row.hash, 'hex'), b.offset + end + 1, frontier);
+    });
+    ends.push(b.offset + end + 1);
     at = end + 1;
   }
-  nextSeq = last!.seq + 1;
-  return last!;
+  const last = projection.mirrorRows(rows, ends, frontier);
+  nextSeq = last.seq + 1;
+  return last;
 }
 
 const NEWLINE = 0x0a;

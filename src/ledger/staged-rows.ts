@@ -118,9 +118,9 @@ export class StagedRows {
   }
 
   #add(pending: readonly SealedRecord[]): void {
-    for (; this.#staged < pending.length; this.#staged++) {
-      this.#last = this.projection.mirror(pending[this.#staged]!, this.#last?.offset ?? this.start, this.#frontier);
-    }
+    if (this.#staged === pending.length) return;
+    this.#last = this.projection.mirrorAll(pending.slice(this.#staged), this.#last?.offset ?? this.start, this.#frontier);
+    this.#staged = pending.length;
   }
 
   #guard(fn: () => void): void {

@@ -43,6 +43,8 @@ export function assertMirrorable(decision: PolicyDecision, where: Record<string,
       details: { ...where, reason: parity.reason },
     });
   }
+  // Every event of an append passes here: the reasons are put together only for a refusal.
+  if (decision.outcome === 'allow') return;
   const blocking = decision.rules.filter((r) => r.outcome !== 'allow');
   const reasons = blocking.map((r) => `${r.id}${r.reason ? `: ${r.reason}` : ''}`).join('; ');
   if (decision.outcome === 'reject') {

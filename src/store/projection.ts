@@ -14,7 +14,9 @@ import { openReadOnlyDatabase } from './readonly-db.js';
 import type { EventsTable, LedgerSchema } from './schema.js';
 import { TreeStore } from './tree-store.js';
 import { RowBatch } from './row-batch.js';
+import { GroupedInsert } from './grouped-insert.js';
 import type { CompactRange } from '../merkle/compact-range.js';
+import type { TreeNode } from '../merkle/node-id.js';
 import type { SealedRecord } from '../format/seal.js';
 
 import type { StoredCheckpoint } from './stored-checkpoint.js';
@@ -79,10 +81,12 @@ export class Projection {
   /** The Merkle nodes of this ledger.db (spec §11.2). */
   readonly tree: TreeStore;
   private readonly stmts;
+  readonly #rows: GroupedInsert;
 
   private constructor(private readonly db: Database.Database, readonly path: string) {
     this.kysely = new Kysely<LedgerSchema>({ dialect: new SqliteDialect({ database: db }) });
     this.tree = new TreeStore(db);
+    this.#rows = new GroupedInsert(db, `INSERT INTO events (${ROW_COLUMNS}) VALUES `, 9);
     this.stmts = {
       watermark: db.prepare<[], { seq: number; hash: string; offset: number; line_start: number }>(
         'SELECT seq, hash, offset, line_start FROM watermark WHERE id = 1',
@@ -166,6 +170,48 @@ export class Projection {
     this.tree.put(frontier.append(rec.hash));
     const end = offset + Buffer.byteLength(rec.line, 'utf8') + 1;
     return { seq: rec.event.seq, hash: rec.event.hash, offset: end, lineStart: offset };
+  }
+
+  /**
+   * mirror() for `recs` in order, the first starting at `offset`: the same rows and Merkle nodes,
+   * inserted many per statement (ADR 0044). Returns the watermark just past the last one.
+   */
+  mirrorAll(recs: readonly MirroredRecord[], offset: number, frontier: CompactRange): Watermark {
+    const rows: unknown[] = [];
+    const nodes: TreeNode[] = [];
+    let at = offset;
+    let last: Watermark | undefined;
+    for (const rec of recs) {
+      const ev = rec.event;
+      rows.push(ev.seq, ev.id, ev.at, ev.kind, ev.actor ?? null, ev.hash, ev.sig?.kid ?? null, rec.line, at);
+      for (const n of frontier.append(rec.hash)) nodes.push(n);
+      const end = at + Buffer.byteLength(rec.line, 'utf8') + 1;
+      last = { seq: ev.seq, hash: ev.hash, offset: end, lineStart: at };
+      at = end;
+    }
+    if (last === undefined) throw new LedgerStateError('LEDGER_CORRUPT', `${this.path}: mirrorAll needs at least one record`);
+    this.#rows.run(rows);
+    this.tree.putAll(nodes);
+    return last;
+  }
+
+  /**
+   * mirrorRow() for rows in order (a projection worker's batch): the same rows and Merkle nodes,
+   * many per statement (ADR 0044). `ends[i]` is the offset after row i's "\n". Returns the
+   * watermark just past the last row.
+   */
+  mirrorRows(rows: readonly InsertRow[], ends: readonly number[], frontier: CompactRange): Watermark {
+    const args: unknown[] = [];
+    const nodes: TreeNode[] = [];
+    for (const r of rows) {
+      args.push(r.seq, r.id, r.at, r.kind, r.actor, r.hash, r.kid, r.line, r.offset);
+      for (const n of frontier.append(Buffer.from(r.hash, 'hex'))) nodes.push(n);
+    }
+    const last = rows.at(-1);
+    if (last === undefined) throw new LedgerStateError('LEDGER_CORRUPT', `${this.path}: mirrorRows needs at least one row`);
+    this.#rows.run(args);
+    this.tree.putAll(nodes);
+    return { seq: last.seq, hash: last.hash, offset: ends[rows.length - 1]!, lineStart: last.offset };
   }
 
   /**

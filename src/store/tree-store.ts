@@ -6,16 +6,19 @@
 import type Database from 'better-sqlite3';
 import { LedgerStateError } from '../errors.js';
 import { CompactRange, compactRangeIds } from '../merkle/compact-range.js';
+import { GroupedInsert } from './grouped-insert.js';
 import type { NodeId, TreeNode } from '../merkle/node-id.js';
 import type { NodeReader } from '../merkle/proofs.js';
 
 export class TreeStore {
   private readonly insertNode;
+  readonly #insertNodes: GroupedInsert;
   private readonly getNode;
   private readonly getLeaf;
 
   constructor(private readonly db: Database.Database) {
     this.insertNode = db.prepare('INSERT OR REPLACE INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)');
+    this.#insertNodes = new GroupedInsert(db, 'INSERT OR REPLACE INTO merkle_nodes (level, idx, hash) VALUES ', 3);
     this.getNode = db.prepare<[number, number], { hash: Buffer }>('SELECT hash FROM merkle_nodes WHERE level = ? AND idx = ?');
     this.getLeaf = db.prepare<[number], { hash: string }>('SELECT hash FROM events WHERE seq = ?');
   }
@@ -23,6 +26,13 @@ export class TreeStore {
   /** Persist interior nodes completed by an append. */
   put(nodes: readonly TreeNode[]): void {
     for (const n of nodes) this.insertNode.run(n.level, n.index, n.hash);
+  }
+
+  /** put() for the nodes of many appends, many per statement (ADR 0044). */
+  putAll(nodes: readonly TreeNode[]): void {
+    const args: unknown[] = [];
+    for (const n of nodes) args.push(n.level, n.index, n.hash);
+    this.#insertNodes.run(args);
   }
 
   /** Node hash at (level, index); throws LEDGER_CORRUPT when the projection lacks it. */

@@ -5,8 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { canonicalize } from '../../src/format/canonical.js';
 import { GENESIS_PREV, type EventInput, type SealedEvent } from '../../src/format/event.js';
 import { parseEventLine } from '../../src/format/event-line.js';
-import { encodeBody, encodeLine, sealEvent, verifyEventSeal } from '../../src/format/seal.js';
-import { signEvent, verifyEventSignature } from '../../src/format/signature.js';
+import { encodeBody, encodeLine, sealEvent, sealRecord, verifyEventSeal, withSignature } from '../../src/format/seal.js';
+import { signatureFor, signEvent, verifyEventSignature } from '../../src/format/signature.js';
 import { eventSignatureMessage } from '../../src/crypto/domain.js';
 import { signingKeyFromSeed } from '../../src/crypto/signing-key.js';
 import { Keyring } from '../../src/crypto/keyring.js';
@@ -70,6 +70,23 @@ describe('hand-built JCS equals the generic canonicalizer (spec §3.4)', () => {
         expect(encodeLine(e, payloadJson)).toBe(canonicalize(e));
       }),
       { numRuns: 500 },
+    );
+  });
+
+  it('withSignature splices the sig into an unsigned line, and re-encodes a signed one (spec §4.1)', () => {
+    const other = signingKeyFromSeed(Buffer.alloc(32, 9), 'other');
+    fc.assert(
+      fc.property(eventInput, fc.nat({ max: 1_000_000 }), (input, seq) => {
+        const rec = sealRecord(input as EventInput, { seq, prev: GENESIS_PREV });
+        const signed = withSignature(rec, signatureFor(rec.hash, key));
+        expect(signed.line).toBe(canonicalize(signed.event));
+        expect(signed.event).toEqual({ ...rec.event, sig: signatureFor(rec.hash, key) });
+        // A second signature replaces the first: the line never carries two sig members.
+        const again = withSignature(signed, signatureFor(rec.hash, other));
+        expect(again.line).toBe(canonicalize(again.event));
+        expect(again.event.sig?.kid).toBe(other.kid);
+      }),
+      { numRuns: 300 },
     );
   });
 });
