@@ -10,7 +10,7 @@ import { signatureFor } from '../../src/format/signature.js';
 import { signingKeyFromSeed } from '../../src/crypto/signing-key.js';
 import { CompactRange } from '../../src/merkle/compact-range.js';
 import { GroupedInsert, MAX_GROUP } from '../../src/store/grouped-insert.js';
-import { eventRow, type InsertRow, Projection } from '../../src/store/projection.js';
+import { eventRow, type InsertRow, Projection, type Watermark } from '../../src/store/projection.js';
 import { tempDir } from '../helpers.js';
 
 const cleanups: (() => void | Promise<void>)[] = [];
@@ -89,73 +89,62 @@ describe('GroupedInsert', () => {
   });
 });
 
-describe('mirrorAll leaves ledger.db as mirror() does (spec §13.1 step 6)', () => {
-  it('for any split of a chain into groups', async () => {
-    const recs = chain(150);
-    await fc.assert(
-      fc.asyncProperty(fc.array(fc.integer({ min: 1, max: 80 }), { minLength: 1, maxLength: 12 }), async (sizes) => {
-        const one = await freshProjection();
-        const many = await freshProjection();
-        const f1 = CompactRange.empty();
-        const f2 = CompactRange.empty();
-        one.projection.beginImmediate();
-        many.projection.beginImmediate();
-        let offset = 0;
-        let w1;
-        for (const r of recs) {
-          w1 = one.projection.mirror(r, offset, f1);
-          offset = w1.offset;
-        }
-        let w2;
-        for (let at = 0, i = 0; at < recs.length; i++) {
-          const n = Math.min(sizes[i % sizes.length]!, recs.length - at);
-          w2 = many.projection.mirrorAll(recs.slice(at, at + n), w2?.offset ?? 0, f2);
-          at += n;
-        }
-        one.projection.commit();
-        many.projection.commit();
-        expect(w2).toEqual(w1);
-        expect(f2.root().equals(f1.root())).toBe(true);
-        expect(dump(many.db)).toEqual(dump(one.db));
-        for (const c of cleanups.splice(0).reverse()) await c();
-      }),
-      { numRuns: 15 },
-    );
-  });
+type Mirror = (p: Projection, frontier: CompactRange, i: number) => Watermark;
+type MirrorGroup = (p: Projection, frontier: CompactRange, at: number, n: number, prev: Watermark | undefined) => Watermark;
 
-  it('mirrorRows (a projection worker batch) leaves it as mirrorRow() does', async () => {
-    const recs = chain(150);
-    const rows: InsertRow[] = [];
-    const ends: number[] = [];
-    for (let i = 0, offset = 0; i < recs.length; i++) {
-      rows.push(eventRow(recs[i]!, offset));
-      offset += Buffer.byteLength(recs[i]!.line) + 1;
-      ends.push(offset);
-    }
-    await fc.assert(
-      fc.asyncProperty(fc.array(fc.integer({ min: 1, max: 80 }), { minLength: 1, maxLength: 12 }), async (sizes) => {
-        const one = await freshProjection();
-        const many = await freshProjection();
-        const f1 = CompactRange.empty();
-        const f2 = CompactRange.empty();
-        one.projection.beginImmediate();
-        many.projection.beginImmediate();
-        let w1;
-        for (let i = 0; i < rows.length; i++) w1 = one.projection.mirrorRow(rows[i]!, recs[i]!.hash, ends[i]!, f1);
-        let w2;
-        for (let at = 0, i = 0; at < rows.length; i++) {
-          const n = Math.min(sizes[i % sizes.length]!, rows.length - at);
-          w2 = many.projection.mirrorRows(rows.slice(at, at + n), ends.slice(at, at + n), f2);
-          at += n;
-        }
-        one.projection.commit();
-        many.projection.commit();
-        expect(w2).toEqual(w1);
-        expect(f2.root().equals(f1.root())).toBe(true);
-        expect(dump(many.db)).toEqual(dump(one.db));
-        for (const c of cleanups.splice(0).reverse()) await c();
-      }),
-      { numRuns: 15 },
-    );
-  });
+/**
+ * Property: `count` records mirrored one at a time by `one`, and in groups of any sizes by
+ * `grouped`, leave the same rows, node rows, watermark and frontier.
+ */
+async function sameAsOneByOne(count: number, one: Mirror, grouped: MirrorGroup): Promise<void> {
+  await fc.assert(
+    fc.asyncProperty(fc.array(fc.integer({ min: 1, max: 80 }), { minLength: 1, maxLength: 12 }), async (sizes) => {
+      const a = await freshProjection();
+      const b = await freshProjection();
+      const fa = CompactRange.empty();
+      const fb = CompactRange.empty();
+      a.projection.beginImmediate();
+      b.projection.beginImmediate();
+      let wa: Watermark | undefined;
+      for (let i = 0; i < count; i++) wa = one(a.projection, fa, i);
+      let wb: Watermark | undefined;
+      for (let at = 0, i = 0; at < count; i++) {
+        const n = Math.min(sizes[i % sizes.length]!, count - at);
+        wb = grouped(b.projection, fb, at, n, wb);
+        at += n;
+      }
+      a.projection.commit();
+      b.projection.commit();
+      expect(wb).toEqual(wa);
+      expect(fb.root().equals(fa.root())).toBe(true);
+      expect(dump(b.db)).toEqual(dump(a.db));
+      for (const c of cleanups.splice(0).reverse()) await c();
+    }),
+    { numRuns: 15 },
+  );
+}
+
+describe('mirrorAll and mirrorRows leave ledger.db as mirror() and mirrorRow() do (spec §13.1 step 6)', () => {
+  const recs = chain(150);
+  const rows: InsertRow[] = [];
+  const ends: number[] = [];
+  for (let i = 0, offset = 0; i < recs.length; i++) {
+    rows.push(eventRow(recs[i]!, offset));
+    offset += Buffer.byteLength(recs[i]!.line) + 1;
+    ends.push(offset);
+  }
+
+  it('mirrorAll (the inline flush), for any split of a chain into groups', () =>
+    sameAsOneByOne(
+      recs.length,
+      (p, f, i) => p.mirror(recs[i]!, rows[i]!.offset, f),
+      (p, f, at, n, prev) => p.mirrorAll(recs.slice(at, at + n), prev?.offset ?? 0, f),
+    ));
+
+  it('mirrorRows (a projection worker batch), for any split', () =>
+    sameAsOneByOne(
+      rows.length,
+      (p, f, i) => p.mirrorRow(rows[i]!, recs[i]!.hash, ends[i]!, f),
+      (p, f, at, n) => p.mirrorRows(rows.slice(at, at + n), ends.slice(at, at + n), f),
+    ));
 });
