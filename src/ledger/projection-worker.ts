@@ -45,17 +45,15 @@ function mirrorBatch(b: Batch): Watermark {
   const data = Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength);
   let at = 0;
   const rows: InsertRow[] = [];
-  const ends: number[] = [];
   for (let i = 0; i < f.length; i += FIELDS) {
     const end = data.indexOf(NEWLINE, at);
     rows.push({
       seq: f[i] as number, id: f[i + 1] as string, at: f[i + 2] as string, kind: f[i + 3] as string, actor: f[i + 4] as string | null,
       hash: f[i + 5] as string, kid: f[i + 6] as string | null, line: data.toString('utf8', at, end), offset: b.offset + at,
     });
-    ends.push(b.offset + end + 1);
     at = end + 1;
   }
-  const last = projection.mirrorRows(rows, ends, frontier);
+  const last = projection.mirrorRows(rows, b.offset + at, frontier);
   nextSeq = last.seq + 1;
   return last;
 }

@@ -177,41 +177,36 @@ export class Projection {
    * inserted many per statement (ADR 0044). Returns the watermark just past the last one.
    */
   mirrorAll(recs: readonly MirroredRecord[], offset: number, frontier: CompactRange): Watermark {
-    const rows: unknown[] = [];
-    const nodes: TreeNode[] = [];
+    const rows: InsertRow[] = [];
     let at = offset;
-    let last: Watermark | undefined;
     for (const rec of recs) {
-      const ev = rec.event;
-      rows.push(ev.seq, ev.id, ev.at, ev.kind, ev.actor ?? null, ev.hash, ev.sig?.kid ?? null, rec.line, at);
-      for (const n of frontier.append(rec.hash)) nodes.push(n);
-      const end = at + Buffer.byteLength(rec.line, 'utf8') + 1;
-      last = { seq: ev.seq, hash: ev.hash, offset: end, lineStart: at };
-      at = end;
+      rows.push(eventRow(rec, at));
+      at += Buffer.byteLength(rec.line, 'utf8') + 1;
     }
-    if (last === undefined) throw new LedgerStateError('LEDGER_CORRUPT', `${this.path}: mirrorAll needs at least one record`);
-    this.#rows.run(rows);
-    this.tree.putAll(nodes);
-    return last;
+    return this.#mirrorGroup(rows, (i) => recs[i]!.hash, at, frontier);
   }
 
   /**
    * mirrorRow() for rows in order (a projection worker's batch): the same rows and Merkle nodes,
-   * many per statement (ADR 0044). `ends[i]` is the offset after row i's "\n". Returns the
-   * watermark just past the last row.
+   * many per statement (ADR 0044). `end` is the offset after the last row's "\n".
    */
-  mirrorRows(rows: readonly InsertRow[], ends: readonly number[], frontier: CompactRange): Watermark {
+  mirrorRows(rows: readonly InsertRow[], end: number, frontier: CompactRange): Watermark {
+    return this.#mirrorGroup(rows, (i) => Buffer.from(rows[i]!.hash, 'hex'), end, frontier);
+  }
+
+  #mirrorGroup(rows: readonly InsertRow[], leaf: (i: number) => Uint8Array, end: number, frontier: CompactRange): Watermark {
+    const last = rows.at(-1);
+    if (last === undefined) throw new RangeError('a group of rows to mirror is never empty');
     const args: unknown[] = [];
     const nodes: TreeNode[] = [];
-    for (const r of rows) {
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i]!;
       args.push(r.seq, r.id, r.at, r.kind, r.actor, r.hash, r.kid, r.line, r.offset);
-      for (const n of frontier.append(Buffer.from(r.hash, 'hex'))) nodes.push(n);
+      for (const n of frontier.append(leaf(i))) nodes.push(n);
     }
-    const last = rows.at(-1);
-    if (last === undefined) throw new LedgerStateError('LEDGER_CORRUPT', `${this.path}: mirrorRows needs at least one row`);
     this.#rows.run(args);
     this.tree.putAll(nodes);
-    return { seq: last.seq, hash: last.hash, offset: ends[rows.length - 1]!, lineStart: last.offset };
+    return { seq: last.seq, hash: last.hash, offset: end, lineStart: last.offset };
   }
 
   /**

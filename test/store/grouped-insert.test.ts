@@ -145,6 +145,6 @@ describe('mirrorAll and mirrorRows leave ledger.db as mirror() and mirrorRow() d
     sameAsOneByOne(
       rows.length,
       (p, f, i) => p.mirrorRow(rows[i]!, recs[i]!.hash, ends[i]!, f),
-      (p, f, at, n) => p.mirrorRows(rows.slice(at, at + n), ends.slice(at, at + n), f),
+      (p, f, at, n) => p.mirrorRows(rows.slice(at, at + n), ends[at + n - 1]!, f),
     ));
 });
